@@ -1,0 +1,7 @@
+"""`python -m camelops` is the same as the `camelops` console script."""
+
+import sys
+
+from camelops.cli import main
+
+sys.exit(main())

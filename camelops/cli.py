@@ -1,0 +1,53 @@
+"""The `camelops` command line: one sub-command module per area, registered below.
+
+Exit codes everywhere: 0 ok / no difference, 1 invalid / difference, 2 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_ERROR = 2
+
+# Each module exposes `register(subparsers)`; a parser's `func(args) -> int` runs the command.
+COMMAND_MODULES: tuple[str, ...] = ("camelops.commands.validate",)
+
+
+class CommandModule(Protocol):
+    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        """Add this module's sub-commands."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad flags already; keep the message short and actionable."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="camelops", description="GitOps operations for Apache Camel.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        module: CommandModule = importlib.import_module(name)  # type: ignore[assignment]
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The read-mostly web portal (aiohttp + jinja2 + htmx)."""

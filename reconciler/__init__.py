@@ -1,0 +1,1 @@
+"""Git source, triggers, the reconcile pipeline, previews, pins and the control-plane state."""

@@ -1,0 +1,1 @@
+"""Pure functions from a validated project and environment to Kubernetes objects."""

@@ -1,0 +1,1 @@
+"""The runner's sync daemon: apply, prune, health, drift and offline enforcement."""

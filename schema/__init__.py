@@ -1,0 +1,1 @@
+"""The config-repository contract: models, JSON Schemas, safe loading and validation."""

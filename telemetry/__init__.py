@@ -1,0 +1,1 @@
+"""Camel exchange capture (sidecar), ingestion and the telemetry store."""

@@ -1,0 +1,1 @@
+"""The runner tunnel: wire contract, PKI, and the mTLS WebSocket endpoints."""
