@@ -11,33 +11,25 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_ERROR = 2
+from camelops.cli_support import Subparsers
 
 # Each module exposes `register(subparsers)`; a parser's `func(args) -> int` runs the command.
 COMMAND_MODULES: tuple[str, ...] = ("camelops.commands.validate",)
 
 
 class CommandModule(Protocol):
-    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def register(self, subparsers: Subparsers) -> None:
         """Add this module's sub-commands."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on bad flags already; keep the message short and actionable."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="camelops", description="GitOps operations for Apache Camel.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = argparse.ArgumentParser(
+        prog="camelops", description="GitOps operations for Apache Camel."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name in COMMAND_MODULES:
-        module: CommandModule = importlib.import_module(name)  # type: ignore[assignment]
+        module: CommandModule = importlib.import_module(name)
         module.register(subparsers)
     return parser
 

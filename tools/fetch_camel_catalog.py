@@ -33,7 +33,7 @@ def fetch_tarball(version: str, cache: Path) -> Path:
 
 
 def wanted(name: str) -> bool:
-    if name == "package/LICENSE" or name == "package/package.json":
+    if name in {"package/LICENSE", "package/package.json"}:
         return True
     if not name.startswith(RUNTIME_DIR):
         return False

@@ -1,0 +1,96 @@
+"""Turn jsonschema errors into messages a Camel or camelops user can act on."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+MAX_SHOWN = 60
+
+
+def shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+def suggest(word: str, choices: list[str] | frozenset[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
+    """For anyOf/oneOf failures, follow the branch that matched furthest into the document."""
+    if not error.context:
+        yield error
+        return
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+
+    def depth(errors: list[ValidationError]) -> tuple[int, int]:
+        deepest = max(len(e.absolute_path) for e in errors)
+        # Prefer branches that failed on an unknown key or value over a bare type mismatch.
+        specific = sum(1 for e in errors if e.validator not in ("type", "not", "anyOf"))
+        return (deepest, specific)
+
+    best = max(branches.values(), key=depth)
+    if max(len(e.absolute_path) for e in best) <= len(error.absolute_path) and all(
+        e.validator == "type" for e in best
+    ):
+        yield error  # nothing matched at all: the shape itself is wrong here
+        return
+    for sub in best:
+        yield from leaf_errors(sub)
+
+
+def describe(error: ValidationError, unknown_key_noun: str = "key") -> tuple[str, str | None]:  # noqa: PLR0911
+    """(message, offending key or None) for one leaf error."""
+    instance = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    validator = error.validator
+    expected: Any = error.validator_value
+    if validator == "additionalProperties" and isinstance(instance, dict):
+        known = list(schema.get("properties", {}))
+        extra = sorted(k for k in instance if k not in known)
+        key = extra[0] if extra else None
+        return (f"unknown {unknown_key_noun} '{key}'{suggest(str(key), known)}", key)
+    if validator == "required" and isinstance(instance, dict):
+        missing = [n for n in expected if n not in instance]
+        return (f"missing required key '{missing[0] if missing else expected}'", None)
+    if validator == "type":
+        return (f"expected {_types(expected)}, found {_kind(instance)}", None)
+    if validator == "enum":
+        allowed = ", ".join(str(v) for v in expected)
+        return (f"expected one of {allowed}; found {shown(instance)}", None)
+    if validator == "pattern" and schema.get("description"):
+        return (f"expected {schema['description']}; found {shown(instance)}", None)
+    if validator == "maxProperties" and isinstance(instance, dict):
+        keys = ", ".join(sorted(instance))
+        return (f"expected exactly one key here, found {len(instance)}: {keys}", None)
+    if validator == "not":
+        return ("conflicting options: these keys cannot be used together here", None)
+    if validator == "anyOf":
+        return (f"{shown(instance)} does not match any allowed form here", None)
+    return (error.message if len(error.message) < 200 else error.message[:197] + "...", None)
+
+
+def _types(value: Any) -> str:
+    kinds = [value] if isinstance(value, str) else list(value)
+    return " or ".join(kinds)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {value!r}".lower()
+    if isinstance(value, (int, float)):
+        return f"number {value!r}"
+    if isinstance(value, str):
+        return f"string {shown(value)}"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"

@@ -1,0 +1,83 @@
+"""Validate a Camel YAML DSL route file against the catalog's YAML DSL schema and components."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jsonschema import Draft7Validator
+
+from schema.camel.catalog import CamelCatalog, load_catalog
+from schema.camel.endpoints import check_endpoint, find_yaml_endpoints
+from schema.camel.explain import describe, leaf_errors
+from schema.camel.fast_check import FastChecker
+from schema.diagnostics import Diagnostic, Severity, json_pointer
+from schema.yaml_loader import YamlDocument
+
+PROCESSOR_DEFINITION = "org.apache.camel.model.ProcessorDefinition"
+
+
+@cache
+def _fast(version: str) -> FastChecker:
+    return FastChecker(load_catalog(version).yaml_dsl_schema)
+
+
+@cache
+def _precise(version: str) -> Draft7Validator:
+    return Draft7Validator(load_catalog(version).yaml_dsl_schema)
+
+
+def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagnostic]:
+    if not isinstance(doc.data, list) or not doc.data:
+        line, col = doc.locate(())
+        return [
+            Diagnostic(
+                doc.path,
+                line,
+                col,
+                Severity.ERROR,
+                "a Camel YAML DSL file is a non-empty list (e.g. '- route: ...' or '- from: ...')",
+                code="camel-dsl",
+            )
+        ]
+    diagnostics: list[Diagnostic] = []
+    if not _fast(catalog.version).is_valid(doc.data):
+        diagnostics += _explain(doc, catalog)
+    for endpoint in find_yaml_endpoints(doc.data):
+        for severity, message, key in check_endpoint(endpoint.uri, endpoint.parameters, catalog):
+            path = (*endpoint.path[:-1], "parameters", key) if key else endpoint.path
+            line, col = doc.locate(path, at_key=key is not None)
+            diagnostics.append(
+                Diagnostic(
+                    doc.path,
+                    line,
+                    col,
+                    severity,
+                    message,
+                    pointer=json_pointer(path),
+                    code="camel-endpoint",
+                )
+            )
+    return diagnostics
+
+
+def _explain(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagnostic]:
+    processors = catalog.processor_names
+    found: dict[tuple[int, int, str], Diagnostic] = {}
+    for error in _precise(catalog.version).iter_errors(doc.data):
+        for leaf in leaf_errors(error):
+            schema = leaf.schema if isinstance(leaf.schema, dict) else {}
+            is_step = frozenset(schema.get("properties", {})) == processors
+            message, key = describe(leaf, "EIP step" if is_step else "option")
+            path = list(leaf.absolute_path)
+            line, col = doc.locate([*path, key] if key else path, at_key=key is not None)
+            diag = Diagnostic(
+                doc.path,
+                line,
+                col,
+                Severity.ERROR,
+                message,
+                pointer=json_pointer([*path, key] if key else path),
+                code="camel-dsl",
+            )
+            found.setdefault((line, col, message), diag)
+    return sorted(found.values())

@@ -1,0 +1,245 @@
+"""Load one integration directory: integration.yaml, its route files and its properties file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schema.camel.catalog import load_catalog
+from schema.camel.endpoints import find_yaml_endpoints
+from schema.camel.explain import suggest
+from schema.camel.xml_routes import validate_xml_routes
+from schema.camel.yaml_routes import validate_yaml_routes
+from schema.diagnostics import Diagnostic, InvalidFileError, Severity
+from schema.documents import validate_document
+from schema.loaded import LoadedIntegration, RouteDsl, RouteFile
+from schema.models import Integration, SealedSecret
+from schema.models.integration import IntegrationSpec
+from schema.repo_files import RepoFiles
+from schema.yaml_loader import YamlDocument, load_yaml
+
+INTEGRATION_FILE = "integration.yaml"
+YAML_SUFFIXES = (".yaml", ".yml")
+XML_SUFFIXES = (".xml",)
+
+
+def _err(rel: str, message: str, pointer: str, code: str, doc: YamlDocument | None) -> Diagnostic:
+    parts = [p for p in pointer.split("/") if p]
+    line, col = doc.locate([int(p) if p.isdigit() else p for p in parts]) if doc else (0, 0)
+    return Diagnostic(rel, line, col, Severity.ERROR, message, pointer, code)
+
+
+@dataclass(frozen=True, slots=True)
+class RepoContext:
+    """What an integration may refer to: the project's environments and the sealed secrets."""
+
+    catalog_version: str
+    environments: frozenset[str] | None
+    """None when camelops.yaml itself is invalid (references are then not checked)."""
+    secrets: dict[str, SealedSecret]
+
+
+def load_integration(
+    files: RepoFiles, directory: str, context: RepoContext
+) -> tuple[LoadedIntegration | None, list[Diagnostic], int]:
+    rel = f"{directory}/{INTEGRATION_FILE}"
+    dir_name = directory.rsplit("/", 1)[-1]
+    if not files.exists(rel):
+        message = f"missing {INTEGRATION_FILE} (kind: Integration) in {directory}"
+        return None, [Diagnostic(rel, 0, 0, Severity.ERROR, message, code="repo-missing")], 0
+    problems: list[Diagnostic] = []
+    doc: YamlDocument | None = None
+    model: Integration | None = None
+    try:
+        doc = load_yaml(files.read_text(rel), rel, files.limits)
+        model, found = validate_document(doc, Integration)
+        problems += found
+    except InvalidFileError as exc:
+        problems += exc.diagnostics
+    if model is not None and model.metadata.name != dir_name:
+        problems.append(
+            _err(
+                rel,
+                f"metadata.name '{model.metadata.name}' must match the directory name '{dir_name}'",
+                "/metadata/name",
+                "name-mismatch",
+                doc,
+            )
+        )
+    spec = model.spec if model is not None else IntegrationSpec()
+    routes, consumed, route_problems = _load_routes(
+        files, directory, spec, context.catalog_version, doc
+    )
+    problems += route_problems
+    properties_text = _load_properties(files, directory, spec, doc, problems)
+    problems += _check_build(files, directory, spec, doc)
+    problems += _check_replay(rel, spec, consumed, doc)
+    problems += _check_references(rel, spec, context, doc)
+    if model is None or any(p.severity is Severity.ERROR for p in problems):
+        return None, problems, 1 + len(routes)
+    loaded = LoadedIntegration(
+        model, directory, tuple(routes), properties_text, frozenset(consumed)
+    )
+    return loaded, problems, 1 + len(routes)
+
+
+def _load_routes(
+    files: RepoFiles, directory: str, spec: IntegrationSpec, version: str, doc: YamlDocument | None
+) -> tuple[list[RouteFile], set[str], list[Diagnostic]]:
+    rel = f"{directory}/{INTEGRATION_FILE}"
+    problems: list[Diagnostic] = []
+    matched: list[str] = []
+    for index, pattern in enumerate(spec.routes):
+        bad = files.check_relative(pattern, directory)
+        if bad:
+            problems.append(_err(rel, bad, f"/spec/routes/{index}", "path", doc))
+            continue
+        matched += [m for m in files.glob(directory, pattern) if m not in matched]
+    if not matched and not problems:
+        globs = ", ".join(spec.routes)
+        problems.append(
+            _err(rel, f"no route files match {globs}", "/spec/routes", "routes-missing", doc)
+        )
+    catalog = load_catalog(version)
+    routes: list[RouteFile] = []
+    consumed: set[str] = set()
+    for path in matched:
+        try:
+            text = files.read_text(path)
+        except InvalidFileError as exc:
+            problems += exc.diagnostics
+            continue
+        if path.endswith(XML_SUFFIXES):
+            found, from_uris = validate_xml_routes(path, text, catalog)
+            problems += found
+            consumed |= from_uris
+            routes.append(RouteFile(path, text, RouteDsl.XML))
+        elif path.endswith(YAML_SUFFIXES):
+            try:
+                route_doc = load_yaml(text, path, files.limits)
+            except InvalidFileError as exc:
+                problems += exc.diagnostics
+                continue
+            problems += validate_yaml_routes(route_doc, catalog)
+            consumed |= {e.uri for e in find_yaml_endpoints(route_doc.data) if e.consumer}
+            routes.append(RouteFile(path, text, RouteDsl.YAML))
+        else:
+            problems.append(
+                Diagnostic(
+                    path,
+                    0,
+                    0,
+                    Severity.ERROR,
+                    "route files are YAML (.camel.yaml) or XML (.camel.xml)",
+                    code="routes-type",
+                )
+            )
+    return routes, consumed, problems
+
+
+def _load_properties(
+    files: RepoFiles,
+    directory: str,
+    spec: IntegrationSpec,
+    doc: YamlDocument | None,
+    problems: list[Diagnostic],
+) -> str | None:
+    if spec.properties is None:
+        return None
+    rel = f"{directory}/{INTEGRATION_FILE}"
+    bad = files.check_relative(spec.properties, directory)
+    if bad:
+        problems.append(_err(rel, bad, "/spec/properties", "path", doc))
+        return None
+    path = f"{directory}/{spec.properties}"
+    if not files.exists(path):
+        problems.append(
+            _err(
+                rel,
+                f"properties file '{path}' not found",
+                "/spec/properties",
+                "properties-missing",
+                doc,
+            )
+        )
+        return None
+    try:
+        return files.read_text(path)
+    except InvalidFileError as exc:
+        problems += exc.diagnostics
+        return None
+
+
+def _check_build(
+    files: RepoFiles, directory: str, spec: IntegrationSpec, doc: YamlDocument | None
+) -> list[Diagnostic]:
+    if spec.build is None:
+        return []
+    rel = f"{directory}/{INTEGRATION_FILE}"
+    for value, pointer in (
+        (spec.build.context, "/spec/build/context"),
+        (spec.build.dockerfile, "/spec/build/dockerfile"),
+    ):
+        bad = files.check_relative(value, directory)
+        if bad:
+            return [_err(rel, bad, pointer, "path", doc)]
+    context = f"{directory}/{spec.build.context}".rstrip("/.") or directory
+    dockerfile = f"{context}/{spec.build.dockerfile}"
+    if not files.exists(dockerfile):
+        return [
+            _err(
+                rel,
+                f"Dockerfile '{dockerfile}' not found",
+                "/spec/build/dockerfile",
+                "build-missing",
+                doc,
+            )
+        ]
+    return []
+
+
+def _check_replay(
+    rel: str, spec: IntegrationSpec, consumed: set[str], doc: YamlDocument | None
+) -> list[Diagnostic]:
+    endpoint = spec.replay.endpoint
+    consumed = {_endpoint_key(u) for u in consumed}
+    if endpoint is None or endpoint in consumed:
+        return []
+    candidates = sorted(u for u in consumed if u.startswith(("direct:", "seda:")))
+    hint = suggest(endpoint, candidates) or (
+        f" (consumed here: {', '.join(candidates)})" if candidates else ""
+    )
+    message = f"replay endpoint '{endpoint}' is not consumed by any route of this integration{hint}"
+    return [_err(rel, message, "/spec/replay/endpoint", "replay-endpoint", doc)]
+
+
+def _endpoint_key(uri: str) -> str:
+    """'direct://orders?timeout=5' and 'direct:orders' name the same endpoint."""
+    scheme, _, rest = uri.partition(":")
+    return f"{scheme}:{rest.removeprefix('//').partition('?')[0]}"
+
+
+def _check_references(
+    rel: str, spec: IntegrationSpec, context: RepoContext, doc: YamlDocument | None
+) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    if context.environments is not None:
+        known = sorted(context.environments)
+        for env in spec.environments:
+            if env not in context.environments:
+                message = f"no environment '{env}' in camelops.yaml{suggest(env, known)}"
+                problems.append(_err(rel, message, f"/spec/environments/{env}", "env-unknown", doc))
+    for index, ref in enumerate(spec.secrets):
+        secret = context.secrets.get(ref.name)
+        pointer = f"/spec/secrets/{index}/name"
+        if secret is None:
+            hint = suggest(ref.name, sorted(context.secrets))
+            message = f"no sealed secret '{ref.name}' in secrets/{hint}"
+            problems.append(_err(rel, message, pointer, "secret-unknown", doc))
+            continue
+        for variable, key in ref.env.items():
+            if key not in secret.spec.encrypted_data:
+                message = f"sealed secret '{ref.name}' has no key '{key}' (for {variable})"
+                problems.append(
+                    _err(rel, message, f"/spec/secrets/{index}/env/{variable}", "secret-key", doc)
+                )
+    return problems

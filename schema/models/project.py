@@ -1,0 +1,122 @@
+"""Project (`camelops.yaml`) and Environment (`environments/<env>.yaml`) files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from schema.models.common import (
+    API_VERSION_LITERAL,
+    Duration,
+    Metadata,
+    Name,
+    StrictModel,
+)
+from schema.models.integration import IntegrationOverride
+
+CAMEL_VERSION_PATTERN = r"^4\.[0-9]+\.[0-9]+$"
+CRON_PATTERN = r"^(@(hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$"
+
+
+class CamelRuntime(StrEnum):
+    MAIN = "main"
+
+
+class Camel(StrictModel):
+    version: Annotated[
+        str,
+        StringConstraints(pattern=CAMEL_VERSION_PATTERN),
+        Field(
+            description="Camel version; its YAML DSL schema and component catalog validate routes"
+        ),
+    ]
+    runtime: CamelRuntime = Field(
+        default=CamelRuntime.MAIN, description="Camel runtime; only Camel Main is supported"
+    )
+
+
+class SyncWindowKind(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class SyncWindow(StrictModel):
+    """Like Argo CD sync windows: when automated syncs may run. A matching deny always wins."""
+
+    kind: SyncWindowKind
+    schedule: Annotated[
+        str,
+        StringConstraints(pattern=CRON_PATTERN),
+        Field(description="a five-field cron expression (minute hour day month weekday)"),
+    ]
+    duration: Duration
+    time_zone: str = Field(default="UTC", description="IANA time zone of the schedule")
+    manual_sync: bool = Field(
+        default=False, description="allow manual syncs while this window blocks automated ones"
+    )
+
+
+class Environment(StrictModel):
+    name: Name
+    runner: Name = Field(description="the registered runner that applies this environment")
+    namespace: Name = Field(description="Kubernetes namespace the integrations run in")
+    auto_sync: bool = Field(default=True, description="apply every new good revision automatically")
+    self_heal: bool = Field(default=False, description="revert changes made in the cluster")
+    prune: bool = Field(default=True, description="delete objects that left the repository")
+    sync_windows: tuple[SyncWindow, ...] = ()
+    properties: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Camel properties for every integration here"
+    )
+    overrides: IntegrationOverride = Field(
+        default_factory=IntegrationOverride,
+        description="settings applied to every integration in this environment",
+    )
+
+
+class Previews(StrictModel):
+    enabled: bool = False
+    runner: Name | None = Field(
+        default=None, description="runner that deploys preview environments"
+    )
+    branch_pattern: str | None = Field(default=None, description="glob of branches to preview")
+    label: str | None = Field(default=None, description="only PRs carrying this label")
+    ttl: Duration = Field(default=timedelta(days=3))
+    deploy: bool = Field(default=False, description="deploy previews to namespace pr-<n>")
+
+    @model_validator(mode="after")
+    def _deploy_needs_runner(self) -> Previews:
+        if self.deploy and self.runner is None:
+            raise ValueError("previews.deploy needs previews.runner")
+        return self
+
+
+class ProjectSpec(StrictModel):
+    camel: Camel
+    environments: tuple[Environment, ...] = Field(min_length=1)
+    previews: Previews = Field(default_factory=Previews)
+
+
+class Project(StrictModel):
+    """The root file of a config repository: `camelops.yaml`."""
+
+    api_version: API_VERSION_LITERAL
+    kind: Literal["Project"]
+    metadata: Metadata
+    spec: ProjectSpec
+
+
+class EnvironmentFileSpec(StrictModel):
+    properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    overrides: IntegrationOverride = Field(default_factory=IntegrationOverride)
+
+
+class EnvironmentFile(StrictModel):
+    """`environments/<env>.yaml`: environment-wide properties and overrides."""
+
+    api_version: API_VERSION_LITERAL
+    kind: Literal["Environment"]
+    metadata: Metadata
+    spec: EnvironmentFileSpec
