@@ -59,7 +59,7 @@ def check_project(
             )
         seen_targets[target] = env.name
     if environment is not None and environment not in seen_names:
-        hint = suggest(environment, list(seen_names))
+        hint = suggest(environment, list(seen_names)) or f" (known: {', '.join(seen_names)})"
         problems.append(
             Diagnostic(
                 PROJECT_FILE,

@@ -21,6 +21,11 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "SealedSecret": SealedSecret,
 }
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# Never echo what was found under encryptedData: it may be a plaintext secret committed by mistake.
+SEALED_VALUE_MESSAGE = (
+    "not sealed ciphertext (expected 'cops1:...' from `camelops secret seal`); if this is a "
+    "plaintext secret, rotate it: it is now in the Git history"
+)
 
 
 @cache
@@ -33,7 +38,8 @@ def json_schema(kind: str) -> dict[str, Any]:
 def _fast(kind: str) -> Any:
     # fastjsonschema speaks draft-07; every keyword pydantic emits here means the same there.
     draft7 = {k: v for k, v in json_schema(kind).items() if k != "$schema"}
-    return fastjsonschema.compile(draft7)
+    # use_default=False: fastjsonschema would otherwise write defaults into the document.
+    return fastjsonschema.compile(draft7, use_default=False)
 
 
 @cache
@@ -79,6 +85,8 @@ def _structural(doc: YamlDocument, kind: str) -> list[Diagnostic]:
     for error in _precise(kind).iter_errors(doc.data):
         for leaf in leaf_errors(error):
             message, key = describe(leaf)
+            if kind == "SealedSecret" and list(leaf.absolute_path)[:2] == ["spec", "encryptedData"]:
+                message = SEALED_VALUE_MESSAGE
             path = [*leaf.absolute_path, *([key] if key else [])]
             line, col = doc.locate(path, at_key=key is not None)
             where = json_pointer(path)

@@ -36,6 +36,8 @@ class RepoContext:
     environments: frozenset[str] | None
     """None when camelops.yaml itself is invalid (references are then not checked)."""
     secrets: dict[str, SealedSecret]
+    secret_files: frozenset[str] = frozenset()
+    """Names of every secrets/*.sealed.yaml file, valid or not (broken ones are reported there)."""
 
 
 def load_integration(
@@ -70,9 +72,13 @@ def load_integration(
         files, directory, spec, context.catalog_version, doc
     )
     problems += route_problems
+    routes_complete = not any(
+        p.severity is Severity.ERROR and p.path != rel for p in route_problems
+    )
     properties_text = _load_properties(files, directory, spec, doc, problems)
     problems += _check_build(files, directory, spec, doc)
-    problems += _check_replay(rel, spec, consumed, doc)
+    if routes and routes_complete:
+        problems += _check_replay(rel, spec, consumed, doc)
     problems += _check_references(rel, spec, context, doc)
     if model is None or any(p.severity is Severity.ERROR for p in problems):
         return None, problems, 1 + len(routes)
@@ -231,6 +237,8 @@ def _check_references(
     for index, ref in enumerate(spec.secrets):
         secret = context.secrets.get(ref.name)
         pointer = f"/spec/secrets/{index}/name"
+        if secret is None and ref.name in context.secret_files:
+            continue  # the file exists but is invalid; its own errors say why
         if secret is None:
             hint = suggest(ref.name, sorted(context.secrets))
             message = f"no sealed secret '{ref.name}' in secrets/{hint}"

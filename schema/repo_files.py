@@ -23,6 +23,8 @@ class RepoFiles:
     root: Path
     limits: LoadLimits
     _real_root: str = field(init=False)
+    _no_symlinks: bool = field(init=False, default=False)
+    """Set by survey(): with no symlink anywhere, no path can resolve outside the root."""
 
     def __post_init__(self) -> None:
         self._real_root = os.path.realpath(self.root)
@@ -30,19 +32,21 @@ class RepoFiles:
     def survey(self) -> list[Diagnostic]:
         """Repository-wide caps and symlinks that point outside the repository."""
         problems: list[Diagnostic] = []
-        count = total = 0
+        count = total = links = 0
         for directory, subdirs, files in os.walk(self.root):
             subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS)
             for name in [*subdirs, *files]:
                 full = os.path.join(directory, name)
-                rel = self.relative(full)
-                if os.path.islink(full) and not self._inside(os.path.realpath(full)):
-                    problems.append(
-                        _error(rel, "symlink points outside the repository", "repo-symlink")
-                    )
-                elif name in files and not os.path.islink(full):
+                if os.path.islink(full):
+                    links += 1
+                    if not self._inside(os.path.realpath(full)):
+                        rel = self.relative(full)
+                        message = "symlink points outside the repository"
+                        problems.append(_error(rel, message, "repo-symlink"))
+                elif name in files:
                     count += 1
                     total += os.path.getsize(full)
+        self._no_symlinks = links == 0
         if count > self.limits.max_repo_files:
             problems.append(
                 _error(
@@ -67,6 +71,9 @@ class RepoFiles:
     def _inside(self, real: str) -> bool:
         return real == self._real_root or real.startswith(self._real_root + os.sep)
 
+    def _resolves_inside(self, full: Path) -> bool:
+        return self._no_symlinks or self._inside(os.path.realpath(full))
+
     def check_relative(self, rel: str, referenced_from: str) -> str | None:
         """An error message when a path from a repo file is absolute or climbs out; else None."""
         pure = PurePosixPath(rel)
@@ -78,18 +85,19 @@ class RepoFiles:
 
     def exists(self, rel: str) -> bool:
         full = self.root / rel
-        return full.is_file() and self._inside(os.path.realpath(full))
+        return full.is_file() and self._resolves_inside(full)
 
     def is_dir(self, rel: str) -> bool:
         full = self.root / rel
-        return full.is_dir() and self._inside(os.path.realpath(full))
+        return full.is_dir() and self._resolves_inside(full)
 
     def list_dir(self, rel: str) -> list[str]:
         """Sorted entries of a repo directory (relative paths); [] if absent."""
         full = self.root / rel
         if not self.is_dir(rel):
             return []
-        return sorted(self.relative(full / name) for name in os.listdir(full))
+        prefix = rel.rstrip("/") + "/"
+        return sorted(prefix + name for name in os.listdir(full))
 
     def glob(self, base: str, pattern: str) -> list[str]:
         return sorted(self.relative(p) for p in (self.root / base).glob(pattern) if not p.is_dir())
@@ -98,7 +106,7 @@ class RepoFiles:
         """The file as text, or InvalidFileError saying exactly what is wrong with it."""
         full = self.root / rel
         cap = max_bytes or self.limits.max_file_bytes
-        if not self._inside(os.path.realpath(full)):
+        if not self._resolves_inside(full):
             raise InvalidFileError(
                 [_error(rel, "symlink points outside the repository", "repo-symlink")]
             )

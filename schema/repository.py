@@ -103,7 +103,10 @@ def load_repository(
     env_files = collector.load_named("environments", ".yaml", EnvironmentFile)
     secrets = collector.load_named("secrets", ".sealed.yaml", SealedSecret)
     env_names = frozenset(e.name for e in project.spec.environments) if project else None
-    context = RepoContext(catalog_version, env_names, secrets)
+    secret_files = frozenset(
+        rel.rsplit("/", 1)[-1].removesuffix(".sealed.yaml") for rel in files.list_dir("secrets")
+    )
+    context = RepoContext(catalog_version, env_names, secrets, secret_files)
     integrations = _load_integrations(collector, context)
     if project is not None:
         collector.diagnostics += check_project(project, project_doc, environment)

@@ -39,10 +39,33 @@ _CoreResolver.add_implicit_resolver(
 )
 
 
+class _DataError(yaml.constructor.ConstructorError):
+    """Well-formed YAML that is not acceptable data: reported without the 'invalid YAML' prefix."""
+
+
 class _CoreConstructor(yaml.constructor.SafeConstructor):
     def construct_core_int(self, node: ScalarNode) -> int:
         text = str(self.construct_scalar(node))
         return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Refuse duplicate keys (PyYAML keeps the last one silently) and non-scalar keys."""
+        seen: dict[str, Node] = {}
+        for key_node, _value in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise _DataError(
+                    None, None, "mapping keys must be plain scalars", key_node.start_mark
+                )
+            first = seen.setdefault(key_node.value, key_node)
+            if first is not key_node:
+                line = first.start_mark.line + 1
+                raise _DataError(
+                    None,
+                    None,
+                    f"duplicate key '{key_node.value}' (first defined on line {line})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
 
     def construct_core_bool(self, node: ScalarNode) -> bool:
         return str(self.construct_scalar(node)).lower() == "true"
@@ -173,6 +196,19 @@ class _GraphCheck:
         return children
 
 
+_INDENT = re.compile(r"^[ \t]*", re.MULTILINE)
+
+
+def _needs_graph_check(text: str, limits: LoadLimits) -> bool:
+    """Cheap proof that a document is harmless: no anchors (so no aliases to expand) and too few
+    brackets plus indentation to nest past the limit. Anything else gets the full walk."""
+    if "&" in text:
+        return True
+    flow = text.count("[") + text.count("{")
+    indent = max((len(m) for m in _INDENT.findall(text)), default=0)
+    return flow + indent + 1 > limits.max_yaml_depth
+
+
 def load_yaml(text: str, path: str, limits: LoadLimits) -> YamlDocument:
     """Parse one YAML document; raise InvalidFileError with file:line:col on anything unsafe."""
     loader = _Loader(text)
@@ -180,8 +216,14 @@ def load_yaml(text: str, path: str, limits: LoadLimits) -> YamlDocument:
         root = loader.get_single_node()
         if root is None:
             return YamlDocument(path, None, None)
-        _GraphCheck(path, limits).size(root, 0)
+        if _needs_graph_check(text, limits):
+            _GraphCheck(path, limits).size(root, 0)
         data = loader.construct_document(root)
+    except _DataError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        diag = Diagnostic(path, line, col, Severity.ERROR, str(exc.problem), code="yaml-data")
+        raise InvalidFileError([diag]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)

@@ -18,6 +18,8 @@ from typing import Any
 
 PACKAGE = "@kaoto/camel-catalog"
 RUNTIME_DIR = "package/dist/camel-catalog/camel-main/"
+STARTERS_DIR = "package/dist/camel-catalog/starter-templates/"
+EXTRACT_LAYOUT = 2  # bump when `wanted` changes so cached extracts are refreshed
 
 
 def fetch_tarball(version: str, cache: Path) -> Path:
@@ -35,10 +37,14 @@ def fetch_tarball(version: str, cache: Path) -> Path:
 def wanted(name: str) -> bool:
     if name in {"package/LICENSE", "package/package.json"}:
         return True
+    if name.startswith(STARTERS_DIR):
+        return True
     if not name.startswith(RUNTIME_DIR):
         return False
     base = name.rsplit("/", 1)[-1]
-    return base.startswith(("index-", "camelYamlDsl-", "camel-xml-io-", "camel-catalog-aggregate-"))
+    # kamelets-aggregate: 250 real published Camel routes the test suite validates without errors
+    wanted_prefixes = ("index-", "camelYamlDsl-", "camel-xml-io-", "camel-catalog-aggregate-")
+    return base.startswith((*wanted_prefixes, "kamelets-aggregate-"))
 
 
 def extract(tarball: Path, into: Path) -> None:
@@ -83,7 +89,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     tarball = fetch_tarball(args.version, args.cache)
-    unpacked = args.cache / f"camel-catalog-{args.version}"
+    unpacked = args.cache / f"camel-catalog-{args.version}-x{EXTRACT_LAYOUT}"
     if not (unpacked / "package" / "package.json").exists():
         extract(tarball, unpacked)
     if args.out.exists():
@@ -94,6 +100,8 @@ def main(argv: list[str]) -> int:
         if "redhat" in src.name:  # productised builds share the upstream schema; keep upstream only
             continue
         versions.append(write_version(src, args.out / src.name))
+        kamelets = next(src.glob("kamelets-aggregate-*.json"))
+        shutil.copyfile(kamelets, args.cache / f"kamelets-{src.name}.json")
     shutil.copyfile(unpacked / "package" / "LICENSE", args.out / "LICENSE")
     manifest = {"package": PACKAGE, "packageVersion": args.version, "camelVersions": versions}
     (args.out / "catalog.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

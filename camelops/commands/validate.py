@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
 from schema.camel.catalog import CatalogMissingError
+from schema.limits import LoadLimits
 from schema.repository import ValidationReport, load_repository
 
 
@@ -22,7 +24,46 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("path", nargs="?", default=".", type=Path, help="repository root")
     parser.add_argument("--env", help="check only what this environment needs")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_limit_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Caps against hostile repositories; the defaults suit any real config repository."""
+    defaults = LoadLimits()
+    for flag, field, help_text in (
+        ("--max-file-bytes", "max_file_bytes", "largest file read"),
+        ("--max-repo-files", "max_repo_files", "most files in the repository"),
+        ("--max-repo-bytes", "max_repo_bytes", "largest total repository size"),
+        ("--max-yaml-nodes", "max_yaml_nodes", "most YAML nodes after alias expansion"),
+    ):
+        parser.add_argument(
+            flag,
+            dest=field,
+            type=positive_int,
+            default=getattr(defaults, field),
+            help=f"{help_text} (default {getattr(defaults, field)})",
+        )
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, found {value}")
+    return value
+
+
+def limits_from(args: argparse.Namespace) -> LoadLimits:
+    return replace(
+        LoadLimits(),
+        max_file_bytes=args.max_file_bytes,
+        max_repo_files=args.max_repo_files,
+        max_repo_bytes=args.max_repo_bytes,
+        max_yaml_nodes=args.max_yaml_nodes,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"camelops validate: {root}: not a directory", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = load_repository(root, environment=args.env)
+        report = load_repository(root, limits=limits_from(args), environment=args.env)
     except CatalogMissingError as exc:
         print(f"camelops validate: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -56,7 +56,8 @@ def describe(error: ValidationError, unknown_key_noun: str = "key") -> tuple[str
         known = list(schema.get("properties", {}))
         extra = sorted(k for k in instance if k not in known)
         key = extra[0] if extra else None
-        return (f"unknown {unknown_key_noun} '{key}'{suggest(str(key), known)}", key)
+        preferred = [k for k in known if "-" not in k]  # suggest the canonical camelCase spelling
+        return (f"unknown {unknown_key_noun} '{key}'{suggest(str(key), preferred)}", key)
     if validator == "required" and isinstance(instance, dict):
         missing = [n for n in expected if n not in instance]
         return (f"missing required key '{missing[0] if missing else expected}'", None)
@@ -73,8 +74,28 @@ def describe(error: ValidationError, unknown_key_noun: str = "key") -> tuple[str
     if validator == "not":
         return ("conflicting options: these keys cannot be used together here", None)
     if validator == "anyOf":
+        types = _alternative_types(error)
+        if types:
+            return (f"expected {' or '.join(types)}, found {_kind(instance)}", None)
         return (f"{shown(instance)} does not match any allowed form here", None)
+    if validator == "const":
+        return (f"expected {expected!r}, found {shown(instance)}", None)
+    if validator == "minItems":
+        return (f"expected at least {expected} item{'s' * (expected != 1)}", None)
     return (error.message if len(error.message) < 200 else error.message[:197] + "...", None)
+
+
+def _alternative_types(error: ValidationError) -> list[str]:
+    """The types an anyOf accepted, when every branch failed only on its type or pattern."""
+    if not all(sub.validator in ("type", "pattern") for sub in error.context):
+        return []
+    types: list[str] = []
+    for sub in error.context:
+        value: Any = sub.validator_value if sub.validator == "type" else "string"
+        for kind in [value] if isinstance(value, str) else value:
+            if kind not in types:
+                types.append("nothing (null)" if kind == "null" else kind)
+    return types
 
 
 def _types(value: Any) -> str:

@@ -6,6 +6,7 @@ when the verdict is "invalid" does the caller run jsonschema to explain why. Key
 know make it refuse to compile, so it can never call an invalid document valid by ignoring a rule.
 """
 
+# ruff: noqa: SIM110  (plain loops: this is the hot path, and they beat all()/any() generators)
 from __future__ import annotations
 
 import re
@@ -17,15 +18,16 @@ Check = Callable[[Any], bool]
 _IGNORED = frozenset(
     {"title", "description", "default", "deprecated", "$schema", "definitions", "format"}
 )
-_TYPES: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "null": lambda v: v is None,
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "number": (int, float),
+    "integer": (int,),
+    "null": (type(None),),
 }
+_TYPES = _PYTHON_TYPES
 
 
 class UnsupportedSchemaError(ValueError):
@@ -45,9 +47,10 @@ class FastChecker:
         known = self._compiled.get(id(schema))
         if known is not None:
             return known
-        checks: list[Check] = []
-        # Registered before the parts compile, so recursive $refs find it.
-        self._compiled[id(schema)] = lambda v: all(c(v) for c in checks)
+        # A trampoline is registered before the parts compile, so recursive $refs find it.
+        final: list[Check] = []
+        self._compiled[id(schema)] = lambda v: final[0](v)  # noqa: PLW0108 (late-bound)
+        checks = []
         for key, value in schema.items():
             if key in _IGNORED:
                 continue
@@ -55,6 +58,7 @@ class FastChecker:
             if builder is None:
                 raise UnsupportedSchemaError(f"keyword {key!r} is not supported")
             checks.append(builder(value, schema))
+        final.append(_all_of(checks))
         return self._compiled[id(schema)]
 
     def _kw_ref(self, ref: str, _schema: dict[str, Any]) -> Check:
@@ -71,8 +75,15 @@ class FastChecker:
         return check
 
     def _kw_type(self, kinds: str | list[str], _schema: dict[str, Any]) -> Check:
-        tests = [_TYPES[k] for k in ([kinds] if isinstance(kinds, str) else kinds)]
-        return lambda v: any(t(v) for t in tests)
+        names = frozenset([kinds] if isinstance(kinds, str) else kinds)
+        unknown = names - _TYPES.keys()
+        if unknown:
+            raise UnsupportedSchemaError(f"type {sorted(unknown)} is not supported")
+        python_types = tuple({t for n in names for t in _PYTHON_TYPES[n]})
+        if "boolean" in names or not names & {"integer", "number"}:
+            return lambda v: isinstance(v, python_types)
+        # bool is an int in Python but not a number in JSON Schema
+        return lambda v: isinstance(v, python_types) and not isinstance(v, bool)
 
     def _kw_enum(self, allowed: list[Any], _schema: dict[str, Any]) -> Check:
         return lambda v: v in allowed
@@ -93,7 +104,11 @@ class FastChecker:
         def check(value: Any) -> bool:
             if not isinstance(value, dict):
                 return True
-            return all(compiled[k](v) for k, v in value.items() if k in compiled)
+            for key, item in value.items():
+                sub = compiled.get(key)
+                if sub is not None and not sub(item):
+                    return False
+            return True
 
         return check
 
@@ -112,15 +127,34 @@ class FastChecker:
 
     def _kw_items(self, items: dict[str, Any], _schema: dict[str, Any]) -> Check:
         sub = self._lazy(items)
-        return lambda v: not isinstance(v, list) or all(sub(item) for item in v)
+
+        def check(value: Any) -> bool:
+            if not isinstance(value, list):
+                return True
+            for item in value:
+                if not sub(item):
+                    return False
+            return True
+
+        return check
 
     def _kw_anyOf(self, options: list[dict[str, Any]], _schema: dict[str, Any]) -> Check:
+        if all(set(o) == {"required"} and len(o["required"]) == 1 for o in options):
+            # Camel's "one of these expression languages is present" test, as one set operation.
+            names = frozenset(o["required"][0] for o in options)
+            return lambda v: not isinstance(v, dict) or not names.isdisjoint(v)
         subs = [self._lazy(o) for o in options]
-        return lambda v: any(s(v) for s in subs)
+
+        def check(value: Any) -> bool:
+            for sub in subs:
+                if sub(value):
+                    return True
+            return False
+
+        return check
 
     def _kw_allOf(self, options: list[dict[str, Any]], _schema: dict[str, Any]) -> Check:
-        subs = [self._lazy(o) for o in options]
-        return lambda v: all(s(v) for s in subs)
+        return _all_of([self._lazy(o) for o in options])
 
     def _kw_oneOf(self, options: list[dict[str, Any]], _schema: dict[str, Any]) -> Check:
         subs = [self._lazy(o) for o in options]
@@ -131,6 +165,7 @@ class FastChecker:
         return lambda v: not sub(v)
 
     def _lazy(self, schema: dict[str, Any]) -> Check:
+        """Compile on first use: most of Camel's 260 definitions never appear in a given repo."""
         holder: list[Check] = []
 
         def check(value: Any) -> bool:
@@ -139,3 +174,16 @@ class FastChecker:
             return holder[0](value)
 
         return check
+
+
+def _all_of(checks: list[Check]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(value: Any) -> bool:
+        for sub in checks:
+            if not sub(value):
+                return False
+        return True
+
+    return check

@@ -30,7 +30,8 @@ class Camel(StrictModel):
         str,
         StringConstraints(pattern=CAMEL_VERSION_PATTERN),
         Field(
-            description="Camel version; its YAML DSL schema and component catalog validate routes"
+            description="a Camel 4.x version such as 4.18.4 "
+            "(its YAML DSL schema and component catalog validate the routes)"
         ),
     ]
     runtime: CamelRuntime = Field(
@@ -83,7 +84,11 @@ class Previews(StrictModel):
     )
     branch_pattern: str | None = Field(default=None, description="glob of branches to preview")
     label: str | None = Field(default=None, description="only PRs carrying this label")
-    ttl: Duration = Field(default=timedelta(days=3))
+    ttl: Duration = Field(
+        default=timedelta(days=3),
+        description="remove a preview this long after its last update",
+        json_schema_extra={"default": "3d"},
+    )
     deploy: bool = Field(default=False, description="deploy previews to namespace pr-<n>")
 
     @model_validator(mode="after")

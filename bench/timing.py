@@ -1,0 +1,37 @@
+"""Shared timing helpers: interleaved repeated runs, medians of wall and CPU time."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    wall: float
+    cpu: float
+
+
+def compare(
+    runs: dict[str, Callable[[], object]], repeats: int = 7, warmup: int = 1
+) -> dict[str, Timing]:
+    """Run each candidate in turn, round after round, so load from elsewhere hits all alike.
+
+    CPU time (this process only) is the steadier figure on a shared machine; both are medians.
+    """
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    walls: dict[str, list[float]] = {name: [] for name in runs}
+    cpus: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            walls[name].append(time.perf_counter() - wall)
+            cpus[name].append(time.process_time() - cpu)
+    return {
+        name: Timing(statistics.median(walls[name]), statistics.median(cpus[name])) for name in runs
+    }

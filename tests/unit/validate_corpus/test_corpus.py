@@ -1,0 +1,63 @@
+"""`camelops validate` on every broken repository: golden output, exit 1, no traceback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from camelops.cli import main
+from tests.unit.validate_corpus.cases import CASES, Case
+
+HERE = Path(__file__).parent
+EXPECTED = HERE / "expected"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+WARNING_ONLY = {"project-camel-version-without-catalog", "route-unknown-endpoint-option"}
+
+
+def run_case(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    repo = tmp_path / "repo"
+    shutil.copytree(HERE / "base", repo, symlinks=True)
+    case.edit(repo)
+    code = main(["validate", str(repo), *case.args])
+    captured = capsys.readouterr()
+    output = (captured.out + captured.err).replace(str(repo), "<repo>")
+    return code, output
+
+
+def test_base_repository_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, output = run_case(Case("base", lambda _root: None), tmp_path, capsys)
+    assert code == 0, output
+    assert output.startswith("<repo>: valid — project corpus, 1 integrations")
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 40
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+def test_no_orphaned_expectations() -> None:
+    names = {c.name for c in CASES}
+    orphans = sorted(p.stem for p in EXPECTED.glob("*.txt") if p.stem not in names)
+    assert not orphans, f"expected files without a case: {orphans}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_broken_repository(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, output = run_case(case, tmp_path, capsys)
+    assert "Traceback" not in output
+    expected_code = 0 if case.name in WARNING_ONLY else (2 if case.args[:1] == ("--env",) else 1)
+    if case.name == "project-unknown-env-flag":
+        expected_code = 1
+    assert code == expected_code, output
+    if case.name not in WARNING_ONLY:
+        assert ": error: " in output
+    golden = EXPECTED / f"{case.name}.txt"
+    actual = f"exit {code}\n{output}"
+    if UPDATE or not golden.exists():
+        golden.write_text(actual)
+        if not UPDATE:
+            pytest.fail(f"wrote missing golden file {golden.name}; review it and run again")
+    assert actual == golden.read_text()
