@@ -46,7 +46,9 @@ def manifests_digest(manifests: tuple[dict[str, Any], ...] | list[dict[str, Any]
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def inventory_of(manifests: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> tuple[InventoryEntry, ...]:
+def inventory_of(
+    manifests: tuple[dict[str, Any], ...] | list[dict[str, Any]],
+) -> tuple[InventoryEntry, ...]:
     entries = []
     for obj in manifests:
         group, _, version = str(obj["apiVersion"]).rpartition("/")
