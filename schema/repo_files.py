@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -100,7 +101,21 @@ class RepoFiles:
         return sorted(prefix + name for name in os.listdir(full))
 
     def glob(self, base: str, pattern: str) -> list[str]:
-        return sorted(self.relative(p) for p in (self.root / base).glob(pattern) if not p.is_dir())
+        """Files under `base` matching `pattern` (`*`, `?`, `[..]`, and `**` for any depth)."""
+        base_dir = self.root / base
+        prefix = base.rstrip("/") + "/"
+        folder, _, name_pattern = pattern.rpartition("/")
+        if "**" in pattern or glob_magic(folder):
+            found = (p for p in base_dir.glob(pattern) if not p.is_dir())
+            return sorted(prefix + p.relative_to(base_dir).as_posix() for p in found)
+        # The common case (`routes/*.camel.yaml`): one directory listing, no pathlib globbing.
+        directory = base_dir / folder if folder else base_dir
+        try:
+            entries = [e.name for e in os.scandir(directory) if not e.is_dir()]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        where = prefix + (folder + "/" if folder else "")
+        return sorted(where + n for n in fnmatch.filter(entries, name_pattern))
 
     def read_text(self, rel: str, max_bytes: int | None = None) -> str:
         """The file as text, or InvalidFileError saying exactly what is wrong with it."""
@@ -149,3 +164,7 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, offset) + 1
     col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
     return line, col
+
+
+def glob_magic(text: str) -> bool:
+    return any(ch in text for ch in "*?[")

@@ -1,0 +1,65 @@
+"""Repository file access: globbing, caps, escapes and encodings, on real files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from schema.diagnostics import InvalidFileError
+from schema.limits import LoadLimits
+from schema.repo_files import RepoFiles
+
+
+def make(root: Path, files: dict[str, str]) -> RepoFiles:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return RepoFiles(root, LoadLimits())
+
+
+def test_glob_simple_and_recursive(tmp_path: Path) -> None:
+    repo = make(
+        tmp_path,
+        {"i/routes/a.camel.yaml": "", "i/routes/b.camel.xml": "", "i/routes/sub/c.camel.yaml": ""},
+    )
+    assert repo.glob("i", "routes/*.camel.yaml") == ["i/routes/a.camel.yaml"]
+    assert repo.glob("i", "routes/**/*.camel.yaml") == [
+        "i/routes/a.camel.yaml",
+        "i/routes/sub/c.camel.yaml",
+    ]
+    assert repo.glob("i", "missing/*.yaml") == []
+
+
+def test_symlink_inside_is_fine_outside_is_refused(tmp_path: Path) -> None:
+    repo_root = tmp_path / "repo"
+    repo = make(repo_root, {"a.yaml": "x: 1\n"})
+    os.symlink(repo_root / "a.yaml", repo_root / "inside.yaml")
+    os.symlink(tmp_path, repo_root / "outside")
+    problems = repo.survey()
+    assert [p.format_text() for p in problems] == [
+        "outside: error: symlink points outside the repository"
+    ]
+    assert repo.read_text("inside.yaml") == "x: 1\n"
+    (tmp_path / "secret.txt").write_text("token")
+    with pytest.raises(InvalidFileError, match="outside the repository"):
+        repo.read_text("outside/secret.txt")
+
+
+def test_bom_is_dropped_and_bad_bytes_are_located(tmp_path: Path) -> None:
+    repo = make(tmp_path, {})
+    (tmp_path / "bom.yaml").write_bytes(b"\xef\xbb\xbfa: 1\n")
+    (tmp_path / "latin1.yaml").write_bytes(b"a: 1\nb: caf\xe9\n")
+    assert repo.read_text("bom.yaml") == "a: 1\n"
+    with pytest.raises(InvalidFileError) as caught:
+        repo.read_text("latin1.yaml")
+    assert caught.value.diagnostics[0].format_text().startswith("latin1.yaml:2:7: error: not valid")
+
+
+def test_relative_paths_from_repo_files(tmp_path: Path) -> None:
+    repo = make(tmp_path, {})
+    assert repo.check_relative("routes/*.yaml", "i") is None
+    assert repo.check_relative("../x", "i") == "path '../x' must not contain '..'"
+    assert repo.check_relative("/etc/passwd", "i") == "path '/etc/passwd' must be relative to i"
+    assert repo.check_relative("a\\b", "i") == "path 'a\\b' must be relative to i"
