@@ -14,6 +14,7 @@ from schema.documents import validate_document
 from schema.loaded import LoadedIntegration, RouteDsl, RouteFile
 from schema.models import Integration, SealedSecret
 from schema.models.integration import IntegrationSpec
+from schema.properties_file import parse_properties
 from schema.repo_files import RepoFiles
 from schema.yaml_loader import YamlDocument, load_yaml
 
@@ -169,10 +170,31 @@ def _load_properties(
         )
         return None
     try:
-        return files.read_text(path)
+        text = files.read_text(path)
     except InvalidFileError as exc:
         problems += exc.diagnostics
         return None
+    problems += _check_server_port(path, text, spec)
+    return text
+
+
+# Camel Main's HTTP server port; the Service and probes target expose.port, so they must agree.
+SERVER_PORT_KEYS = ("camel.server.port", "camel.main.server-port")
+
+
+def _check_server_port(path: str, text: str, spec: IntegrationSpec) -> list[Diagnostic]:
+    if spec.expose is None:
+        return []
+    properties = parse_properties(text)
+    for key in SERVER_PORT_KEYS:
+        value, line = properties.get(key, ("", 0))
+        if value and value != str(spec.expose.port) and "{{" not in value:
+            message = (
+                f"{key} = {value} but expose.port is {spec.expose.port}: "
+                "the Service would send traffic to a port Camel does not listen on"
+            )
+            return [Diagnostic(path, line, 1, Severity.ERROR, message, code="port-clash")]
+    return []
 
 
 def _check_build(

@@ -322,6 +322,11 @@ def _(root: Path) -> None:
     replace(root, ORDERS, "API_TOKEN: token", "API_TOKEN: tokn")
 
 
+@case("integration-port-clash")
+def _(root: Path) -> None:
+    write(root, "integrations/orders/application.properties", "camel.server.port = 9090\n")
+
+
 @case("integration-egress-host-and-cidr")
 def _(root: Path) -> None:
     replace(
