@@ -14,7 +14,10 @@ from typing import Protocol
 from camelops.cli_support import Subparsers
 
 # Each module exposes `register(subparsers)`; a parser's `func(args) -> int` runs the command.
-COMMAND_MODULES: tuple[str, ...] = ("camelops.commands.validate",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "camelops.commands.validate",
+    "camelops.commands.render",
+)
 
 
 class CommandModule(Protocol):

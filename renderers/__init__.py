@@ -1,1 +1,19 @@
-"""Pure functions from a validated project and environment to Kubernetes objects."""
+"""Pure renderers: a validated config repository + an environment -> Kubernetes objects."""
+
+from renderers.context import Decrypt, Manifest, RenderError, RenderOptions
+from renderers.environment import UnknownEnvironmentError, render_environment
+from renderers.output import OutputFormat, render_files, to_json, to_stream, to_yaml
+
+__all__ = [
+    "Decrypt",
+    "Manifest",
+    "OutputFormat",
+    "RenderError",
+    "RenderOptions",
+    "UnknownEnvironmentError",
+    "render_environment",
+    "render_files",
+    "to_json",
+    "to_stream",
+    "to_yaml",
+]

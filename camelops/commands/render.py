@@ -1,0 +1,188 @@
+"""`camelops render` and `camelops diff`: the manifests an environment gets, and what a change
+does to them (Kubernetes objects and Camel routes). Neither ever shows a secret value."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
+from camelops.commands.validate import add_limit_arguments, limits_from
+from reconciler.git import GitExportError, export_revision
+from renderers import (
+    OutputFormat,
+    RenderError,
+    UnknownEnvironmentError,
+    render_environment,
+    render_files,
+    to_stream,
+)
+from renderers.camel_diff import camel_diff
+from renderers.diff import ObjectChange, diff_objects
+from renderers.environment import PREVIEW_NAME
+from renderers.kube_schema import KUBERNETES_MINOR, check_objects
+from renderers.report import DiffReport
+from schema.camel.catalog import CatalogMissingError
+from schema.limits import LoadLimits
+from schema.loaded import LoadedProject
+from schema.repository import load_repository
+
+
+class CommandError(Exception):
+    """Could not run (exit 2): the message says why."""
+
+
+class InvalidInputError(Exception):
+    """The input is wrong (exit 1): the message says what to fix."""
+
+
+def register(subparsers: Subparsers) -> None:
+    render = subparsers.add_parser(
+        "render",
+        help="render an environment's Kubernetes manifests (Secret values masked)",
+        description="Render the Kubernetes objects of one environment (or a preview pr-<n>).",
+    )
+    render.add_argument("path", nargs="?", default=".", type=Path, help="repository root")
+    render.add_argument("--env", required=True, help="environment name, or pr-<n> for a preview")
+    render.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write <kind>-<name> files here "
+        "(an empty or absent directory); default: one stream on stdout",
+    )
+    render.add_argument("--format", choices=[f.value for f in OutputFormat], default="yaml")
+    render.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"also check every object against the Kubernetes {KUBERNETES_MINOR} OpenAPI schema",
+    )
+    add_limit_arguments(render)
+    render.set_defaults(func=run_render)
+
+    diff = subparsers.add_parser(
+        "diff",
+        help="diff two git revisions: objects and Camel routes (exit 0 same, 1 differ, 2 error)",
+        description="Render both revisions of the repository at PATH and show what changes: a "
+        "Camel-level summary per integration, then a unified diff per object.",
+    )
+    diff.add_argument("path", nargs="?", default=".", type=Path, help="git repository")
+    diff.add_argument("--base", required=True, help="base revision (branch, tag, commit)")
+    diff.add_argument("--head", required=True, help="head revision")
+    diff.add_argument("--env", help="only this environment (default: every environment)")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    add_limit_arguments(diff)
+    diff.set_defaults(func=run_diff)
+
+
+def run_render(args: argparse.Namespace) -> int:
+    try:
+        return _render(args)
+    except CommandError as exc:
+        print(f"camelops render: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except InvalidInputError as exc:
+        print(f"camelops render: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _render(args: argparse.Namespace) -> int:
+    project = load_valid(args.path, args.env, limits_from(args))
+    try:
+        objects = render_environment(project, args.env)
+    except UnknownEnvironmentError as exc:
+        raise InvalidInputError(exc.args[0]) from None
+    except RenderError as exc:
+        raise InvalidInputError(str(exc)) from None
+    if args.strict:
+        problems = check_objects(objects)
+        for problem in problems:
+            print(f"schema: {problem.format_text()}", file=sys.stderr)
+        if problems:
+            raise InvalidInputError(f"{len(problems)} object(s) fail the Kubernetes schema")
+    fmt = OutputFormat(args.format)
+    if args.output is None:
+        sys.stdout.write(to_stream(objects, fmt))
+        return EXIT_OK
+    write_files(args.output, render_files(objects, fmt))
+    print(f"{len(objects)} objects written to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def load_valid(path: Path, env: str | None, limits: LoadLimits) -> LoadedProject:
+    if not path.is_dir():
+        raise CommandError(f"{path}: not a directory")
+    # previews are not declared environments: validate the repository as a whole
+    check_env = None if env is None or PREVIEW_NAME.match(env) else env
+    try:
+        report = load_repository(path, limits=limits, environment=check_env)
+    except CatalogMissingError as exc:
+        raise CommandError(str(exc)) from None
+    if report.project is None:
+        for diagnostic in report.errors:
+            print(diagnostic.format_text(), file=sys.stderr)
+        raise InvalidInputError(f"{path}: invalid ({len(report.errors)} errors); nothing rendered")
+    return report.project
+
+
+def write_files(directory: Path, files: dict[str, str]) -> None:
+    """Only into an empty directory: stale files from another rendering would read as objects."""
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise CommandError(f"{directory}: not an empty directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    try:
+        report = build_diff(args.path, args.base, args.head, args.env, limits_from(args))
+    except (CommandError, InvalidInputError, RenderError) as exc:
+        print(f"camelops diff: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    text = report.format_json() if args.format == "json" else report.format_text()
+    sys.stdout.write(text)
+    return EXIT_INVALID if report.has_changes else EXIT_OK
+
+
+def build_diff(
+    path: Path, base_ref: str, head_ref: str, env: str | None, limits: LoadLimits
+) -> DiffReport:
+    with tempfile.TemporaryDirectory(prefix="camelops-diff-") as tmp:
+        base, base_id = _load_revision(path, base_ref, Path(tmp) / "base", limits)
+        head, head_id = _load_revision(path, head_ref, Path(tmp) / "head", limits)
+    envs = [env] if env else sorted(_environments(base) | _environments(head))
+    objects: dict[str, list[ObjectChange]] = {
+        name: diff_objects(_render_or_empty(base, name), _render_or_empty(head, name))
+        for name in envs
+    }
+    label = f"{base_ref} ({base_id[:12]})", f"{head_ref} ({head_id[:12]})"
+    return DiffReport(label[0], label[1], camel_diff(base, head), objects)
+
+
+def _load_revision(
+    path: Path, ref: str, dest: Path, limits: LoadLimits
+) -> tuple[LoadedProject, str]:
+    try:
+        commit = export_revision(path, ref, dest)
+    except GitExportError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        project = load_valid(dest, None, limits)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"revision {ref} is invalid: {exc}") from None
+    return project, commit
+
+
+def _environments(project: LoadedProject) -> set[str]:
+    return {e.name for e in project.project.spec.environments}
+
+
+def _render_or_empty(project: LoadedProject, env: str) -> list[dict[str, object]]:
+    """An environment absent from one revision renders as nothing there."""
+    try:
+        return render_environment(project, env)
+    except UnknownEnvironmentError:
+        return []

@@ -1,0 +1,81 @@
+"""Check rendered objects against the OpenAPI schemas of a pinned Kubernetes minor, using the
+schemas shipped by kubernetes-validate (strict: unknown fields are errors)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import jsonschema
+from kubernetes_validate import utils as kv
+from referencing import Registry, Resource
+
+from renderers.context import Manifest
+
+KUBERNETES_MINOR = "1.37"
+"""Matches the test control plane (tools/k8s/versions.env)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    kind: str
+    name: str
+    message: str
+
+    def format_text(self) -> str:
+        return f"{self.kind}/{self.name}: {self.message}"
+
+
+@cache
+def _schema_dir(minor: str) -> str:
+    """kubernetes-validate's newest schema set not newer than `minor`."""
+    wanted = tuple(int(p) for p in minor.split("."))
+    versions = [v for v in kv.all_versions() if tuple(int(p) for p in v.split(".")[:2]) <= wanted]
+    if not versions:
+        raise ValueError(f"kubernetes-validate has no schemas for Kubernetes {minor}")
+    return f"kubernetes-json-schema/v{versions[-1]}-local-strict"
+
+
+@cache
+def _definitions(minor: str) -> Registry[Any]:
+    contents = kv.schema_contents(f"{_schema_dir(minor)}/_definitions.json", minor)
+    return Resource.from_contents(contents) @ Registry()
+
+
+@cache
+def _validator(minor: str, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    # the package's own file naming: `<kind>-<group without domain>-<version>.json`
+    suffix = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = kv.schema_contents(f"{_schema_dir(minor)}/{kind.lower()}-{suffix}.json", minor)
+    except FileNotFoundError:
+        return None
+    registry = Resource.from_contents(schema) @ _definitions(minor)
+    validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(
+        schema, registry=registry
+    )
+    return validator
+
+
+def check_objects(objects: list[Manifest], minor: str = KUBERNETES_MINOR) -> list[SchemaProblem]:
+    """Every problem of every object (not just the first), with a JSON pointer to it."""
+    problems = []
+    for obj in objects:
+        kind = str(obj.get("kind", "?"))
+        name = str((obj.get("metadata") or {}).get("name", "?"))
+        validator = _validator(minor, str(obj.get("apiVersion", "")), kind)
+        if validator is None:
+            problems.append(
+                SchemaProblem(
+                    kind,
+                    name,
+                    f"no schema for {obj.get('apiVersion')} {kind} in Kubernetes {minor}",
+                )
+            )
+            continue
+        for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
+            path = "/".join(str(p) for p in error.absolute_path)
+            problems.append(SchemaProblem(kind, name, f"/{path}: {error.message}"))
+    return problems

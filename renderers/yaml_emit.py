@@ -1,0 +1,148 @@
+"""A small, fast YAML emitter for Kubernetes objects (dicts, lists, str, int, float, bool, None).
+
+PyYAML spends most of its time representing nodes in Python; manifests need none of that.
+Output is block style with sorted keys, plain scalars only where no YAML 1.1 or 1.2 reader could
+take them for anything but a string, double quotes otherwise, and `|` literals for multi-line
+text. Every rendering is checked to load back to the same data (tests/unit/renderers).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_PLAIN = re.compile(r"[A-Za-z_/][-A-Za-z0-9_./:@=+,()$ ]*")
+# words some YAML reader resolves to a bool or null (YAML 1.1 includes y/n and on/off)
+_RESERVED = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "="])
+_NEEDS_ESCAPE = re.compile('[\x00-\x1f\x7f-\x9f"\\\\\u2028\u2029\ufeff\ud800-\udfff]')
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\", "\x00": "\\0"}
+# printable except tab; a literal block cannot carry other control characters or bare CRs
+_LITERAL_SAFE = re.compile("[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]*")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SHORT:
+        return _SHORT[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def quoted(text: str) -> str:
+    return '"' + _NEEDS_ESCAPE.sub(_escape_char, text) + '"'
+
+
+def _plain_ok(text: str) -> bool:
+    return (
+        _PLAIN.fullmatch(text) is not None
+        and text.lower() not in _RESERVED
+        and not text.endswith((":", " "))
+        and ": " not in text
+    )
+
+
+def scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value if _plain_ok(value) else quoted(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float(value)
+    raise TypeError(f"cannot write {type(value).__name__} to YAML")
+
+
+def _float(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    if "." not in mantissa:  # YAML 1.1 floats need a dot: 1e-05 would read as a string
+        mantissa += ".0"
+    return mantissa + (f"e{exponent if exponent[0] in '+-' else '+' + exponent}" if e else "")
+
+
+def _literal_header(text: str) -> str | None:
+    """The `|` header for text a literal block carries exactly, or None."""
+    if "\n" not in text or not _LITERAL_SAFE.fullmatch(text) or not text.strip("\n"):
+        return None
+    lines = text.split("\n")
+    if any(line and not line.strip(" \t") for line in lines):
+        return None  # whitespace-only lines confuse indentation detection: quote instead
+    body = text.rstrip("\n")
+    trailing = len(text) - len(body)
+    chomp = "-" if trailing == 0 else "" if trailing == 1 else "+"
+    indicator = "2" if body.lstrip("\n")[:1] in (" ", "\t") else ""
+    return f"|{indicator}{chomp}"
+
+
+def _literal(text: str, header: str, indent: int) -> str:
+    pad = " " * indent
+    body = text[:-1] if text.endswith("\n") else text
+    lines = "\n".join(pad + line if line else "" for line in body.split("\n"))
+    return f"{header}\n{lines}\n"
+
+
+def _value(value: Any, indent: int, out: list[str]) -> None:
+    """Writes what follows `key:` or `- ` (the caller wrote that, without a trailing space)."""
+    if isinstance(value, dict):
+        if not value:
+            out.append(" {}\n")
+            return
+        out.append("\n")
+        _mapping(value, indent + 2, out)
+    elif isinstance(value, list):
+        if not value:
+            out.append(" []\n")
+            return
+        out.append("\n")
+        _sequence(value, indent, out)
+    elif isinstance(value, str) and (header := _literal_header(value)) is not None:
+        out.append(" " + _literal(value, header, indent + 2))
+    else:
+        out.append(" " + scalar(value) + "\n")
+
+
+def _mapping(mapping: dict[Any, Any], indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    for key in sorted(mapping):
+        if not isinstance(key, str):
+            raise TypeError(f"mapping keys must be strings, found {key!r}")
+        out.append(f"{pad}{scalar(key)}:")
+        _value(mapping[key], indent, out)
+
+
+def _sequence(items: list[Any], indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    for item in items:
+        if isinstance(item, dict) and item:
+            nested: list[str] = []
+            _mapping(item, indent + 2, nested)
+            out.append(pad + "- " + nested[0][indent + 2 :])
+            out.extend(nested[1:])
+        elif isinstance(item, list) and item:
+            out.append(f"{pad}-\n")
+            _sequence(item, indent + 2, out)
+        else:
+            out.append(f"{pad}-")
+            _value(item, indent, out)
+
+
+def dump(value: Any) -> str:
+    """One YAML document (no `---`), ending with a newline."""
+    out: list[str] = []
+    if isinstance(value, dict) and value:
+        _mapping(value, 0, out)
+    elif isinstance(value, list) and value:
+        _sequence(value, 0, out)
+    else:
+        out.append(("{}" if value == {} else "[]" if value == [] else scalar(value)) + "\n")
+    return "".join(out)
