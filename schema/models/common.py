@@ -43,12 +43,27 @@ Name = Annotated[
         description="a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"
     ),
 ]
+DNS1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+ServiceName = Annotated[
+    str,
+    StringConstraints(pattern=DNS1035_LABEL, min_length=1, max_length=63),
+    Field(
+        description="a DNS-1035 label (it names a Kubernetes Service): starts with a lower-case "
+        "letter, then lower-case letters, digits and '-', at most 63 characters"
+    ),
+]
 Hostname = Annotated[str, StringConstraints(pattern=DNS1123_SUBDOMAIN, max_length=253)]
 EnvVarName = Annotated[str, StringConstraints(pattern=ENV_VAR_NAME, max_length=256)]
 
 
 class Metadata(StrictModel):
     name: Name
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class IntegrationMetadata(StrictModel):
+    name: ServiceName
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 

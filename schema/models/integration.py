@@ -5,13 +5,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from schema.models.common import (
     API_VERSION_LITERAL,
     EnvVarName,
     Hostname,
-    Metadata,
+    IntegrationMetadata,
     Name,
     Resources,
     StrictModel,
@@ -59,11 +59,25 @@ class Expose(StrictModel):
         return self
 
 
+# Set by camelops itself in the runtime container; a user value would break tracing or loading.
+RESERVED_ENV = frozenset({"JAVA_TOOL_OPTIONS", "CAMELOPS_ROUTES_DIR"})
+
+
+def _no_reserved_env(env: dict[str, str]) -> dict[str, str]:
+    taken = sorted(RESERVED_ENV & env.keys())
+    if taken:
+        raise ValueError(f"{', '.join(taken)} is set by camelops; use runtime.javaOptions instead")
+    return env
+
+
+EnvVars = Annotated[dict[EnvVarName, str], AfterValidator(_no_reserved_env)]
+
+
 class SecretRef(StrictModel):
     """Environment variables from a sealed secret in `secrets/`."""
 
     name: Name = Field(description="the SealedSecret's metadata.name")
-    env: dict[EnvVarName, str] = Field(
+    env: EnvVars = Field(
         default_factory=dict, description="variable name -> key in the secret (all keys when empty)"
     )
 
@@ -140,7 +154,7 @@ class IntegrationOverride(StrictModel):
     replicas: int | None = Field(default=None, ge=0, le=1000)
     autoscaling: Autoscaling | None = None
     resources: Resources | None = None
-    env: dict[EnvVarName, str] = Field(default_factory=dict)
+    env: EnvVars = Field(default_factory=dict)
     properties: Properties = Field(default_factory=dict)
     image: Annotated[str, StringConstraints(pattern=IMAGE_PATTERN)] | None = None
     ingress: Ingress | None = None
@@ -164,7 +178,7 @@ class IntegrationSpec(StrictModel):
     autoscaling: Autoscaling | None = None
     resources: Resources = Field(default_factory=Resources)
     expose: Expose | None = None
-    env: dict[EnvVarName, str] = Field(default_factory=dict)
+    env: EnvVars = Field(default_factory=dict)
     secrets: tuple[SecretRef, ...] = ()
     egress: tuple[EgressRule, ...] = ()
     observability: Observability = Field(default_factory=Observability)
@@ -183,5 +197,5 @@ class IntegrationSpec(StrictModel):
 class Integration(StrictModel):
     api_version: API_VERSION_LITERAL
     kind: Literal["Integration"]
-    metadata: Metadata
+    metadata: IntegrationMetadata
     spec: IntegrationSpec

@@ -19,6 +19,7 @@ from renderers import (
 from renderers.config import route_keys
 from renderers.context import label_value
 from renderers.kube_schema import check_objects
+from schema.repository import load_repository
 from tests.unit.renderers.repos import (
     CIPHER_A,
     CIPHER_B,
@@ -311,14 +312,13 @@ def test_long_names_still_give_valid_label_values() -> None:
 
 
 def test_env_cannot_replace_the_loopback_jolokia_agent(tmp_path: Path) -> None:
+    """Refused before rendering: the schema reserves JAVA_TOOL_OPTIONS for the loopback agent."""
     spec = "env: {JAVA_TOOL_OPTIONS: '-javaagent:/x.jar=host=0.0.0.0'}"
-    project = load(write_repo(tmp_path, simple_files("app", spec)))
-    container = the(render_environment(project, "dev"), "Deployment")["spec"]["template"]["spec"][
-        "containers"
-    ][0]
-    [tool_options] = [e["value"] for e in container["env"] if e["name"] == "JAVA_TOOL_OPTIONS"]
-    assert "host=127.0.0.1" in tool_options
-    assert "0.0.0.0" not in tool_options
+    report = load_repository(write_repo(tmp_path, simple_files("app", spec)))
+    assert report.project is None
+    assert [d.message for d in report.errors] == [
+        "JAVA_TOOL_OPTIONS is set by camelops; use runtime.javaOptions instead (at /spec/env)"
+    ]
 
 
 def test_secret_without_env_map_uses_env_from(tmp_path: Path) -> None:

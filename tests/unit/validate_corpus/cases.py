@@ -327,6 +327,17 @@ def _(root: Path) -> None:
     write(root, "integrations/orders/application.properties", "camel.server.port = 9090\n")
 
 
+@case("integration-reserved-env")
+def _(root: Path) -> None:
+    replace(root, ORDERS, "  expose:", "  env:\n    JAVA_TOOL_OPTIONS: -Xmx1g\n  expose:")
+
+
+@case("integration-name-not-a-service-name")
+def _(root: Path) -> None:
+    (root / "integrations/orders").rename(root / "integrations/3orders")
+    replace(root, "integrations/3orders/integration.yaml", "name: orders", "name: 3orders")
+
+
 @case("integration-egress-host-and-cidr")
 def _(root: Path) -> None:
     replace(
