@@ -16,6 +16,7 @@ from camelops.cli_support import Subparsers
 # Each module exposes `register(subparsers)`; a parser's `func(args) -> int` runs the command.
 COMMAND_MODULES: tuple[str, ...] = (
     "camelops.commands.validate",
+    "camelops.commands.tunnel_cmds",
     "camelops.commands.render",
 )
 

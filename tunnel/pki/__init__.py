@@ -1,0 +1,1 @@
+"""Control-plane PKI: the CA, one-time registration tokens, runner identities and their store."""
