@@ -1,0 +1,98 @@
+"""`camelops sidecar`: run next to one Camel JVM (trace capture, redaction, replay API)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+import aiohttp
+from aiohttp import web
+
+from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
+from telemetry.sidecar.api import sidecar_api
+from telemetry.sidecar.redact import RedactionRuleError, Redactor
+from telemetry.sidecar.service import Sidecar
+from telemetry.sidecar.settings import SidecarSettings
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "sidecar",
+        help="capture Camel exchange traces through Jolokia and serve replays",
+        description="Runs in the Camel pod: owns the BacklogTracer over Jolokia (loopback), "
+        "samples and redacts exchanges, ships them to the runner relay, and replays held "
+        "originals on the runner's request.",
+    )
+    parser.add_argument("--integration", required=True)
+    parser.add_argument("--environment", default="")
+    parser.add_argument("--pod", default="")
+    parser.add_argument("--jolokia-url", default="http://127.0.0.1:8778/jolokia/")
+    parser.add_argument("--relay-url", default="http://127.0.0.1:8790/v1/telemetry")
+    parser.add_argument("--listen-port", type=int, default=8791, help="replay/status API port")
+    parser.add_argument("--sample-rate", type=_rate, default=1.0)
+    parser.add_argument("--body-max-chars", type=int, default=4096)
+    parser.add_argument("--redact-pattern", action="append", default=[], metavar="REGEX")
+    parser.add_argument("--redact-header", action="append", default=[], metavar="NAME")
+    parser.add_argument("--replay-endpoint", default="", help="e.g. direct:orders")
+    parser.add_argument("--replay-ttl-seconds", type=float, default=900.0)
+    parser.set_defaults(func=run)
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"sample rate must be within 0..1, found {value}")
+    return value
+
+
+def settings_from(args: argparse.Namespace) -> SidecarSettings:
+    return SidecarSettings(
+        integration=args.integration,
+        environment=args.environment,
+        pod=args.pod,
+        jolokia_url=args.jolokia_url,
+        sample_rate=args.sample_rate,
+        body_max_chars=args.body_max_chars,
+        redaction_patterns=tuple(args.redact_pattern),
+        redaction_headers=tuple(args.redact_header),
+        replay_endpoint=args.replay_endpoint,
+        replay_ttl_seconds=args.replay_ttl_seconds,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    try:
+        Redactor.from_rules(settings.redaction_patterns, settings.redaction_headers)
+    except RedactionRuleError as exc:
+        print(f"camelops sidecar: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(serve(settings, args.relay_url, args.listen_port))
+    return EXIT_OK
+
+
+async def serve(settings: SidecarSettings, relay_url: str, port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with aiohttp.ClientSession() as session:
+        sidecar = Sidecar(settings, session, relay_url=relay_url)
+        runner = web.AppRunner(sidecar_api(sidecar))
+        await runner.setup()
+        # loopback only: replays carry original, unredacted messages
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        log.info("sidecar for %s listening on 127.0.0.1:%d", settings.integration, port)
+        try:
+            await sidecar.run(stop)
+        finally:
+            await runner.cleanup()

@@ -1,0 +1,103 @@
+"""Telemetry batches: what a sidecar sends upstream (already sampled and redacted).
+
+The runner relay and the control-plane ingestor both validate against these models, so a
+hostile or broken sidecar cannot push unbounded or unexpected data into the store.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_EXCHANGES_PER_BATCH = 5_000
+MAX_NODES_PER_EXCHANGE = 1_000
+MAX_STATS_PER_BATCH = 5_000
+MAX_BODY_CHARS = 64 * 1024
+_ID = Field(min_length=1, max_length=200)
+_NAME = Field(default="", max_length=1_000)
+_COUNT = Field(default=0, ge=0)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExchangeStatus(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    # the tracer's backlog overflowed or the JVM went away before the exchange finished
+    INCOMPLETE = "incomplete"
+
+
+class NodeRecord(_Frozen):
+    """One processor an exchange passed through, in the order it ran."""
+
+    seq: int = Field(ge=0)
+    route_id: str = _NAME
+    node_id: str = _NAME
+    node_name: str = _NAME
+    level: int = Field(default=1, ge=0, le=1_000)
+    parent_id: str = _NAME
+    endpoint_uri: str = Field(default="", max_length=4_000)
+    started_at_ms: int = Field(ge=0)
+    elapsed_ms: int = Field(ge=0)
+    failed: bool = False
+
+
+class ExchangeRecord(_Frozen):
+    """One exchange, redacted: nothing in here may carry PII that the rules know about."""
+
+    exchange_id: str = _ID
+    route_id: str = _NAME
+    status: ExchangeStatus
+    started_at_ms: int = Field(ge=0)
+    elapsed_ms: int = Field(ge=0)
+    failed_node: str = _NAME
+    exception_type: str = _NAME
+    exception_message: str = Field(default="", max_length=8_000)
+    stack_trace: str = Field(default="", max_length=32_000)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=500)
+    body: str = Field(default="", max_length=MAX_BODY_CHARS)
+    body_truncated: bool = False
+    replayable: bool = False
+    nodes: tuple[NodeRecord, ...] = Field(default=(), max_length=MAX_NODES_PER_EXCHANGE)
+
+
+class RouteStat(_Frozen):
+    """JMX statistics of one route (node_id empty) or one processor, at one moment."""
+
+    route_id: str = _NAME
+    node_id: str = _NAME
+    sampled_at_ms: int = Field(ge=0)
+    exchanges_total: int = _COUNT
+    exchanges_failed: int = _COUNT
+    exchanges_inflight: int = _COUNT
+    mean_ms: int = _COUNT
+    min_ms: int = _COUNT
+    max_ms: int = _COUNT
+    last_ms: int = _COUNT
+
+
+class CaptureCounters(_Frozen):
+    """Cumulative since the sidecar started: the portal shows what was lost and why."""
+
+    events_seen: int = _COUNT
+    events_lost: int = Field(default=0, ge=0, description="uid gaps: the tracer dropped them")
+    exchanges_sampled_out: int = _COUNT
+    exchanges_dropped: int = Field(default=0, ge=0, description="ring buffer overflow")
+    exchanges_incomplete: int = _COUNT
+    jolokia_failures: int = _COUNT
+
+
+class TelemetryBatch(_Frozen):
+    """A sidecar's batch; ``batch_id`` makes redelivery idempotent (at-least-once upstream)."""
+
+    batch_id: str = _ID
+    integration: str = _ID
+    environment: str = Field(default="", max_length=200)
+    pod: str = Field(default="", max_length=253)
+    sent_at_ms: int = Field(ge=0)
+    exchanges: tuple[ExchangeRecord, ...] = Field(default=(), max_length=MAX_EXCHANGES_PER_BATCH)
+    route_stats: tuple[RouteStat, ...] = Field(default=(), max_length=MAX_STATS_PER_BATCH)
+    counters: CaptureCounters = Field(default_factory=CaptureCounters)

@@ -1,0 +1,53 @@
+"""The loopback relay a runner exposes to its sidecars: POST /v1/telemetry takes one batch,
+validates it and hands it to ``deliver`` (the runner forwards it over the tunnel)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from telemetry.batch import TelemetryBatch
+
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+
+Deliver = Callable[[TelemetryBatch], Awaitable[None]]
+
+
+class _DeliverHolder:
+    """AppKey needs a concrete type; a callable alias is not one."""
+
+    def __init__(self, deliver: Deliver) -> None:
+        self.deliver = deliver
+
+
+DELIVER_KEY = web.AppKey("deliver", _DeliverHolder)
+
+
+async def _accept_batch(request: web.Request) -> web.Response:
+    if request.content_type != "application/json":
+        return web.json_response({"error": "expected application/json"}, status=415)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return web.json_response({"error": "batch too large"}, status=413)
+    try:
+        batch = TelemetryBatch.model_validate_json(raw)
+    except ValidationError as exc:
+        # locations only: input values may be message bodies
+        problems = [
+            ".".join(str(p) for p in err["loc"]) + ": " + err["msg"] for err in exc.errors()
+        ]
+        return web.json_response({"error": "invalid batch", "problems": problems[:20]}, status=400)
+    await request.app[DELIVER_KEY].deliver(batch)
+    return web.json_response(
+        {"batch_id": batch.batch_id, "accepted": len(batch.exchanges)}, status=202
+    )
+
+
+def relay_app(deliver: Deliver) -> web.Application:
+    app = web.Application(client_max_size=MAX_BATCH_BYTES)
+    app[DELIVER_KEY] = _DeliverHolder(deliver)
+    app.router.add_post("/v1/telemetry", _accept_batch)
+    return app

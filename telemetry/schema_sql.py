@@ -1,0 +1,96 @@
+"""Telemetry tables (one schema for chDB and a ClickHouse server): MergeTree, partitioned by
+month, ordered for the portal's queries (org, integration, then time), expiring by TTL."""
+
+from __future__ import annotations
+
+
+def table_ddl(database: str, retention_days: int) -> list[str]:
+    ttl = f"TTL toDateTime(started_at) + INTERVAL {int(retention_days)} DAY"
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {database}",
+        f"""CREATE TABLE IF NOT EXISTS {database}.exchanges (
+            org LowCardinality(String),
+            integration LowCardinality(String),
+            environment LowCardinality(String),
+            pod String,
+            exchange_id String,
+            route_id LowCardinality(String),
+            status LowCardinality(String),
+            started_at DateTime64(3, 'UTC'),
+            elapsed_ms UInt32,
+            failed_node String,
+            exception_type String,
+            exception_message String,
+            stack_trace String,
+            headers Map(String, String),
+            body String,
+            body_truncated UInt8,
+            replayable UInt8,
+            node_path Array(String),
+            batch_id String,
+            ingested_at DateTime64(3, 'UTC'),
+            INDEX exchange_id_idx exchange_id TYPE bloom_filter GRANULARITY 4
+        )
+        ENGINE = ReplacingMergeTree(ingested_at)
+        PARTITION BY toYYYYMM(started_at)
+        ORDER BY (org, integration, started_at, exchange_id)
+        {ttl}""",
+        f"""CREATE TABLE IF NOT EXISTS {database}.exchange_nodes (
+            org LowCardinality(String),
+            integration LowCardinality(String),
+            exchange_id String,
+            started_at DateTime64(3, 'UTC'),
+            seq UInt16,
+            route_id LowCardinality(String),
+            node_id LowCardinality(String),
+            node_name LowCardinality(String),
+            level UInt16,
+            parent_id String,
+            endpoint_uri String,
+            node_started_at DateTime64(3, 'UTC'),
+            elapsed_ms UInt32,
+            failed UInt8,
+            INDEX exchange_id_idx exchange_id TYPE bloom_filter GRANULARITY 4
+        )
+        ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMM(started_at)
+        ORDER BY (org, integration, route_id, node_id, started_at, exchange_id, seq)
+        {ttl}""",
+        f"""CREATE TABLE IF NOT EXISTS {database}.route_stats (
+            org LowCardinality(String),
+            integration LowCardinality(String),
+            environment LowCardinality(String),
+            pod String,
+            route_id LowCardinality(String),
+            node_id LowCardinality(String),
+            started_at DateTime64(3, 'UTC'),
+            exchanges_total UInt64,
+            exchanges_failed UInt64,
+            exchanges_inflight UInt64,
+            mean_ms UInt64,
+            min_ms UInt64,
+            max_ms UInt64,
+            last_ms UInt64
+        )
+        ENGINE = MergeTree
+        PARTITION BY toYYYYMM(started_at)
+        ORDER BY (org, integration, route_id, node_id, started_at)
+        {ttl}""",
+    ]
+
+
+EXCHANGE_COLUMNS = (
+    "org", "integration", "environment", "pod", "exchange_id", "route_id", "status",
+    "started_at", "elapsed_ms", "failed_node", "exception_type", "exception_message",
+    "stack_trace", "headers", "body", "body_truncated", "replayable", "node_path", "batch_id",
+    "ingested_at",
+)  # fmt: skip
+NODE_COLUMNS = (
+    "org", "integration", "exchange_id", "started_at", "seq", "route_id", "node_id",
+    "node_name", "level", "parent_id", "endpoint_uri", "node_started_at", "elapsed_ms", "failed",
+)  # fmt: skip
+STAT_COLUMNS = (
+    "org", "integration", "environment", "pod", "route_id", "node_id", "started_at",
+    "exchanges_total", "exchanges_failed", "exchanges_inflight", "mean_ms", "min_ms", "max_ms",
+    "last_ms",
+)  # fmt: skip

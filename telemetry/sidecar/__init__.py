@@ -1,0 +1,1 @@
+"""The sidecar next to one Camel JVM: trace capture, sampling, redaction, buffering and replay."""

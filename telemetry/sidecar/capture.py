@@ -1,0 +1,224 @@
+"""Own the Camel BacklogTracer through Jolokia: discover it, enable it, drain it by uid cursor,
+and hand assembled, sampled, redacted exchanges to the ring buffer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telemetry.batch import CaptureCounters, ExchangeRecord, ExchangeStatus, NodeRecord
+from telemetry.jolokia import JolokiaClient, JolokiaUnavailable, raise_for_item
+from telemetry.sidecar.assemble import CapturedExchange, ExchangeAssembler
+from telemetry.sidecar.buffers import ReplayBuffer, ReplayOriginal, RingBuffer, sampled_in
+from telemetry.sidecar.events import TraceEvent, decode_dump
+from telemetry.sidecar.redact import Redactor, cap
+from telemetry.sidecar.replay import REPLAY_HEADER
+from telemetry.sidecar.settings import SidecarSettings
+
+log = logging.getLogger(__name__)
+
+TRACER_PATTERN = "org.apache.camel:type=tracer,name=BacklogTracer,*"
+CONTEXT_PATTERN = "org.apache.camel:type=context,*"
+DUMP_OPERATION = "dumpAllTracedMessagesAsJSon()"
+
+
+@dataclass(frozen=True, slots=True)
+class CamelTarget:
+    """What discovery found; ``agent_id`` (agent id + JVM start time) changes on restart."""
+
+    agent_id: str
+    context_mbean: str
+    tracer_mbean: str
+
+
+@dataclass(slots=True)
+class Counters:
+    events_seen: int = 0
+    events_lost: int = 0
+    exchanges_sampled_out: int = 0
+    exchanges_incomplete: int = 0
+    jolokia_failures: int = 0
+
+    def snapshot(self, dropped: int) -> CaptureCounters:
+        return CaptureCounters(
+            events_seen=self.events_seen,
+            events_lost=self.events_lost,
+            exchanges_sampled_out=self.exchanges_sampled_out,
+            exchanges_dropped=dropped,
+            exchanges_incomplete=self.exchanges_incomplete,
+            jolokia_failures=self.jolokia_failures,
+        )
+
+
+async def discover(client: JolokiaClient) -> CamelTarget:
+    version = await client.version()
+    # Jolokia's agent id is derived from the host, not the process: a restarted JVM keeps it.
+    # The JVM's start time tells one process from the next.
+    runtime = await client.read("java.lang:type=Runtime", ["StartTime"])
+    started = runtime.get("StartTime") if isinstance(runtime, dict) else None
+    tracers = await client.search(TRACER_PATTERN)
+    contexts = await client.search(CONTEXT_PATTERN)
+    if not tracers or not contexts:
+        # the agent answers before Camel has registered its MBeans: try again later
+        raise JolokiaUnavailable("no Camel context with a BacklogTracer registered yet")
+    jvm_id = f"{version.get('id', '')}/{started}"
+    return CamelTarget(jvm_id, sorted(contexts)[0], sorted(tracers)[0])
+
+
+class TracerCapture:
+    def __init__(
+        self,
+        client: JolokiaClient,
+        settings: SidecarSettings,
+        *,
+        clock: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.redactor = Redactor.from_rules(settings.redaction_patterns, settings.redaction_headers)
+        self.assembler = ExchangeAssembler(
+            incomplete_after_seconds=settings.incomplete_after_seconds
+        )
+        self.ring: RingBuffer[ExchangeRecord] = RingBuffer(settings.ring_capacity)
+        self.replay = ReplayBuffer(
+            capacity=settings.replay_capacity, ttl_seconds=settings.replay_ttl_seconds
+        )
+        self.counters = Counters()
+        self.target: CamelTarget | None = None
+        self.agent_id: str | None = None
+        self.cursor = 0
+
+    async def connect(self) -> CamelTarget:
+        """Discover Camel and switch the tracer on. We own the tracer: RemoveOnDump stays on so
+        the queue drains, and we take full bodies (BodyMaxChars=0) because replay needs the
+        original; the upstream copy is capped after redaction."""
+        target = await discover(self.client)
+        # compare with the last JVM we traced, not with `target` (cleared on any failure):
+        # a transient Jolokia error must not throw away half-assembled exchanges
+        if target.agent_id != self.agent_id:
+            # a new JVM starts its trace counter at 1 again; what was in flight is lost
+            self._give_up(self.assembler.flush())
+            self.cursor = 0
+        settings: list[tuple[str, object]] = [
+            ("BacklogSize", self.settings.tracer_backlog_size),
+            ("BodyMaxChars", 0),
+            ("RemoveOnDump", True),
+            # properties and variables are copied at every node and we never use them
+            ("IncludeExchangeProperties", False),
+            ("IncludeExchangeVariables", False),
+            ("Enabled", True),  # last: trace only once the options hold
+        ]
+        answers = await self.client.bulk(
+            [
+                {"type": "write", "mbean": target.tracer_mbean, "attribute": name, "value": value}
+                for name, value in settings
+            ]
+        )
+        for answer in answers:
+            raise_for_item(answer)
+        self.target = target
+        self.agent_id = target.agent_id
+        log.info("tracing Camel context %s (agent %s)", target.context_mbean, target.agent_id)
+        return target
+
+    async def poll_once(self) -> int:
+        """Drain the tracer once; returns how many new events it gave."""
+        if self.target is None:
+            await self.connect()
+        assert self.target is not None
+        dump = await self.client.execute(self.target.tracer_mbean, DUMP_OPERATION)
+        events = self._new_events(decode_dump(dump if isinstance(dump, str) else None))
+        now = self.clock()
+        self._keep(self.assembler.feed(events, now))
+        self._give_up(self.assembler.expire(now))
+        self.replay.expire(now)
+        return len(events)
+
+    def _new_events(self, events: list[TraceEvent]) -> list[TraceEvent]:
+        fresh = [event for event in events if event.uid > self.cursor]
+        for event in fresh:
+            # uids are the tracer's counter: a gap means its bounded queue dropped events
+            if self.cursor and event.uid > self.cursor + 1:
+                self.counters.events_lost += event.uid - self.cursor - 1
+            self.cursor = event.uid
+        self.counters.events_seen += len(fresh)
+        return fresh
+
+    def _give_up(self, exchanges: list[CapturedExchange]) -> None:
+        self.counters.exchanges_incomplete += len(exchanges)
+        self._keep(exchanges)
+
+    def _keep(self, exchanges: list[CapturedExchange]) -> None:
+        for exchange in exchanges:
+            if exchange.input is not None:
+                self.replay.put(self._original(exchange))
+            # failures and replays are what operators look for: never sample them out
+            keep_always = exchange.failed or _is_replay(exchange)
+            if not keep_always and not sampled_in(exchange.exchange_id, self.settings.sample_rate):
+                self.counters.exchanges_sampled_out += 1
+                continue
+            self.ring.push(to_record(exchange, self.redactor, self.settings.body_max_chars))
+
+    def _original(self, exchange: CapturedExchange) -> ReplayOriginal:
+        assert exchange.input is not None
+        return ReplayOriginal(
+            exchange_id=exchange.exchange_id,
+            route_id=exchange.route_id,
+            endpoint_uri=exchange.input_endpoint,
+            body=exchange.input.body,
+            headers=exchange.input.headers,
+            captured_at=self.clock(),
+        )
+
+    def counters_snapshot(self) -> CaptureCounters:
+        return self.counters.snapshot(self.ring.dropped)
+
+
+def _is_replay(exchange: CapturedExchange) -> bool:
+    headers = exchange.input.headers if exchange.input else ()
+    return any(name == REPLAY_HEADER for name, _ in headers)
+
+
+def to_record(
+    exchange: CapturedExchange, redactor: Redactor, body_max_chars: int
+) -> ExchangeRecord:
+    """The only way an exchange leaves the pod: every free-text field goes through redaction."""
+    message = exchange.input
+    body, truncated = cap(redactor.text(message.body or "") if message else "", body_max_chars)
+    error = exchange.exception
+    if exchange.failed:
+        status = ExchangeStatus.FAILED
+    else:
+        status = ExchangeStatus.COMPLETED if exchange.complete else ExchangeStatus.INCOMPLETE
+    return ExchangeRecord(
+        exchange_id=exchange.exchange_id,
+        route_id=exchange.route_id,
+        status=status,
+        started_at_ms=max(0, exchange.started_at_ms),
+        elapsed_ms=exchange.elapsed_ms,
+        failed_node=exchange.failed_node,
+        exception_type=error.type[:1000] if error else "",
+        exception_message=redactor.text(error.message)[:8000] if error else "",
+        stack_trace=redactor.text(error.stack_trace)[:32000] if error else "",
+        headers=redactor.headers(message.headers[:500]) if message else {},
+        body=body[:65536],
+        body_truncated=truncated,
+        replayable=message is not None,
+        nodes=tuple(
+            NodeRecord(
+                seq=node.seq,
+                route_id=node.route_id,
+                node_id=node.node_id,
+                node_name=node.node_name,
+                level=node.level,
+                parent_id=node.parent_id,
+                endpoint_uri=redactor.text(node.endpoint_uri)[:4000],
+                started_at_ms=max(0, node.started_at_ms),
+                elapsed_ms=node.elapsed_ms,
+                failed=node.failed,
+            )
+            for node in exchange.nodes[:1000]
+        ),
+    )

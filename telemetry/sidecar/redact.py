@@ -1,0 +1,103 @@
+"""PII redaction applied in the pod, before anything is batched: defaults plus the
+integration's own regex rules and header names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+MASK = "[REDACTED]"
+MAX_RULE_CHARS = 500
+
+# Headers that carry credentials by convention; matched case-insensitively.
+DEFAULT_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"}
+)
+
+
+class RedactionRuleError(ValueError):
+    """An integration's redaction rule does not compile."""
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _iban_ok(candidate: str) -> bool:
+    compact = candidate.replace(" ", "").upper()
+    rearranged = compact[4:] + compact[:4]
+    numeric = "".join(str(int(char, 36)) for char in rearranged)
+    return 15 <= len(compact) <= 34 and int(numeric) % 97 == 1
+
+
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+def _checked(check: Callable[[str], bool], keep_chars: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        text = match.group(0)
+        return MASK if check("".join(c for c in text if c not in keep_chars)) else text
+
+    return replace
+
+
+@dataclass(frozen=True, slots=True)
+class Redactor:
+    """Replaces every match with MASK. Checksummed kinds (cards: Luhn, IBAN: mod 97) are only
+    masked when the checksum holds, so order numbers and timestamps stay readable."""
+
+    patterns: tuple[re.Pattern[str], ...] = ()
+    secret_headers: frozenset[str] = DEFAULT_SECRET_HEADERS
+
+    @classmethod
+    def from_rules(cls, patterns: Iterable[str] = (), header_names: Iterable[str] = ()) -> Redactor:
+        compiled = []
+        for rule in patterns:
+            if len(rule) > MAX_RULE_CHARS:
+                raise RedactionRuleError(f"redaction rule longer than {MAX_RULE_CHARS} chars")
+            try:
+                compiled.append(re.compile(rule))
+            except re.error as exc:
+                raise RedactionRuleError(f"redaction rule {rule[:80]!r} is invalid: {exc}") from exc
+        names = DEFAULT_SECRET_HEADERS | {name.lower() for name in header_names}
+        return cls(patterns=tuple(compiled), secret_headers=frozenset(names))
+
+    def text(self, value: str) -> str:
+        if not value:
+            return value
+        value = _BEARER.sub(MASK, value)
+        value = _JWT.sub(MASK, value)
+        value = _EMAIL.sub(MASK, value)
+        value = _IBAN.sub(_checked(_iban_ok, ""), value)
+        value = _CARD.sub(_checked(_luhn_ok, " -"), value)
+        for pattern in self.patterns:
+            value = pattern.sub(MASK, value)
+        return value
+
+    def headers(self, headers: Iterable[tuple[str, Any]]) -> dict[str, str]:
+        redacted: dict[str, str] = {}
+        for name, value in headers:
+            if name.lower() in self.secret_headers:
+                redacted[name] = MASK
+            else:
+                redacted[name] = self.text("" if value is None else str(value))
+        return redacted
+
+
+def cap(value: str, limit: int) -> tuple[str, bool]:
+    """Cut a (redacted) body to the configured size; the flag tells the portal it was cut."""
+    if limit <= 0 or len(value) <= limit:
+        return value, False
+    return value[:limit], True

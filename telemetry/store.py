@@ -1,0 +1,320 @@
+"""The telemetry store: the only clickhouse-connect / chDB user. DSN ``chdb://<dir>`` runs the
+ClickHouse engine in process; ``http(s)://...`` talks to a server. Same schema, same queries."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from telemetry.rows import Row, Rows
+from telemetry.schema_sql import EXCHANGE_COLUMNS, NODE_COLUMNS, STAT_COLUMNS, table_ddl
+
+MAX_RETENTION_DAYS = 3_650
+_DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_SUMMARY = (
+    "exchange_id, integration, route_id, status, started_at, elapsed_ms, failed_node, "
+    "exception_type, exception_message"
+)
+
+# chDB embeds one ClickHouse server per process and it can open exactly one data path:
+# every store on the same path shares one client (it is thread-safe).
+_chdb_lock = threading.Lock()
+_chdb_clients: dict[str, Any] = {}
+
+
+class StoreError(Exception):
+    """The telemetry store refused or failed an operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeSummary:
+    exchange_id: str
+    integration: str
+    route_id: str
+    status: str
+    started_at: datetime
+    elapsed_ms: int
+    failed_node: str
+    exception_type: str
+    exception_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNode:
+    seq: int
+    route_id: str
+    node_id: str
+    node_name: str
+    level: int
+    endpoint_uri: str
+    elapsed_ms: int
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeDetail:
+    summary: ExchangeSummary
+    headers: dict[str, str]
+    body: str
+    body_truncated: bool
+    stack_trace: str
+    replayable: bool
+    nodes: tuple[StoredNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStat:
+    route_id: str
+    node_id: str
+    node_name: str
+    count: int
+    failed: int
+    mean_ms: float
+    p95_ms: float
+    max_ms: int
+
+
+def _open_client(dsn: str) -> Any:
+    try:
+        if dsn.startswith("chdb://"):
+            path = str(Path(dsn.removeprefix("chdb://")).resolve())
+            with _chdb_lock:
+                if path not in _chdb_clients:
+                    if _chdb_clients:
+                        (open_path,) = _chdb_clients
+                        raise StoreError(
+                            f"chDB is already open on {open_path}; one data path per process"
+                        )
+                    Path(path).mkdir(parents=True, exist_ok=True)
+                    _chdb_clients[path] = clickhouse_connect.get_client(interface="chdb", path=path)
+                return _chdb_clients[path]
+        if dsn.startswith(("http://", "https://")):
+            return clickhouse_connect.get_client(dsn=dsn)
+    except ClickHouseError as exc:
+        raise StoreError(f"cannot open the telemetry store: {str(exc)[:300]}") from exc
+    raise StoreError("telemetry DSN must start with chdb://, http:// or https://")
+
+
+class TelemetryStore:
+    def __init__(self, dsn: str, *, database: str = "camelops_telemetry", retention_days: int = 30):
+        if not _DATABASE_NAME.match(database):
+            raise StoreError(f"invalid telemetry database name {database!r}")
+        if not 1 <= retention_days <= MAX_RETENTION_DAYS:
+            # DateTime arithmetic past 2106 wraps around and would expire everything at once
+            raise StoreError(f"retention_days must be within 1..{MAX_RETENTION_DAYS}")
+        self.database = database
+        self.retention_days = retention_days
+        self._client = _open_client(dsn)
+
+    def migrate(self) -> None:
+        for statement in table_ddl(self.database, self.retention_days):
+            self._command(statement)
+
+    def drop(self) -> None:
+        self._command(f"DROP DATABASE IF EXISTS {self.database}")
+
+    def insert_rows(self, rows: Rows) -> None:
+        """One insert per table; the exchange rows go last so a reader that finds an exchange
+        also finds its nodes."""
+        self._insert("exchange_nodes", NODE_COLUMNS, rows.nodes)
+        self._insert("route_stats", STAT_COLUMNS, rows.stats)
+        self._insert("exchanges", EXCHANGE_COLUMNS, rows.exchanges)
+
+    def existing_ids(
+        self, org: str, integration: str, exchange_ids: Sequence[str], started: tuple[int, int]
+    ) -> set[str]:
+        """Which of these ids are stored already. ``started`` (min, max epoch ms of the batch)
+        lets the primary key (org, integration, started_at) prune: a redelivered exchange keeps
+        its start time."""
+        if not exchange_ids:
+            return set()
+        rows = self._query(
+            "SELECT DISTINCT exchange_id FROM $db.exchanges "
+            "WHERE org = {org:String} AND integration = {integration:String} "
+            "AND started_at BETWEEN fromUnixTimestamp64Milli({low:Int64}, 'UTC') "
+            "AND fromUnixTimestamp64Milli({high:Int64}, 'UTC') "
+            "AND exchange_id IN {ids:Array(String)}",
+            {
+                "org": org,
+                "integration": integration,
+                "ids": list(exchange_ids),
+                "low": started[0],
+                "high": started[1],
+            },
+        )
+        return {str(row[0]) for row in rows}
+
+    def search(
+        self,
+        org: str,
+        *,
+        integration: str | None = None,
+        route: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        exchange_id: str | None = None,
+        limit: int = 100,
+    ) -> list[ExchangeSummary]:
+        filters, params = ["org = {org:String}"], {"org": org, "limit": max(1, min(limit, 10_000))}
+        for column, value, kind in (
+            ("integration", integration, "String"),
+            ("route_id", route, "String"),
+            ("status", status, "String"),
+            ("exchange_id", exchange_id, "String"),
+        ):
+            if value is not None:
+                filters.append(f"{column} = {{{column}:{kind}}}")
+                params[column] = value
+        if since is not None:
+            filters.append("started_at >= {since:DateTime64(3, 'UTC')}")
+            params["since"] = since
+        if until is not None:
+            filters.append("started_at < {until:DateTime64(3, 'UTC')}")
+            params["until"] = until
+        # the filters are fixed column names with bound parameters; no input is spliced in
+        rows = self._query(
+            "SELECT "  # noqa: S608
+            + _SUMMARY
+            + " FROM $db.exchanges FINAL WHERE "
+            + " AND ".join(filters)
+            + " ORDER BY started_at DESC, exchange_id LIMIT {limit:UInt32}",
+            params,
+        )
+        return [_summary(row) for row in rows]
+
+    def count_exchanges(self, org: str, integration: str) -> int:
+        rows = self._query(
+            "SELECT count() FROM $db.exchanges FINAL "
+            "WHERE org = {org:String} AND integration = {integration:String}",
+            {"org": org, "integration": integration},
+        )
+        return int(rows[0][0])
+
+    def failures(self, org: str, integration: str, *, limit: int = 100) -> list[ExchangeSummary]:
+        return self.search(org, integration=integration, status="failed", limit=limit)
+
+    def detail(self, org: str, exchange_id: str) -> ExchangeDetail | None:
+        rows = self._query(
+            "SELECT " + _SUMMARY + ", headers, body, body_truncated, stack_trace, replayable "
+            "FROM $db.exchanges FINAL "
+            "WHERE org = {org:String} AND exchange_id = {id:String} LIMIT 1",
+            {"org": org, "id": exchange_id},
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        nodes = self._query(
+            "SELECT DISTINCT seq, route_id, node_id, node_name, level, endpoint_uri, elapsed_ms, "
+            "failed FROM $db.exchange_nodes "
+            "WHERE org = {org:String} AND exchange_id = {id:String} ORDER BY seq",
+            {"org": org, "id": exchange_id},
+        )
+        return ExchangeDetail(
+            summary=_summary(row[:9]),
+            headers=dict(row[9]),
+            body=str(row[10]),
+            body_truncated=bool(row[11]),
+            stack_trace=str(row[12]),
+            replayable=bool(row[13]),
+            nodes=tuple(
+                StoredNode(int(n[0]), n[1], n[2], n[3], int(n[4]), n[5], int(n[6]), bool(n[7]))
+                for n in nodes
+            ),
+        )
+
+    def node_stats(
+        self, org: str, integration: str, *, since: datetime | None = None
+    ) -> list[NodeStat]:
+        """Per-node counts and latencies from the traced exchanges (what the diagram colours)."""
+        params: dict[str, Any] = {"org": org, "integration": integration}
+        window = ""
+        if since is not None:
+            window = " AND started_at >= {since:DateTime64(3, 'UTC')}"
+            params["since"] = since
+        rows = self._query(
+            "SELECT route_id, node_id, any(node_name), count(), countIf(failed = 1), "
+            "avg(elapsed_ms), quantile(0.95)(elapsed_ms), max(elapsed_ms) "
+            "FROM $db.exchange_nodes FINAL "
+            "WHERE org = {org:String} AND integration = {integration:String}" + window + " "
+            "GROUP BY route_id, node_id ORDER BY route_id, node_id",
+            params,
+        )
+        return [
+            NodeStat(r[0], r[1], r[2], int(r[3]), int(r[4]), float(r[5]), float(r[6]), int(r[7]))
+            for r in rows
+        ]
+
+    def latest_route_stats(self, org: str, integration: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT route_id, node_id, argMax(exchanges_total, started_at), "
+            "argMax(exchanges_failed, started_at), argMax(mean_ms, started_at) "
+            "FROM $db.route_stats "
+            "WHERE org = {org:String} AND integration = {integration:String} "
+            "GROUP BY route_id, node_id ORDER BY route_id, node_id",
+            {"org": org, "integration": integration},
+        )
+        keys = ("route_id", "node_id", "exchanges_total", "exchanges_failed", "mean_ms")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def count_text(self, needle: str) -> int:
+        """How many stored rows contain ``needle`` anywhere in their text: the check that PII
+        never reached the store, runnable by an operator too."""
+        params = {"needle": needle}
+        exchanges = self._query(
+            "SELECT count() FROM $db.exchanges WHERE position(concat("
+            "exchange_id, route_id, failed_node, exception_type, exception_message, stack_trace, "
+            "toString(headers), body, arrayStringConcat(node_path, ' ')), {needle:String}) > 0",
+            params,
+        )
+        nodes = self._query(
+            "SELECT count() FROM $db.exchange_nodes WHERE position(concat("
+            "route_id, node_id, node_name, parent_id, endpoint_uri), {needle:String}) > 0",
+            params,
+        )
+        return int(exchanges[0][0]) + int(nodes[0][0])
+
+    def _command(self, statement: str) -> None:
+        try:
+            self._client.command(statement)
+        except ClickHouseError as exc:
+            raise StoreError(f"telemetry store command failed: {str(exc)[:300]}") from exc
+
+    def _insert(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> None:
+        data = list(rows)
+        if not data:
+            return
+        try:
+            self._client.insert(f"{self.database}.{table}", data, column_names=list(columns))
+        except ClickHouseError as exc:
+            raise StoreError(f"insert into {table} failed: {str(exc)[:300]}") from exc
+
+    def _query(self, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
+        try:
+            # values are bound server-side; only the validated database name is spliced in
+            result = self._client.query(sql.replace("$db", self.database), parameters=params)
+        except ClickHouseError as exc:
+            raise StoreError(f"telemetry query failed: {str(exc)[:300]}") from exc
+        return list(result.result_rows)
+
+
+def _summary(row: Sequence[Any]) -> ExchangeSummary:
+    return ExchangeSummary(
+        exchange_id=str(row[0]),
+        integration=str(row[1]),
+        route_id=str(row[2]),
+        status=str(row[3]),
+        started_at=row[4],
+        elapsed_ms=int(row[5]),
+        failed_node=str(row[6]),
+        exception_type=str(row[7]),
+        exception_message=str(row[8]),
+    )

@@ -1,0 +1,73 @@
+"""Capture bookkeeping without a JVM: uid cursor and gaps, sampling, redacted records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from telemetry.batch import ExchangeStatus
+from telemetry.jolokia import JolokiaClient
+from telemetry.sidecar.assemble import ExchangeAssembler
+from telemetry.sidecar.capture import TracerCapture, to_record
+from telemetry.sidecar.events import TraceEvent, decode_dump
+from telemetry.sidecar.redact import MASK, Redactor
+from telemetry.sidecar.settings import SidecarSettings
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.fixture
+async def capture() -> AsyncIterator[TracerCapture]:
+    async with aiohttp.ClientSession() as session:
+        # never contacted: these tests feed events directly
+        client = JolokiaClient("http://127.0.0.1:9/jolokia/", session)
+        yield TracerCapture(client, SidecarSettings(integration="orders"), clock=lambda: 0.0)
+
+
+def corpus_events() -> list[TraceEvent]:
+    return decode_dump((CORPUS / "dump-camel-4.18.json").read_text())
+
+
+async def test_uid_gaps_are_counted_as_lost_and_old_uids_ignored(capture: TracerCapture) -> None:
+    events = corpus_events()  # uids 1..8 then 17..24: the tracer dropped 9..16
+    assert len(capture._new_events(events)) == 16
+    assert capture.counters.events_lost == 8
+    assert capture.cursor == 24
+    assert capture._new_events(events) == []  # redelivered dump: nothing new
+    assert capture.counters.events_seen == 16
+
+
+async def test_failed_exchanges_survive_a_zero_sample_rate(capture: TracerCapture) -> None:
+    capture.settings = SidecarSettings(integration="orders", sample_rate=0.0)
+    capture._keep(ExchangeAssembler().feed(corpus_events(), now=0.0))
+    kept = capture.ring.peek(10)
+    assert [record.status for record in kept] == [ExchangeStatus.FAILED]
+    assert capture.counters.exchanges_sampled_out == 1
+    assert len(capture.replay) == 2, "originals are held for replay whether sampled or not"
+
+
+def test_records_leaving_the_pod_are_redacted_and_capped() -> None:
+    ok, failed = ExchangeAssembler().feed(corpus_events(), now=0.0)
+    record = to_record(ok, Redactor.from_rules(), body_max_chars=10)
+    assert record.headers["Authorization"] == MASK
+    assert record.body == '{"id":1,"e'
+    assert record.body_truncated
+    assert "a@b.com" not in json.dumps(record.model_dump())
+    failed_record = to_record(failed, Redactor.from_rules(), body_max_chars=0)
+    assert failed_record.failed_node == "reject"
+    assert failed_record.exception_type == "java.lang.IllegalArgumentException"
+    assert failed_record.stack_trace.startswith("java.lang.IllegalArgumentException")
+
+
+async def test_replayed_exchanges_are_never_sampled_out(capture: TracerCapture) -> None:
+    capture.settings = SidecarSettings(integration="orders", sample_rate=0.0)
+    document = json.loads((CORPUS / "dump-camel-4.18.json").read_text())
+    ok_events = document["traces"][:8]
+    ok_events[0]["message"]["headers"].append({"key": "CamelopsReplayOf", "value": "EX-0"})
+    replayed = ExchangeAssembler().feed(decode_dump(json.dumps({"traces": ok_events})), now=0.0)
+    capture._keep(replayed)
+    assert [record.headers["CamelopsReplayOf"] for record in capture.ring.peek(5)] == ["EX-0"]

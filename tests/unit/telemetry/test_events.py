@@ -1,0 +1,121 @@
+"""Decoding BacklogTracer dumps: a real Camel 4.18 dump, the 4.4-era shape, broken input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from telemetry.sidecar.events import TraceDecodeError, decode_dump, decode_event, unescape
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def real_dump() -> str:
+    return (CORPUS / "dump-camel-4.18.json").read_text()
+
+
+def old_event(uid: int, **fields: Any) -> dict[str, Any]:
+    """The 4.4-era event: no top-level exchangeId, no node shape fields."""
+    event: dict[str, Any] = {
+        "uid": uid, "first": False, "last": False, "rest": False, "template": False,
+        "routeId": "r", "timestamp": 1_700_000_000_000 + uid, "elapsed": 1, "done": True,
+        "failed": False, "threadName": "t",
+        "message": {"exchangeId": "EX-1", "headers": [], "body": {"type": "java.lang.String"}},
+    }  # fmt: skip
+    event.update(fields)
+    return event
+
+
+def test_real_camel_dump_decodes_with_inner_escapes_undone() -> None:
+    events = decode_dump(real_dump())
+    assert [e.uid for e in events] == list(range(1, 9)) + list(range(17, 25))
+    first = events[0]
+    assert first.first
+    assert first.route_id == "orders-http"
+    assert first.endpoint_uri == "platform-http:///orders"
+    assert first.message is not None
+    assert first.message.body == '{"id":1,"email":"a@b.com"}'
+    assert ("Authorization", "Bearer abc.def") in first.message.headers
+    failed = [e for e in events if e.exception is not None]
+    assert failed[0].exception is not None
+    assert failed[0].exception.type == "java.lang.IllegalArgumentException"
+    assert failed[0].exception.stack_trace.startswith(
+        "java.lang.IllegalArgumentException: rejected order\n\tat java.base/"
+    )
+
+
+def test_old_shape_takes_exchange_id_from_the_message() -> None:
+    events = decode_dump(json.dumps({"traces": [old_event(2), old_event(1, first=True)]}))
+    assert [(e.uid, e.exchange_id, e.node_id, e.node_level) for e in events] == [
+        (1, "EX-1", "", 1),
+        (2, "EX-1", "", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (r"{\"a\":1}", '{"a":1}'),
+        (r"line\nnext\/path", "line\nnext/path"),
+        ("plain text", "plain text"),
+        (r"broken \x escape", r"broken \x escape"),
+        ('unescaped "quote" \\n', 'unescaped "quote" \\n'),
+        ("trailing backslash \\", "trailing backslash \\"),
+    ],
+)
+def test_unescape(raw: str, expected: str) -> None:
+    assert unescape(raw) == expected
+
+
+@pytest.mark.parametrize("dump", ["not json", "[]", '{"traces": 3}', '{"other": []}', "null"])
+def test_a_dump_that_is_not_a_tracer_dump_is_refused(dump: str) -> None:
+    with pytest.raises(TraceDecodeError):
+        decode_dump(dump)
+
+
+def test_empty_dump_is_no_events() -> None:
+    assert decode_dump(None) == []
+    assert decode_dump("") == []
+    assert decode_dump('{"traces": []}') == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        "x",
+        [],
+        {"uid": "1"},
+        {"uid": True, "exchangeId": "E"},
+        {"uid": 1},  # no exchange id anywhere
+        {"uid": 1, "message": "not an object"},
+    ],
+)
+def test_malformed_events_are_skipped(raw: Any) -> None:
+    assert decode_event(raw) is None
+
+
+def test_wrong_field_types_fall_back_to_defaults() -> None:
+    event = decode_event(
+        {
+            "uid": 7,
+            "first": True,
+            "exchangeId": "E",
+            "routeId": 5,
+            "elapsed": -3,
+            "nodeLevel": "deep",
+            "failed": "yes",
+            "timestamp": 1.5,
+            "exception": ["x"],
+            "message": {"headers": [{"key": 1}, "junk", {"key": "k"}], "body": {"value": 12}},
+        }
+    )
+    assert event is not None
+    assert (event.route_id, event.elapsed_ms, event.node_level, event.failed) == ("", 0, 1, False)
+    assert event.exception is None
+    assert event.message is not None
+    assert event.message.headers == (("k", None),)
+    assert event.message.body is None
