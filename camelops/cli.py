@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "camelops.commands.tunnel_cmds",
     "camelops.commands.sidecar",
     "camelops.commands.render",
+    "camelops.commands.serve",
+    "camelops.commands.secrets",
 )
 
 

@@ -239,7 +239,7 @@ class GitMirror:
         limits: SourceLimits | None = None,
     ) -> None:
         self.path = mirror_path(cache_dir, name, url)
-        self.url = _normalise_url(url)
+        self.url = url  # libgit2 takes file://, local paths, https:// and ssh:// alike
         self.credentials = credentials or GitCredentials()
         self.limits = limits or SourceLimits()
 
@@ -328,11 +328,6 @@ def cleanup_stale_trees(work_dir: Path, max_age_s: float) -> int:
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
-
-
-def _normalise_url(url: str) -> str:
-    # a plain local path behaves like file://; libgit2 handles both through its local transport
-    return url
 
 
 def _redact(url: str) -> str:

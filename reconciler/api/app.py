@@ -1,0 +1,69 @@
+"""The aiohttp application: API routes, webhook, OpenAPI, metrics; the controller's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from reconciler.api import environments, projects
+from reconciler.api.auth import authenticate
+from reconciler.api.hooks import git_hook
+from reconciler.api.keys import SERVICES, ApiSettings, Services
+from reconciler.api.openapi import openapi_document
+from reconciler.api.ratelimit import RateLimiter, ReplayGuard
+from reconciler.controller import Controller
+from reconciler.metrics import Metrics
+from reconciler.store import StateStore
+
+
+def build_services(
+    store: StateStore, controller: Controller, metrics: Metrics, settings: ApiSettings | None = None
+) -> Services:
+    settings = settings or ApiSettings()
+    return Services(
+        store=store,
+        controller=controller,
+        metrics=metrics,
+        settings=settings,
+        hook_limiter=RateLimiter(settings.webhook_rate, settings.webhook_burst),
+        auth_limiter=RateLimiter(settings.failed_auth_rate, 30),
+        replays=ReplayGuard(),
+    )
+
+
+def make_app(services: Services, *, run_controller: bool = True) -> web.Application:
+    """`run_controller=False` when the caller owns the controller (tests, embedding)."""
+    app = web.Application(middlewares=[authenticate], client_max_size=1024 * 1024)
+    app[SERVICES] = services
+    app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)
+    app.router.add_get("/api/v1/openapi.json", _openapi)
+    app.router.add_get("/api/v1/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    app.add_routes(projects.routes)
+    app.add_routes(environments.routes)
+    if run_controller:
+        app.cleanup_ctx.append(_controller_lifetime)
+    return app
+
+
+async def _controller_lifetime(app: web.Application) -> AsyncIterator[None]:
+    controller = app[SERVICES].controller
+    await controller.start()
+    yield
+    await controller.stop()
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    del request
+    return web.json_response(openapi_document())
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    del request
+    return web.json_response({"ok": True})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    text = request.app[SERVICES].metrics.render()
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")

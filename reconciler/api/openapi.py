@@ -1,0 +1,130 @@
+"""The OpenAPI 3.0 document of /api/v1, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.api.bodies import CreateProject, PinBody, SyncBody
+
+_NAME = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
+_ERROR = {
+    "description": "error",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
+        }
+    },
+}
+_JSON = {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _param(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema or _NAME}
+
+
+def _op(
+    summary: str,
+    *,
+    params: tuple[str, ...] = (),
+    body: dict[str, Any] | None = None,
+    ok: str = "200",
+    errors: tuple[str, ...] = ("401", "404"),
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [_param(p) for p in params],
+        "responses": {ok: _JSON, **dict.fromkeys(errors, _ERROR)},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+        op["responses"]["400"] = _ERROR
+    return op
+
+
+def _schema(model: type[Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True)
+    schema.pop("title", None)
+    return schema
+
+
+def openapi_document() -> dict[str, Any]:
+    project, env = ("project",), ("project", "env")
+    env_path = "/api/v1/projects/{project}/environments/{env}"
+    hook = _op(
+        "Git push notification (GitHub, Gitea, GitLab or generic signed form); only "
+        "triggers a fetch",
+        params=("repo",),
+        ok="202",
+        errors=("401", "413", "429"),
+    )
+    hook["security"] = []
+    preview = _op("One preview with its diff", params=project)
+    preview["parameters"].append(
+        _param("number", {"type": "integer", "minimum": 1, "maximum": 999_999_999})
+    )
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "camelops control plane", "version": "v1"},
+        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"token": []}],
+        "paths": {
+            "/api/v1/projects": {
+                "get": _op("List the org's projects with their conditions", errors=("401",)),
+                "post": _op(
+                    "Register a project and its repository",
+                    body=_schema(CreateProject),
+                    ok="201",
+                    errors=("401", "403", "409"),
+                ),
+            },
+            "/api/v1/projects/{project}": {"get": _op("One project", params=project)},
+            "/api/v1/projects/{project}/reconcile": {
+                "post": _op(
+                    "Queue a reconcile", params=project, ok="202", errors=("401", "403", "404")
+                ),
+            },
+            "/api/v1/projects/{project}/revisions": {
+                "get": _op("Recorded revisions with every error", params=project),
+            },
+            "/api/v1/projects/{project}/public-key": {
+                "get": {
+                    **_op("PEM public key values are sealed to", params=project),
+                    "responses": {
+                        "200": {
+                            "description": "PEM",
+                            "content": {"application/x-pem-file": {"schema": {"type": "string"}}},
+                        },
+                        "401": _ERROR,
+                        "404": _ERROR,
+                    },
+                },
+            },
+            "/api/v1/projects/{project}/previews": {"get": _op("PR previews", params=project)},
+            "/api/v1/projects/{project}/previews/{number}": {"get": preview},
+            env_path: {"get": _op("Environment, bundle history and deployments", params=env)},
+            env_path + "/sync": {
+                "post": _op(
+                    "Manual sync",
+                    params=env,
+                    body=_schema(SyncBody),
+                    ok="202",
+                    errors=("401", "403", "404", "409", "503"),
+                )
+            },
+            env_path + "/pin": {
+                "put": _op(
+                    "Pin (roll back to) a bundle of the history",
+                    params=env,
+                    body=_schema(PinBody),
+                    ok="202",
+                    errors=("401", "403", "404", "409", "503"),
+                ),
+                "delete": _op(
+                    "Unpin", params=env, ok="202", errors=("401", "403", "404", "409", "503")
+                ),
+            },
+            "/api/v1/audit": {"get": _op("Audit log of the org", errors=("401",))},
+            "/api/v1/runners": {"get": _op("Registered runners", errors=("401",))},
+            "/api/v1/hooks/git/{repo}": {"post": hook},
+        },
+    }

@@ -1,0 +1,148 @@
+"""Project routes: register, list, show, reconcile, revisions, sealing key, previews, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from aiohttp import web
+
+from reconciler.api.auth import require
+from reconciler.api.bodies import CreateProject, name_ok, read_body
+from reconciler.api.keys import PRINCIPAL, SERVICES
+from reconciler.api.views import (
+    audit_view,
+    preview_view,
+    project_view,
+    revision_view,
+)
+from reconciler.store.records import ProjectRecord, Role
+
+routes = web.RouteTableDef()
+
+
+def not_found(what: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=f'{{"error": "no such {what}"}}', content_type="application/json")
+
+
+async def project_of(request: web.Request) -> ProjectRecord:
+    """The project named in the path, within the caller's org (other orgs' look absent)."""
+    name = request.match_info["project"]
+    principal = request[PRINCIPAL]
+    store = request.app[SERVICES].store
+    found = None
+    if name_ok(name):
+        found = await asyncio.to_thread(store.projects.by_name, principal.org_id, name)
+    if found is None:
+        raise not_found("project")
+    return found
+
+
+@routes.get("/api/v1/projects")
+async def list_projects(request: web.Request) -> web.Response:
+    store = request.app[SERVICES].store
+    org = request[PRINCIPAL].org_id
+
+    def load() -> list[dict[str, object]]:
+        return [project_view(p, store.projects.status(p.id)) for p in store.projects.all(org)]
+
+    return web.json_response({"projects": await asyncio.to_thread(load)})
+
+
+@routes.post("/api/v1/projects")
+async def create_project(request: web.Request) -> web.Response:
+    principal = require(request, Role.ADMIN)
+    body = await read_body(request, CreateProject)
+    services = request.app[SERVICES]
+    store = services.store
+    try:
+        project = await asyncio.to_thread(
+            lambda: store.projects.create(
+                principal.org_id,
+                body.name,
+                url=body.url,
+                branch=body.branch,
+                poll_interval_s=body.poll_interval_seconds,
+                webhook_secret=body.webhook_secret,
+            )
+        )
+    except sqlite3.IntegrityError:
+        return web.json_response(
+            {"error": "a project or repository with this name exists"}, status=409
+        )
+    await asyncio.to_thread(
+        lambda: store.desired.audit(
+            principal.org_id, principal.name, "project.created", project=project.name
+        )
+    )
+    services.controller.schedule_polling(project)
+    services.controller.request(project.id)
+    status = await asyncio.to_thread(store.projects.status, project.id)
+    return web.json_response(project_view(project, status), status=201)
+
+
+@routes.get("/api/v1/projects/{project}")
+async def show_project(request: web.Request) -> web.Response:
+    project = await project_of(request)
+    store = request.app[SERVICES].store
+    status = await asyncio.to_thread(store.projects.status, project.id)
+    envs = await asyncio.to_thread(store.desired.environments, project.id)
+    view = project_view(project, status)
+    view["environments"] = [e.name for e in envs]
+    return web.json_response(view)
+
+
+@routes.post("/api/v1/projects/{project}/reconcile")
+async def reconcile_project(request: web.Request) -> web.Response:
+    require(request, Role.OPERATOR)
+    project = await project_of(request)
+    request.app[SERVICES].controller.request(project.id)
+    return web.json_response({"queued": True}, status=202)
+
+
+@routes.get("/api/v1/projects/{project}/revisions")
+async def list_revisions(request: web.Request) -> web.Response:
+    project = await project_of(request)
+    store = request.app[SERVICES].store
+    revisions = await asyncio.to_thread(store.projects.revisions, project.id)
+    return web.json_response({"revisions": [revision_view(r) for r in revisions]})
+
+
+@routes.get("/api/v1/projects/{project}/public-key")
+async def public_key(request: web.Request) -> web.Response:
+    """The sealing key `camelops secret seal` encrypts to (public by design)."""
+    project = await project_of(request)
+    pem = await asyncio.to_thread(request.app[SERVICES].store.projects.public_key_pem, project)
+    return web.Response(body=pem, content_type="application/x-pem-file")
+
+
+@routes.get("/api/v1/projects/{project}/previews")
+async def list_previews(request: web.Request) -> web.Response:
+    project = await project_of(request)
+    previews = await asyncio.to_thread(request.app[SERVICES].store.previews.list, project.id)
+    return web.json_response({"previews": [preview_view(p, full=False) for p in previews]})
+
+
+@routes.get("/api/v1/projects/{project}/previews/{number:[0-9]{1,9}}")
+async def show_preview(request: web.Request) -> web.Response:
+    project = await project_of(request)
+    number = int(request.match_info["number"])
+    store = request.app[SERVICES].store
+    preview = await asyncio.to_thread(store.previews.get, project.id, number)
+    if preview is None:
+        raise not_found("preview")
+    return web.json_response(preview_view(preview, full=True))
+
+
+@routes.get("/api/v1/audit")
+async def audit_log(request: web.Request) -> web.Response:
+    org = request[PRINCIPAL].org_id
+    records = await asyncio.to_thread(request.app[SERVICES].store.desired.audit_log, org)
+    return web.json_response({"records": [audit_view(r) for r in records]})
+
+
+@routes.get("/api/v1/runners")
+async def list_runners(request: web.Request) -> web.Response:
+    org = request[PRINCIPAL].org_id
+    runners = await asyncio.to_thread(request.app[SERVICES].store.accounts.runners, org)
+    return web.json_response({"runners": runners})

@@ -1,0 +1,231 @@
+"""Pull-request previews: render each PR head, diff it against its base, keep it for a TTL.
+
+A PR head is `refs/pull/<n>/head` (GitHub, Gitea) or `refs/merge-requests/<n>/head` (GitLab).
+Both sides render as the preview environment `pr-<n>`, so the diff shows only what the PR
+changes. With `previews.deploy`, the head's bundle goes to the preview runner; when the ref
+disappears (closed, merged) or the TTL ends, an empty bundle for `pr-<n>` prunes it all.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler import git
+from reconciler.pipeline import Pipeline
+from reconciler.secrets.sealing import SealError
+from reconciler.store.previews import PreviewRecord
+from reconciler.store.records import ProjectRecord
+from renderers import render_environment
+from renderers.camel_diff import camel_diff
+from renderers.diff import diff_objects
+from schema.loaded import LoadedProject
+from schema.models.project import Previews
+from schema.repository import load_repository
+from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
+
+log = logging.getLogger(__name__)
+
+PR_REF = re.compile(r"^refs/(?:pull|merge-requests)/([1-9][0-9]{0,8})/head$")
+_CLOSED = ("closed", "expired")
+
+
+def branch_number(branch: str) -> int:
+    """A stable preview number for a branch preview (`pr-<n>` must be numeric)."""
+    return zlib.crc32(branch.encode()) % 999_999_999 + 1
+
+
+def preview_heads(
+    refs: dict[str, str], settings: Previews, main_branch: str
+) -> dict[int, tuple[str, str]]:
+    """Preview number -> (ref, commit): PR heads, and branches matching `branchPattern`."""
+    heads = {int(m.group(1)): (ref, sha) for ref, sha in refs.items() if (m := PR_REF.match(ref))}
+    if settings.branch_pattern:
+        for ref, sha in refs.items():
+            branch = ref.removeprefix("refs/heads/")
+            if (
+                ref.startswith("refs/heads/")
+                and branch != main_branch
+                and fnmatch.fnmatchcase(branch, settings.branch_pattern)
+            ):
+                heads.setdefault(branch_number(branch), (ref, sha))
+    return heads
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    number: int
+    ref: str
+    sha: str
+
+
+@dataclass
+class PreviewChanges:
+    """What the controller must do on the loop after a refresh."""
+
+    deliveries: list[tuple[str, Bundle]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class PreviewBuilder:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
+
+    def refresh(self, project: ProjectRecord) -> PreviewChanges:
+        """Blocking. Bring every preview of `project` in line with the mirror's PR refs."""
+        changes = PreviewChanges()
+        mirror = self.pipeline.mirrors(project)
+        try:
+            base = mirror.resolve(project.repository.branch)
+            settings = self._settings(project, mirror, base.id)
+        except git.GitSourceError:
+            return changes
+        if settings is None:
+            return changes
+        heads = preview_heads(mirror.refs(), settings, project.repository.branch)
+        known = {p.number: p for p in self.store.previews.list(project.id)}
+        moved = {n: h for n, h in heads.items() if n not in known or known[n].head_commit != h[1]}
+        for number, (ref, sha) in sorted(moved.items()):
+            self._build(
+                project,
+                mirror,
+                _Head(number, ref, sha),
+                base.id,
+                settings=settings,
+                changes=changes,
+            )
+        now = self.store.state.clock()
+        for number, preview in known.items():
+            if preview.state in _CLOSED or number in moved:
+                continue
+            if number not in heads:
+                self._close(project, preview, "closed", settings.runner, changes)
+            elif preview.expires_at <= now:
+                self._close(project, preview, "expired", settings.runner, changes)
+        return changes
+
+    def _settings(
+        self, project: ProjectRecord, mirror: git.GitMirror, base: str
+    ) -> Previews | None:
+        """The base branch's `previews` settings; loaded only when the pipeline has not."""
+        cached = self.pipeline.preview_settings.get(project.id)
+        if cached is None or cached[0] != base:
+            loaded = self._load(mirror, base)
+            if loaded is not None:
+                cached = (base, loaded.project.spec.previews)
+            elif cached is not None:
+                cached = (base, cached[1])  # an invalid base keeps the last good settings
+            else:
+                return None
+            self.pipeline.preview_settings[project.id] = cached
+        return cached[1] if cached[1].enabled else None
+
+    def _load(self, mirror: git.GitMirror, commit_id: str) -> LoadedProject | None:
+        with git.checked_out(mirror, commit_id, self.pipeline.work_dir) as tree:
+            return load_repository(tree).project
+
+    def _build(
+        self,
+        project: ProjectRecord,
+        mirror: git.GitMirror,
+        pr: _Head,
+        base_head: str,
+        *,
+        settings: Previews,
+        changes: PreviewChanges,
+    ) -> None:
+        base_commit = mirror.merge_base(pr.sha, base_head) or base_head
+        env = f"pr-{pr.number}"
+        summary: dict[str, Any] = {}
+        bundle: Bundle | None = None
+        try:
+            head, errors = self._load_report(mirror, pr.sha)
+            base = self._load(mirror, base_commit)
+            if head is not None:
+                summary = self._summary(base, head, env)
+                bundle = self._deployable(project, head, env, pr.sha, settings)
+        except (git.GitSourceError, SealError) as exc:
+            head, errors = None, (str(exc),)
+        ttl = settings.ttl.total_seconds()
+        state, body = ("ready", summary) if head is not None else ("invalid", {})
+        self.store.previews.upsert(
+            project.id,
+            pr.number,
+            ref=pr.ref,
+            head=pr.sha,
+            base=base_commit,
+            state=state,
+            summary=body,
+            errors=errors if head is None else (),
+            ttl_s=ttl,
+        )
+        detail = body if head is not None else {"errors": list(errors)}
+        changes.events.append(_event(project, pr.number, pr.sha, state, detail))
+        if bundle is not None and settings.runner:
+            changes.deliveries.append((settings.runner, bundle))
+
+    def _deployable(
+        self, project: ProjectRecord, head: LoadedProject, env: str, sha: str, settings: Previews
+    ) -> Bundle | None:
+        if not (settings.deploy and settings.runner):
+            return None
+        manifests = render_environment(head, env, self.pipeline.decrypter(project))
+        return _bundle(project, env, sha, manifests)
+
+    def _load_report(
+        self, mirror: git.GitMirror, sha: str
+    ) -> tuple[LoadedProject | None, tuple[str, ...]]:
+        with git.checked_out(mirror, sha, self.pipeline.work_dir) as tree:
+            report = load_repository(tree)
+        return report.project, tuple(d.format_text() for d in report.errors)
+
+    @staticmethod
+    def _summary(base: LoadedProject | None, head: LoadedProject, env: str) -> dict[str, Any]:
+        before = render_environment(base, env) if base is not None else []
+        after = render_environment(head, env)
+        objects = [c.as_json() for c in diff_objects(before, after)]
+        camel = [d.as_json() for d in camel_diff(base, head)]
+        return {"environment": env, "objects": objects, "camel": camel}
+
+    def _close(
+        self,
+        project: ProjectRecord,
+        preview: PreviewRecord,
+        state: str,
+        runner: str | None,
+        changes: PreviewChanges,
+    ) -> None:
+        self.store.previews.close(project.id, preview.number, state)
+        changes.events.append(_event(project, preview.number, preview.head_commit, state, {}))
+        if runner:
+            env = f"pr-{preview.number}"
+            changes.deliveries.append((runner, _bundle(project, env, preview.head_commit, [])))
+
+
+def _bundle(project: ProjectRecord, env: str, sha: str, manifests: list[dict[str, Any]]) -> Bundle:
+    return Bundle(
+        project=project.name,
+        environment=env,
+        revision=sha,
+        manifests=tuple(manifests),
+        inventory=inventory_of(manifests),
+        digest=manifests_digest(manifests),
+    )
+
+
+def _event(
+    project: ProjectRecord, number: int, sha: str, state: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "kind": "preview",
+        "project": project.name,
+        "number": number,
+        "commit": sha,
+        "state": state,
+        "detail": body,
+    }

@@ -1,0 +1,1 @@
+"""Secrets: KEK envelope encryption at rest, and values sealed by `camelops secret seal`."""

@@ -1,0 +1,89 @@
+"""Orgs, users, hashed API tokens and registered runners."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from reconciler.store.db import StateDB, insert_row
+from reconciler.store.records import Principal, Role
+
+TOKEN_PREFIX = "cop_"  # noqa: S105 - a public marker, not a secret
+
+
+def hash_token(token: str) -> str:
+    # tokens carry 256 random bits, so a plain SHA-256 is enough: no dictionary to slow down
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, state: StateDB) -> None:
+        self._state = state
+
+    def ensure_org(self, name: str) -> int:
+        with self._state.transaction() as db:
+            row = self._state.one("SELECT id FROM orgs WHERE name = ?", (name,))
+            if row is not None:
+                return int(row["id"])
+            return insert_row(db, "orgs", {"name": name, "created_at": self._state.clock()})
+
+    def ensure_user(self, org_id: int, name: str, role: Role) -> int:
+        with self._state.transaction() as db:
+            row = self._state.one(
+                "SELECT id FROM users WHERE org_id = ? AND name = ?", (org_id, name)
+            )
+            if row is not None:
+                db.table("users").update(row["id"], {"role": role.value})
+                return int(row["id"])
+            record = {"org_id": org_id, "name": name, "role": role.value}
+            return insert_row(db, "users", {**record, "created_at": self._state.clock()})
+
+    def issue_token(self, user_id: int, name: str) -> str:
+        """A new API token; only its hash is stored, so this is the one time it is visible."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._state.transaction() as db:
+            db.table("api_tokens").insert(
+                {
+                    "user_id": user_id,
+                    "name": name,
+                    "token_hash": hash_token(token),
+                    "created_at": self._state.clock(),
+                    "revoked_at": None,
+                }
+            )
+        return token
+
+    def revoke_token(self, token: str) -> bool:
+        with self._state.transaction() as db:
+            cursor = db.execute(
+                "UPDATE api_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                (self._state.clock(), hash_token(token)),
+            )
+            return cursor.rowcount > 0
+
+    def authenticate(self, token: str) -> Principal | None:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        row = self._state.one(
+            "SELECT u.id, u.org_id, u.name, u.role FROM api_tokens t"
+            " JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+            (hash_token(token),),
+        )
+        if row is None:
+            return None
+        return Principal(int(row["id"]), int(row["org_id"]), str(row["name"]), Role(row["role"]))
+
+    def register_runner(self, org_id: int, name: str) -> None:
+        with self._state.transaction() as db:
+            db.execute(
+                "INSERT INTO runners (org_id, name, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(org_id, name) DO NOTHING",
+                (org_id, name, self._state.clock()),
+            )
+
+    def runners(self, org_id: int) -> list[dict[str, object]]:
+        return self._state.query(
+            "SELECT name, created_at, last_seen_at FROM runners WHERE org_id = ? ORDER BY name",
+            (org_id,),
+        )

@@ -1,0 +1,199 @@
+"""Schema migrations of the control-plane state database, applied in order at open.
+
+Each migration runs once; `PRAGMA user_version` records the last one applied, so a database
+written by an older camelops is upgraded in place and a newer one is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+Migration = Callable[[Database], None]
+
+
+def _accounts(db: Database) -> None:
+    db.table("orgs").create(
+        {"id": int, "name": str, "created_at": float}, pk="id", not_null={"name"}
+    )
+    db.table("orgs").create_index(["name"], unique=True)
+    db.table("users").create(
+        {"id": int, "org_id": int, "name": str, "role": str, "created_at": float},
+        pk="id",
+        foreign_keys=[("org_id", "orgs", "id")],
+    )
+    db.table("users").create_index(["org_id", "name"], unique=True)
+    db.table("api_tokens").create(
+        {
+            "id": int,
+            "user_id": int,
+            "name": str,
+            "token_hash": str,
+            "created_at": float,
+            "revoked_at": float,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("api_tokens").create_index(["token_hash"], unique=True)
+    db.table("runners").create(
+        {"id": int, "org_id": int, "name": str, "created_at": float, "last_seen_at": float},
+        pk="id",
+        foreign_keys=[("org_id", "orgs", "id")],
+    )
+    db.table("runners").create_index(["org_id", "name"], unique=True)
+
+
+def _sources(db: Database) -> None:
+    db.table("repositories").create(
+        {
+            "id": int,
+            "org_id": int,
+            "name": str,
+            "url": str,
+            "branch": str,
+            "poll_interval_s": int,
+            "webhook_secret": bytes,
+            "credentials": bytes,
+            "created_at": float,
+        },
+        pk="id",
+        foreign_keys=[("org_id", "orgs", "id")],
+    )
+    # the webhook path names a repository, so names are unique across orgs
+    db.table("repositories").create_index(["name"], unique=True)
+    db.table("projects").create(
+        {
+            "id": int,
+            "org_id": int,
+            "repository_id": int,
+            "name": str,
+            "public_key": bytes,
+            "private_key": bytes,
+            "created_at": float,
+        },
+        pk="id",
+        foreign_keys=[("org_id", "orgs", "id"), ("repository_id", "repositories", "id")],
+    )
+    db.table("projects").create_index(["org_id", "name"], unique=True)
+    db.table("project_status").create(
+        {
+            "project_id": int,
+            "ready": str,
+            "reconciling": int,
+            "stalled": int,
+            "reason": str,
+            "message": str,
+            "last_commit": str,
+            "last_attempt_at": float,
+            "next_attempt_at": float,
+            "failures": int,
+        },
+        pk="project_id",
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db.table("revisions").create(
+        {
+            "id": int,
+            "project_id": int,
+            "commit_id": str,
+            "author": str,
+            "message": str,
+            "state": str,
+            "errors": str,
+            "recorded_at": float,
+        },
+        pk="id",
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db.table("revisions").create_index(["project_id", "commit_id"], unique=True)
+
+
+def _desired_state(db: Database) -> None:
+    db.table("bundles").create(
+        {
+            "id": int,
+            "project_id": int,
+            "environment": str,
+            "revision": str,
+            "digest": str,
+            "sealed_body": bytes,
+            "created_at": float,
+        },
+        pk="id",
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db.table("bundles").create_index(["project_id", "environment", "id"])
+    db.table("environments").create(
+        {
+            "id": int,
+            "project_id": int,
+            "name": str,
+            "runner": str,
+            "namespace": str,
+            "auto_sync": int,
+            "sync_windows": str,
+            "pinned_bundle_id": int,
+            "latest_bundle_id": int,
+            "deployed_bundle_id": int,
+            "updated_at": float,
+        },
+        pk="id",
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db.table("environments").create_index(["project_id", "name"], unique=True)
+    db.table("deployments").create(
+        {
+            "id": int,
+            "project_id": int,
+            "environment": str,
+            "bundle_id": int,
+            "state": str,
+            "detail": str,
+            "actor": str,
+            "at": float,
+        },
+        pk="id",
+    )
+    db.table("deployments").create_index(["project_id", "environment", "id"])
+
+
+def _previews_and_audit(db: Database) -> None:
+    db.table("previews").create(
+        {
+            "id": int,
+            "project_id": int,
+            "number": int,
+            "ref": str,
+            "head_commit": str,
+            "base_commit": str,
+            "state": str,
+            "summary": str,
+            "errors": str,
+            "created_at": float,
+            "updated_at": float,
+            "expires_at": float,
+        },
+        pk="id",
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db.table("previews").create_index(["project_id", "number"], unique=True)
+    db.table("audit_log").create(
+        {
+            "id": int,
+            "org_id": int,
+            "at": float,
+            "actor": str,
+            "action": str,
+            "project": str,
+            "environment": str,
+            "revision": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db.table("audit_log").create_index(["org_id", "id"])
+
+
+MIGRATIONS: tuple[Migration, ...] = (_accounts, _sources, _desired_state, _previews_and_audit)

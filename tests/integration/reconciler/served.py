@@ -1,0 +1,72 @@
+"""`camelops serve` as a real process on 127.0.0.1, for black-box tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    token: str
+    data_dir: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextmanager
+def camelops_serve(data_dir: Path, timeout: float = 60.0) -> Iterator[Served]:
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = (data_dir.parent / "serve.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "camelops",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while not _ready(base + "/api/v1/healthz"):
+            assert process.poll() is None, (data_dir.parent / "serve.log").read_text()
+            assert time.monotonic() < deadline, "camelops serve did not start"
+            time.sleep(0.05)
+        token = (data_dir / "admin-token").read_text().strip()
+        yield Served(base, token, data_dir)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

@@ -1,0 +1,62 @@
+"""Push -> fetch -> validate -> render -> bundle -> store -> dispatch, on real repositories."""
+
+from __future__ import annotations
+
+from reconciler.errors import Reason
+from reconciler.store.records import RevisionState
+from tests.integration.reconciler.gitrepo import base_files
+from tests.integration.reconciler.harness import Core
+
+
+async def reconcile(core: Core) -> None:
+    core.controller.request(core.project.id)
+    await core.controller.wait_idle()
+
+
+async def test_first_reconcile_stores_and_dispatches_every_environment(core: Core) -> None:
+    await reconcile(core)
+    status = core.store.projects.status(core.project.id)
+    assert (status.ready, status.reason) == ("True", Reason.SUCCEEDED)
+    assert status.last_commit == core.repo.head()
+    by_env = {d.bundle.environment: d for d in core.sink.deliveries}
+    assert set(by_env) == {"dev", "prod"}
+    assert by_env["dev"].runner == "dev-runner"
+    bundle = by_env["prod"].bundle
+    assert bundle.revision == core.repo.head()
+    assert bundle.commit_author == "Ada Dev <ada@example.com>"
+    assert bundle.commit_message.strip() == "first"
+    assert {e.kind for e in bundle.inventory} >= {"Namespace", "Deployment"}
+
+
+async def test_a_poll_with_nothing_new_dispatches_nothing(core: Core) -> None:
+    await reconcile(core)
+    await reconcile(core)
+    assert len(core.sink.deliveries) == 2
+
+
+async def test_invalid_commit_is_recorded_not_dispatched_and_next_good_commit_recovers(
+    core: Core,
+) -> None:
+    await reconcile(core)
+    good = core.repo.head()
+    bad = core.repo.commit(
+        {"integrations/orders/integration.yaml": "kind: Integration\nspec: [oops\n"}, "broken"
+    )
+    core.repo.push()
+    await reconcile(core)
+    status = core.store.projects.status(core.project.id)
+    assert (status.ready, status.stalled, status.reason) == ("False", True, "ValidationFailed")
+    revision = core.store.projects.revisions(core.project.id)[0]
+    assert revision.commit_id == bad
+    assert revision.state is RevisionState.INVALID
+    assert revision.errors
+    assert "integrations/orders/integration.yaml" in revision.errors[0]
+    assert len(core.sink.deliveries) == 2  # nothing new reached a runner
+    envs = core.store.desired.environments(core.project.id)
+    latest = [core.store.desired.load_bundle(e.latest_bundle_id or 0) for e in envs]
+    assert {b.revision for b in latest if b} == {good}
+    fixed = core.repo.commit(base_files(period=2000), "fix")
+    core.repo.push()
+    await reconcile(core)
+    assert core.store.projects.status(core.project.id).ready == "True"
+    assert {d.bundle.revision for d in core.sink.deliveries[2:]} == {fixed}

@@ -1,0 +1,148 @@
+"""The state store: migrations, hashed tokens, bundle history, envelope encryption."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from reconciler.secrets.envelope import Envelope, EnvelopeError, load_or_create_kek
+from reconciler.store import StateStore, StoreError
+from reconciler.store.migrations import MIGRATIONS
+from reconciler.store.records import Role
+from schema.models.project import Environment
+from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
+
+KEK = secrets.token_bytes(32)
+
+
+def bundle(env: str, revision: str, replicas: int = 1) -> Bundle:
+    manifests = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "orders", "namespace": "ns"},
+            "spec": {"replicas": replicas},
+        }
+    ]
+    return Bundle(
+        project="shop",
+        environment=env,
+        revision=revision,
+        manifests=tuple(manifests),
+        inventory=inventory_of(manifests),
+        digest=manifests_digest(manifests),
+    )
+
+
+def test_migrations_run_once_and_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    StateStore(path, KEK).close()
+    again = StateStore(path, KEK)
+    assert again.state.one("PRAGMA user_version") == {"user_version": len(MIGRATIONS)}
+    assert again.state.one("PRAGMA journal_mode") == {"journal_mode": "wal"}
+    again.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreError, match="newer than this camelops"):
+        StateStore(path, KEK)
+
+
+def test_tokens_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.db", KEK)
+    org = store.accounts.ensure_org("acme")
+    user = store.accounts.ensure_user(org, "ada", Role.OPERATOR)
+    token = store.accounts.issue_token(user, "ci")
+    principal = store.accounts.authenticate(token)
+    assert principal is not None
+    assert (principal.org_id, principal.role) == (org, Role.OPERATOR)
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))
+    assert token.encode() not in raw
+    store = StateStore(tmp_path / "state.db", KEK)
+    assert store.accounts.revoke_token(token)
+    assert store.accounts.authenticate(token) is None
+    for hostile in ("", "cop_", "Bearer x", "cop_" + "a" * 5000, "'; DROP TABLE users; --"):
+        assert store.accounts.authenticate(hostile) is None
+    store.close()
+
+
+def test_history_keeps_the_last_n_and_whatever_is_pinned() -> None:
+    store = StateStore(None, KEK)
+    org = store.accounts.ensure_org("acme")
+    project = store.projects.create(org, "shop", url="/srv/shop.git")
+    env = Environment.model_validate({"name": "dev", "runner": "r", "namespace": "ns"})
+    store.desired.sync_environments(project.id, [env])
+    store.desired.history = 3
+    first = store.desired.save_bundle(project.id, bundle("dev", "a" * 40, 1))
+    store.desired.set_pin(project.id, "dev", first)
+    for i in range(2, 7):
+        store.desired.save_bundle(project.id, bundle("dev", f"{i}" * 40, i))
+    kept = [b.id for b in store.desired.history_of(project.id, "dev")]
+    assert len(kept) == 4
+    assert first in kept
+    loaded = store.desired.load_bundle(first)
+    assert loaded is not None
+    assert loaded.revision == "a" * 40
+    # the same digest at the same revision is not stored twice
+    again = store.desired.save_bundle(project.id, bundle("dev", "6" * 40, 6))
+    assert again == kept[0]
+
+
+def test_envelope_refuses_tampering_wrong_context_and_wrong_key() -> None:
+    envelope = Envelope(KEK)
+    sealed = envelope.seal(b"top secret", b"bundle:1")
+    assert envelope.open(sealed, b"bundle:1") == b"top secret"
+    flipped = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    for bad, context in (
+        (flipped, b"bundle:1"),
+        (sealed, b"bundle:2"),
+        (b"E1", b"bundle:1"),
+        (b"", b"bundle:1"),
+        (b"XX" + sealed[2:], b"bundle:1"),
+    ):
+        with pytest.raises(EnvelopeError):
+            envelope.open(bad, context)
+    with pytest.raises(EnvelopeError):
+        Envelope(secrets.token_bytes(32)).open(sealed, b"bundle:1")
+    with pytest.raises(ValueError, match="32 bytes"):
+        Envelope(b"short")
+
+
+def test_kek_file_is_created_private_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "kek"
+    key = load_or_create_kek(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_or_create_kek(path) == key
+    path.write_text("bm90IDMyIGJ5dGVz\n")
+    with pytest.raises(ValueError, match="32 bytes"):
+        load_or_create_kek(path)
+
+
+def test_runner_status_reports_are_matched_by_digest() -> None:
+    store = StateStore(None, KEK)
+    org = store.accounts.ensure_org("acme")
+    project = store.projects.create(org, "shop", url="/srv/shop.git")
+    env = Environment.model_validate({"name": "dev", "runner": "r1", "namespace": "ns"})
+    store.desired.sync_environments(project.id, [env])
+    sent = bundle("dev", "a" * 40)
+    bundle_id = store.desired.save_bundle(project.id, sent)
+    assert store.desired.environments_for_runner("acme", "r1") == frozenset({"dev"})
+    assert store.desired.environments_for_runner("acme", "r2") == frozenset()
+    assert store.desired.report_status(
+        "acme", "shop", "dev", sent.digest, state="healthy", detail="3/3 ready"
+    )
+    latest = store.desired.deployments(project.id, "dev")[0]
+    assert (latest["bundle_id"], latest["state"], latest["actor"]) == (
+        bundle_id,
+        "healthy",
+        "runner",
+    )
+    assert not store.desired.report_status(
+        "globex", "shop", "dev", sent.digest, state="x", detail=""
+    )
+    assert not store.desired.report_status(
+        "acme", "shop", "dev", "sha256:nope", state="x", detail=""
+    )
