@@ -58,6 +58,23 @@ def check_project(
                 )
             )
         seen_targets[target] = env.name
+    if project.spec.previews.label:
+        line, col = _at(doc, ("spec", "previews", "label"))
+        message = (
+            "previews.label is not evaluated yet (labels live in the Git host's API, which "
+            "camelops does not call); every pull request matching the refs is previewed"
+        )
+        problems.append(
+            Diagnostic(
+                PROJECT_FILE,
+                line,
+                col,
+                Severity.WARNING,
+                message,
+                "/spec/previews/label",
+                "previews-label",
+            )
+        )
     if environment is not None and environment not in seen_names:
         hint = suggest(environment, list(seen_names)) or f" (known: {', '.join(seen_names)})"
         problems.append(

@@ -151,6 +151,15 @@ def _(root: Path) -> None:
     )
 
 
+@case("project-previews-label-not-evaluated")
+def _(root: Path) -> None:
+    write(
+        root,
+        PROJECT,
+        (root / PROJECT).read_text() + "  previews:\n    enabled: true\n    label: preview\n",
+    )
+
+
 @case("project-unknown-env-flag", "--env", "staging")
 def _(root: Path) -> None:
     del root
