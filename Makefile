@@ -39,7 +39,7 @@ lint: setup ## ruff format --check, ruff check, mypy --strict, import contracts
 	$(VENV)/bin/mypy camelops schema renderers reconciler tunnel runner telemetry portal tests bench tools
 	$(VENV)/bin/lint-imports
 
-test: setup lint ## the whole suite (set-up, lint, pytest)
+test: setup k8s camel-app lint ## the whole suite (set-up incl. the k8s control plane and Camel app, lint, pytest)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup ## unit tests only, no lint

@@ -17,6 +17,7 @@ from camelops.cli_support import Subparsers
 COMMAND_MODULES: tuple[str, ...] = (
     "camelops.commands.validate",
     "camelops.commands.tunnel_cmds",
+    "camelops.commands.runner_manifests",  # after tunnel_cmds: joins its `runner` group
     "camelops.commands.sidecar",
     "camelops.commands.render",
     "camelops.commands.serve",

@@ -30,7 +30,7 @@ mark_built() { printf '%s\n' "$2" >"$BIN/.$1.version"; }
 # new_module DIR: a fresh wrapper module (go.mod is regenerated on every build).
 new_module() {
   rm -rf "$1" && mkdir -p "$1"
-  (cd "$1" && go mod init camelops.local/k8s-testbed/"$(basename "$1")" 2>&1 | grep -v "^go: downloading" || true)
+  (cd "$1" && go mod init camelops.local/k8s-testbed/"$(basename "$1")" 2>/dev/null)
 }
 
 # go_get DIR ARGS...: `go get` quietly, but show everything when it fails.
@@ -98,9 +98,25 @@ build_kwok() {
   mark_built kwok "$v"
 }
 
+# kwok simulates nothing without Stage objects; take the "fast" node and pod stages that ship in
+# the pinned kwok module (the same ones `kwokctl` installs) and join them into one config file.
+kwok_stages() {
+  local dir out=$OUT/kwok-stages.yaml f
+  dir=$(cd "$OUT/src/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+  : >"$out.tmp"
+  for f in node/fast/node-initialize.yaml pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml \
+    pod/fast/pod-delete.yaml; do
+    printf -- '---\n' >>"$out.tmp"
+    cat "$dir/kustomize/stage/$f" >>"$out.tmp"
+  done
+  mv -f "$out.tmp" "$out"
+  log "kwok stages: $out (from $dir)"
+}
+
 start=$SECONDS
 build_etcd
 build_kwok
+kwok_stages
 build_kubernetes
 for n in etcd kwok kube-apiserver kube-controller-manager kube-scheduler; do
   log "$n: $("$BIN/$n" --version 2>/dev/null | head -1 || echo built) ($BIN/$n)"

@@ -1,0 +1,143 @@
+"""The driver interface the sync daemon drives (apply / prune / health / drift), and its results.
+
+The `kubernetes` driver implements it against an API server; the embedded issue adds a `local`
+driver for a single host. Results are plain values so the daemon can store and report them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from runner.health import Health, HealthReport
+from runner.objects import ObjectRef
+from tunnel.contract.bundles import Bundle
+
+
+class DriverError(Exception):
+    """The driver could not do its work at all (not one object's refusal: those are results).
+    `transient` errors (the API server unreachable, overloaded) are retried with backoff."""
+
+    transient = False
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    CONFIGURED = "configured"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"  # this object's apply or dry-run was refused; the message says why
+    SKIPPED = "skipped"  # not applied because another object failed first
+    PRUNED = "pruned"
+    PRUNE_SKIPPED = "prune-skipped"  # carries camelops.io/prune: "false" or is not ours any more
+    DELETE_FAILED = "delete-failed"  # stays in the inventory, retried next sync
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectResult:
+    ref: ObjectRef
+    outcome: Outcome
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    force_conflicts: bool = True
+    """Take fields over from other managers (Git wins, like Argo CD and Flux server-side apply)."""
+    concurrency: int = 8
+    """Objects of the same wave and kind applied in parallel."""
+    use_cache: bool = True
+    """Skip objects whose manifest and live fingerprint match what this runner last applied."""
+    wave_timeout: float = 300.0
+    """Seconds a sync wave may take to become Healthy before the next wave is given up."""
+    wave_poll: float = 0.5
+    """Seconds between health checks while waiting for a wave."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    results: tuple[ObjectResult, ...]
+    dry_run_failed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def failed(self) -> tuple[ObjectResult, ...]:
+        return tuple(r for r in self.results if r.outcome is Outcome.FAILED)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    results: tuple[ObjectResult, ...]
+    inventory: tuple[ObjectRef, ...]
+    """What the environment owns afterwards: the bundle's objects plus failed deletions."""
+    refused: str = ""
+    """Why nothing was pruned at all (empty when pruning ran)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDiff:
+    path: str  # JSON pointer
+    live: str  # rendered values; "<hidden>" for Secret data
+    desired: str
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    ref: ObjectRef
+    diffs: tuple[FieldDiff, ...] = ()
+    missing: bool = False
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    drifted: tuple[Drift, ...]
+    checked: int
+    healed: tuple[ObjectRef, ...] = ()
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.drifted
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentHealth:
+    status: Health
+    objects: tuple[tuple[ObjectRef, HealthReport], ...] = field(default=())
+
+    def of(self, ref: ObjectRef) -> HealthReport | None:
+        return next((h for r, h in self.objects if r == ref), None)
+
+
+class Driver(Protocol):
+    """What the sync daemon needs from a place that runs integrations."""
+
+    def apply(self, bundle: Bundle, options: ApplyOptions) -> ApplyResult:
+        """Dry-run everything, then apply in wave and kind order; stop at the first failed step."""
+
+    def prune(
+        self, bundle: Bundle, previous: Sequence[ObjectRef], *, allow_empty: bool = False
+    ) -> PruneResult:
+        """Delete what `previous` owned and `bundle` no longer does, in reverse order."""
+
+    def health(self, bundle: Bundle) -> EnvironmentHealth:
+        """Health of every object of the bundle and the worst of them."""
+
+    def drift(self, bundle: Bundle, *, heal: bool) -> DriftReport:
+        """Compare desired with live; re-apply drifted objects when `heal`."""
+
+    def read_inventory(self, bundle: Bundle) -> tuple[ObjectRef, ...] | None:
+        """The inventory stored with the environment, or None when there is none yet."""
+
+    def write_inventory(self, bundle: Bundle, inventory: Sequence[ObjectRef]) -> None:
+        """Record what the environment owns next to it (in-cluster for Kubernetes)."""
+
+    def close(self) -> None:
+        """Release connections."""

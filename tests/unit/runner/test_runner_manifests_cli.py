@@ -1,0 +1,30 @@
+"""`camelops runner manifests`: YAML out, exit 1 on bad options, exit 2 on bad flags."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from camelops.cli import main
+
+
+def test_prints_applyable_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["runner", "manifests", "--manage", "shop-dev", "--image", "reg/camelops:1"])
+    out = capsys.readouterr().out
+    docs = list(yaml.safe_load_all(out))
+    assert code == 0
+    assert [d["kind"] for d in docs][:2] == ["Namespace", "Namespace"]
+    deploy = next(d for d in docs if d["kind"] == "Deployment")
+    assert deploy["spec"]["template"]["spec"]["serviceAccountName"] == "camelops-runner"
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "reg/camelops:1"
+
+
+def test_bad_namespace_is_invalid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runner", "manifests", "--manage", "Not_Valid", "--image", "x"]) == 1
+    assert "Not_Valid" in capsys.readouterr().err
+
+
+def test_missing_flag_could_not_run() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["runner", "manifests", "--image", "x"])
+    assert info.value.code == 2

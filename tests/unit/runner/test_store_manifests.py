@@ -1,0 +1,73 @@
+"""The runner's SQLite store (real SQLite) and its own install manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runner.manifests import MANAGED_RESOURCES, ManifestOptionError, runner_manifests
+from runner.objects import ObjectRef
+from runner.store import RunnerStore
+from tunnel.contract.bundles import Bundle
+
+
+def bundle(revision: str, env: str = "dev") -> Bundle:
+    return Bundle(project="shop", environment=env, revision=revision, manifests=(), inventory=(),
+                  digest=f"sha256:{revision}")  # fmt: skip
+
+
+def test_keeps_the_last_n_bundles_per_environment(tmp_path: Path) -> None:
+    store = RunnerStore(tmp_path / "runner.db", keep_bundles=3)
+    for i in range(5):
+        store.save_bundle(bundle(f"r{i}"))
+    store.save_bundle(bundle("p0", env="prod"))
+    assert [b.revision for b in store.bundles("shop/dev")] == ["r4", "r3", "r2"]
+    assert [b.revision for b in store.latest()] == ["r4", "p0"]
+    store.close()
+    reopened = RunnerStore(tmp_path / "runner.db", keep_bundles=3)
+    assert [b.revision for b in reopened.latest()] == ["r4", "p0"]
+    reopened.close()
+
+
+def test_inventory_and_outbox_survive_a_restart(tmp_path: Path) -> None:
+    store = RunnerStore(tmp_path / "runner.db")
+    assert store.inventory("shop/dev") is None
+    refs = [ObjectRef("", "v1", "ConfigMap", "a", "c")]
+    store.save_inventory("shop/dev", refs)
+    store.enqueue("status", {"phase": "Synced"})
+    store.enqueue("status", {"phase": "Failed"})
+    store.close()
+    store = RunnerStore(tmp_path / "runner.db")
+    assert store.inventory("shop/dev") == tuple(refs)
+    queued = store.pending()
+    assert [q.payload["phase"] for q in queued] == ["Synced", "Failed"]
+    store.acknowledge([queued[0].id])
+    assert [q.payload["phase"] for q in store.pending()] == ["Failed"]
+    store.close()
+
+
+def test_install_manifests_are_least_privilege() -> None:
+    objs = runner_manifests(managed=["shop-dev", "shop-dev", "shop-qa"], image="reg/camelops:1")
+    kinds = [o["kind"] for o in objs]
+    assert kinds[:3] == ["Namespace"] * 3
+    assert {"ServiceAccount", "ClusterRole", "Role", "RoleBinding", "PersistentVolumeClaim",
+            "Deployment"} <= set(kinds)  # fmt: skip
+    assert "ClusterRoleBinding" not in kinds  # nothing granted cluster-wide
+    role = next(o for o in objs if o["kind"] == "ClusterRole")
+    granted = {r for rule in role["rules"] for r in rule["resources"]}
+    assert granted == {r for _, rs in MANAGED_RESOURCES for r in rs}
+    assert not granted & {"roles", "rolebindings", "namespaces", "pods/exec", "nodes", "*"}
+    bindings = [o["metadata"]["namespace"] for o in objs if o["kind"] == "RoleBinding"]
+    assert sorted(bindings) == ["camelops-system", "shop-dev", "shop-qa"]
+    yaml.safe_dump_all(objs)  # serialisable as-is
+
+
+@pytest.mark.parametrize(
+    ("managed", "image"),
+    [([], "img"), (["Bad_NS"], "img"), (["ok"], ""), (["ok"], "img with space"), (["-x"], "img")],
+)
+def test_install_manifests_refuse_bad_options(managed: list[str], image: str) -> None:
+    with pytest.raises(ManifestOptionError):
+        runner_manifests(managed=managed, image=image)
