@@ -290,6 +290,8 @@ def _kaniko_container(ctx: EnvContext, effective: EffectiveIntegration) -> Manif
             f"--insecure-registry={ctx.options.build_registry}",
             "--reproducible",
             "--cache=true",
+            # the runner reads the pushed digest from here and pins the Deployment to it
+            "--digest-file=/dev/termination-log",
         ],
         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
     }

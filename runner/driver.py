@@ -59,6 +59,8 @@ class ApplyOptions:
 class ApplyResult:
     results: tuple[ObjectResult, ...]
     dry_run_failed: bool = False
+    notes: tuple[str, ...] = ()
+    """What the sync status should say beyond per-object outcomes (e.g. a build's image pin)."""
 
     @property
     def ok(self) -> bool:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from runner.build import BuildJob, BuildTracker, build_job, pin_planned
 from runner.driver import (
     ApplyOptions,
     ApplyResult,
@@ -46,6 +47,7 @@ class KubernetesDriver:
         self.kube = kube
         self.inventory_namespace = inventory_namespace
         self._applied: dict[str, _Applied] = {}
+        self._builds = BuildTracker(kube)
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="kube")
 
     def close(self) -> None:
@@ -63,6 +65,9 @@ class KubernetesDriver:
         planned, invalid = plan(bundle)
         if invalid:
             return ApplyResult(_invalid_results(invalid, planned), dry_run_failed=True)
+        builds = [b for b in map(build_job, planned) if b is not None]
+        notes: dict[str, str] = {}
+        planned = self._pin(planned, builds, notes)
         live = live_index(self.kube, [p.ref for p in planned])
         todo, unchanged = self._changed(planned, live, options)
         refused = self._dry_run(todo, planned, options)
@@ -75,7 +80,24 @@ class KubernetesDriver:
             ]
             return ApplyResult((*refused, *skipped), dry_run_failed=True)
         waves = _refs_by_wave(planned)
-        return ApplyResult((*unchanged, *self._apply_steps(todo, waves, live, options)))
+        applied = self._apply_steps(todo, waves, live, options, builds=builds, notes=notes)
+        return ApplyResult((*unchanged, *applied), notes=tuple(notes[k] for k in sorted(notes)))
+
+    def _pin(
+        self, planned: list[Planned], builds: list[BuildJob], notes: dict[str, str]
+    ) -> list[Planned]:
+        """Deployments running a built image get the digest of its Complete build Job
+        (runner/build.py); `notes` collects what the status says about each."""
+        if not builds or not any(p.ref.kind == "Deployment" for p in planned):
+            return planned
+        digests = self._builds.digests(builds)
+        out = []
+        for p in planned:
+            pinning = pin_planned(p, digests)
+            if pinning.note:
+                notes[p.ref.key] = pinning.note
+            out.append(pinning.planned)
+        return out
 
     def _changed(
         self, planned: list[Planned], live: LiveIndex, options: ApplyOptions
@@ -121,6 +143,9 @@ class KubernetesDriver:
         waves: dict[int, list[ObjectRef]],
         live: LiveIndex,
         options: ApplyOptions,
+        *,
+        builds: list[BuildJob],
+        notes: dict[str, str],
     ) -> list[ObjectResult]:
         results: list[ObjectResult] = []
         failed = False
@@ -138,6 +163,8 @@ class KubernetesDriver:
                 skipped = "an earlier step failed"
                 results += [ObjectResult(p.ref, Outcome.SKIPPED, skipped) for p in pending]
                 continue
+            # the builds of earlier waves are Complete now: their digests are known
+            pending = self._pin(pending, builds, notes)
             done = self._map(
                 lambda p: self._apply_one(p, live, options), pending, options.concurrency
             )
@@ -160,7 +187,7 @@ class KubernetesDriver:
         deadline = time.monotonic() + options.wave_timeout
         while True:
             live = live_index(self.kube, refs)
-            reports = [(r, health_of(live.get(r))) for r in refs]
+            reports = [(r, self._builds.health(r, live.get(r))) for r in refs]
             worst = worst_of(h.status for _, h in reports)
             if worst in (Health.HEALTHY, Health.SUSPENDED):
                 return ""
@@ -204,6 +231,8 @@ class KubernetesDriver:
 
     def drift(self, bundle: Bundle, *, heal: bool) -> DriftReport:
         planned, _ = plan(bundle)
+        # compare with what apply sent: a pinned image is not drift from the rendered tag
+        planned = self._pin(planned, [b for b in map(build_job, planned) if b is not None], {})
         live = live_index(self.kube, [p.ref for p in planned])
         suspects = [
             p

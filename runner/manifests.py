@@ -57,6 +57,8 @@ def rbac(namespace: str, managed: Sequence[str]) -> list[Manifest]:
     rules = [
         {"apiGroups": [g], "resources": list(r), "verbs": _VERBS} for g, r in MANAGED_RESOURCES
     ]
+    # read-only: the build controller reads its Kaniko pods' outcome (digest or failure)
+    rules.append({"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]})
     objs: list[Manifest] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(NAME, namespace)},
         {

@@ -131,8 +131,8 @@ def sync_bundle(
         # never prune after a failure; keep owning what this attempt created
         _save_inventory(driver, store, bundle, [*previous, *applied])
         return _status(
-            bundle, Phase.FAILED, Health.UNKNOWN, message=_failure_message(result),
-            objects=result.results,
+            bundle, Phase.FAILED, _health_after_failure(driver, bundle, result),
+            message=_failure_message(result), objects=result.results,
         )  # fmt: skip
     results = list(result.results)
     message = ""
@@ -145,7 +145,19 @@ def sync_bundle(
         inventory = [*previous, *applied]
     _save_inventory(driver, store, bundle, inventory)
     health = driver.health(bundle)
+    message = "; ".join(m for m in (*result.notes, message) if m)
     return _status(bundle, Phase.SYNCED, health.status, message=message, objects=tuple(results))
+
+
+def _health_after_failure(driver: Driver, bundle: Bundle, result: ApplyResult) -> Health:
+    """A sync held by a Degraded wave (a failed build) reports that health; a refused
+    dry-run changed nothing, and a cluster that stopped answering says nothing."""
+    if result.dry_run_failed:
+        return Health.UNKNOWN
+    try:
+        return driver.health(bundle).status
+    except DriverError:
+        return Health.UNKNOWN
 
 
 def enforce(driver: Driver, bundle: Bundle, settings: SyncSettings) -> SyncStatus:
