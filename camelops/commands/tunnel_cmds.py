@@ -1,39 +1,26 @@
-"""`camelops token create` (control plane) and `camelops runner register` (runner side)."""
+"""`camelops token create` (control plane), `camelops runner register` and the `camelops runner`
+daemon (runner side; composed in `camelops.wiring`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+from camelops.wiring.pki import PASSPHRASE_ENV, close_pki, open_pki, pki_dir
 from tunnel.pki.ca import CaError
 from tunnel.pki.identity import IdentityError, RunnerIdentity
-from tunnel.pki.service import ControlPlanePki
-from tunnel.pki.store import SqlitePkiStore
 from tunnel.pki.tokens import TokenError
-from tunnel.registration import RegistrationError, register_runner
+from tunnel.registration import RegistrationError, RunnerFiles, register_runner
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
-PASSPHRASE_ENV = "CAMELOPS_CA_PASSPHRASE"  # noqa: S105 (the variable name, not a secret)
 DEFAULT_DATA_DIR = Path(os.environ.get("CAMELOPS_DATA_DIR", ".camelops"))
-
-
-def pki_dir(data_dir: Path) -> Path:
-    return data_dir / "pki"
-
-
-def open_pki(data_dir: Path, org: str) -> ControlPlanePki:
-    """The control plane's PKI under `<data-dir>/pki` (CA created on first use)."""
-    passphrase = os.environ.get(PASSPHRASE_ENV, "")
-    if not passphrase:
-        raise CaError(f"set {PASSPHRASE_ENV}: it encrypts the CA key at rest")
-    directory = pki_dir(data_dir)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = SqlitePkiStore(directory / "pki.sqlite")
-    return ControlPlanePki.open_or_create(directory, passphrase.encode(), org, store)
+__all__ = ["PASSPHRASE_ENV", "open_pki", "pki_dir", "register"]
+log = logging.getLogger("camelops.runner")
 
 
 def _parse_ttl(text: str) -> timedelta:
@@ -54,7 +41,10 @@ def token_create(args: argparse.Namespace) -> int:
     except (IdentityError, CaError, OSError) as exc:
         print(f"camelops token create: {exc}", file=sys.stderr)
         return EXIT_INVALID if isinstance(exc, IdentityError) else EXIT_ERROR
-    token = pki.create_token(identity, args.ttl)
+    try:
+        token = pki.create_token(identity, args.ttl)
+    finally:
+        close_pki(pki)
     print(token)
     print(f"single use, valid for {args.ttl}, binds runner {identity}", file=sys.stderr)
     return EXIT_OK
@@ -84,9 +74,25 @@ def add_runner_register(
     register.set_defaults(func=runner_register)
 
 
-def _runner_daemon_missing(_: argparse.Namespace) -> int:
-    print("camelops runner: the runner daemon is not wired in this build", file=sys.stderr)
-    return EXIT_ERROR
+def runner_daemon(args: argparse.Namespace) -> int:
+    """Bare `camelops runner`: the daemon (tunnel client + sync daemon, kubernetes driver)."""
+    if not RunnerFiles.in_data_dir(args.data_dir).cert.exists():
+        print(
+            f"camelops runner: no credentials in {args.data_dir}; run `camelops runner register "
+            f"--server URL --token TOKEN --data-dir {args.data_dir}` first",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # imported here: the kubernetes client is slow to import and only the daemon needs it
+    from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
+
+    try:
+        asyncio.run(run_kubernetes_runner(args.data_dir, args.kubeconfig, args.inventory_namespace))
+    except (OSError, ValueError) as exc:
+        log.error("runner stopped: %s", exc)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,7 +105,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     create.set_defaults(func=token_create)
 
-    runner = subparsers.add_parser("runner", help="the runner: register (daemon wired by serve)")
-    runner.set_defaults(func=_runner_daemon_missing)
+    runner = subparsers.add_parser(
+        "runner",
+        help="the runner daemon (without ACTION), or register / manifests",
+        description="Without ACTION: run the daemon: dial the control plane over the mTLS tunnel "
+        "(credentials from `camelops runner register`), apply each environment's bundle to the "
+        "cluster and report status. Stops cleanly on SIGTERM.",
+    )
+    runner.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    runner.add_argument(
+        "--kubeconfig", type=Path, help="default: in-cluster ServiceAccount credentials"
+    )
+    runner.add_argument(
+        "--inventory-namespace",
+        default=os.environ.get("CAMELOPS_RUNNER_NAMESPACE", "camelops-system"),
+        help="where inventory ConfigMaps live (the runner's own namespace)",
+    )
+    runner.set_defaults(func=runner_daemon)
     runner_commands = runner.add_subparsers(dest="runner_command", metavar="ACTION")
     add_runner_register(runner_commands)

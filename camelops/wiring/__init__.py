@@ -1,0 +1,1 @@
+"""Process wiring: how `camelops serve` and `camelops runner` compose reconciler, tunnel, runner."""

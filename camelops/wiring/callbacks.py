@@ -1,0 +1,175 @@
+"""The control plane's side of the tunnel: who serves what comes from the reconciler's state,
+and what runners report is recorded through it.
+
+`TunnelServer` asks `environments_of` synchronously on the event loop, while the state store
+must only be used from worker threads; so the answer is a cache per runner, refreshed from the
+store on every connect and before every dispatch (`RefreshingDispatcher`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from camelops.wiring.messages import STATUS_TYPE, StatusReport
+from reconciler.dispatch import Dispatcher, DispatchError
+from reconciler.store import StateStore
+from tunnel.contract.bundles import Bundle
+from tunnel.contract.envelopes import Channel, Envelope, Hello
+from tunnel.pki.identity import IdentityError, RunnerIdentity
+from tunnel.server import TunnelCallbacks
+
+log = logging.getLogger(__name__)
+MessageHandler = Callable[[RunnerIdentity, Envelope], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One environment a runner serves and the bundle it should run there."""
+
+    project: str
+    environment: str
+    bundle_id: int | None
+
+
+class ReconcilerCallbacks(TunnelCallbacks):
+    def __init__(self) -> None:
+        self._store: StateStore | None = None
+        self._served: dict[RunnerIdentity, frozenset[str]] = {}
+        # (runner, project/env) -> digest queued on the tunnel session and not yet reported on
+        self.sent: dict[tuple[RunnerIdentity, str], str] = {}
+        self.resend: Dispatcher | None = None  # set by the composition root
+        self._handlers: list[MessageHandler] = []
+
+    def bind(self, store: StateStore) -> None:
+        """The store exists only once the control plane is built, after the tunnel server."""
+        self._store = store
+
+    @property
+    def store(self) -> StateStore:
+        if self._store is None:
+            raise RuntimeError("callbacks used before the state store was bound")
+        return self._store
+
+    # ---- who serves what -----------------------------------------------------------------
+    def environments_of(self, runner: RunnerIdentity) -> frozenset[str]:
+        return self._served.get(runner, frozenset())
+
+    async def refresh(self, runner: RunnerIdentity) -> frozenset[str]:
+        served = await asyncio.to_thread(
+            self.store.desired.environments_for_runner, runner.org, runner.name
+        )
+        self._served[runner] = served
+        return served
+
+    # ---- tunnel events -------------------------------------------------------------------
+    async def runner_connected(self, runner: RunnerIdentity, hello: Hello) -> None:
+        await self.refresh(runner)
+        await asyncio.to_thread(self._note_runner, runner)
+        for served in await asyncio.to_thread(self._desired_of, runner):
+            await self._resync(runner, served, hello.digests)
+
+    def add_handler(self, handler: MessageHandler) -> None:
+        """Another path's handler (telemetry, replay...): True when it took the message."""
+        self._handlers.append(handler)
+
+    async def message_received(self, runner: RunnerIdentity, envelope: Envelope) -> None:
+        if envelope.channel == Channel.STATUS and envelope.type == STATUS_TYPE:
+            await self._status(runner, envelope)
+            return
+        for handler in self._handlers:
+            if await handler(runner, envelope):
+                return
+        log.info(
+            "ignored %s/%s message from runner %s",
+            envelope.channel.value,
+            envelope.type,
+            runner,
+        )
+
+    async def _status(self, runner: RunnerIdentity, envelope: Envelope) -> None:
+        try:
+            report = StatusReport.model_validate(envelope.payload)
+        except ValidationError as exc:
+            log.warning("malformed status from runner %s: %d errors", runner, exc.error_count())
+            return
+        recorded = await asyncio.to_thread(self._record, runner, report)
+        log.info(
+            "runner %s: %s/%s %s (%s)",
+            runner, report.project, report.environment, report.state,
+            "recorded" if recorded else "ignored: not its environment or an unknown digest",
+        )  # fmt: skip
+
+    # ---- store work (worker threads) -----------------------------------------------------
+    def _note_runner(self, runner: RunnerIdentity) -> None:
+        self.store.accounts.register_runner(self.store.accounts.ensure_org(runner.org), runner.name)
+
+    def _desired_of(self, runner: RunnerIdentity) -> list[Served]:
+        rows = self.store.state.query(
+            "SELECT p.name AS project, e.name AS environment,"
+            " COALESCE(e.pinned_bundle_id, e.deployed_bundle_id) AS bundle_id"
+            " FROM environments e JOIN projects p ON p.id = e.project_id"
+            " JOIN orgs o ON o.id = p.org_id WHERE o.name = ? AND e.runner = ?",
+            (runner.org, runner.name),
+        )
+        return [Served(str(r["project"]), str(r["environment"]), r["bundle_id"]) for r in rows]
+
+    def _record(self, runner: RunnerIdentity, report: StatusReport) -> bool:
+        # environments_of checks the environment's name only; the project must match too,
+        # or a runner of `a/dev` could report on `b/dev`
+        if not self._serves(runner, report.project, report.environment):
+            return False
+        recorded = self.store.desired.report_status(
+            runner.org, report.project, report.environment, report.digest,
+            state=report.state, detail=report.detail(),
+        )  # fmt: skip
+        key = (runner, f"{report.project}/{report.environment}")
+        if recorded and self.sent.get(key) == report.digest:
+            # delivered: from now on only the runner's hello says whether it still has it
+            self.sent.pop(key, None)
+        return recorded
+
+    def _serves(self, runner: RunnerIdentity, project: str, environment: str) -> bool:
+        row = self.store.state.one(
+            "SELECT 1 FROM environments e JOIN projects p ON p.id = e.project_id"
+            " JOIN orgs o ON o.id = p.org_id"
+            " WHERE o.name = ? AND p.name = ? AND e.name = ? AND e.runner = ?",
+            (runner.org, project, environment, runner.name),
+        )
+        return row is not None
+
+    async def _resync(
+        self, runner: RunnerIdentity, served: Served, digests: dict[str, str]
+    ) -> None:
+        """Resync by digest: what the runner applied (its hello) against what it should run."""
+        if served.bundle_id is None or self.resend is None:
+            return
+        bundle = await asyncio.to_thread(self.store.desired.load_bundle, served.bundle_id)
+        key = f"{served.project}/{served.environment}"
+        if bundle is None or digests.get(key) == bundle.digest:
+            return
+        if self.sent.get((runner, key)) == bundle.digest:
+            return  # queued by this process: the tunnel session delivers it
+        log.info("runner %s lacks %s at %s: sending it again", runner, key, bundle.revision)
+        await self.resend.dispatch(runner.org, runner.name, bundle)
+
+
+class RefreshingDispatcher:
+    """The reconciler's `Dispatcher`: refreshes who serves what, then hands over to the
+    tunnel (`reconciler.tunnel_dispatch.TunnelDispatcher`)."""
+
+    def __init__(self, inner: Dispatcher, callbacks: ReconcilerCallbacks) -> None:
+        self.inner, self.callbacks = inner, callbacks
+
+    async def dispatch(self, org: str, runner: str, bundle: Bundle) -> None:
+        try:
+            identity = RunnerIdentity(org, runner)
+        except IdentityError as exc:
+            raise DispatchError(str(exc)) from exc
+        await self.callbacks.refresh(identity)
+        await self.inner.dispatch(org, runner, bundle)
+        self.callbacks.sent[(identity, f"{bundle.project}/{bundle.environment}")] = bundle.digest

@@ -1,0 +1,140 @@
+"""`camelops runner`: the tunnel client feeding the sync daemon, statuses flowing back.
+
+Bundles and rollbacks from the control channel go to `SyncDaemon.submit`. The daemon queues
+every status that says something new in the runner's SQLite outbox; a pump drains it into the
+tunnel (which keeps its own outbox across reconnects) whenever the tunnel is up, so statuses
+made while the control plane is unreachable are delivered once it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from camelops.wiring.messages import ROLLBACK_TYPE, RollbackCommand
+from runner.driver import Driver
+from runner.store import RunnerStore, env_key
+from runner.sync import Rollback, SyncDaemon
+from runner.sync_steps import SyncSettings, SyncStatus
+from tunnel.client import ClientSettings, TunnelClient
+from tunnel.contract import commands
+from tunnel.contract.bundles import Bundle
+from tunnel.contract.envelopes import Channel, Envelope
+
+log = logging.getLogger(__name__)
+STORE_FILE = "runner.sqlite"
+PUMP_INTERVAL = 0.5  # seconds; the daemon reports a status before it is in the outbox
+
+
+class RunnerDaemon:
+    def __init__(
+        self,
+        data_dir: Path,
+        driver: Driver,
+        *,
+        sync: SyncSettings | None = None,
+        tunnel: ClientSettings | None = None,
+    ) -> None:
+        self.driver = driver
+        self.store = RunnerStore(data_dir / STORE_FILE)
+        self.client = TunnelClient(data_dir, tunnel, digests=self.applied_digests)
+        self.daemon = SyncDaemon(driver, self.store, sync, on_status=self._on_status)
+        self._digests: dict[str, str] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.client.on(Channel.CONTROL, commands.BUNDLE, self._on_bundle)
+        self.client.on(Channel.CONTROL, ROLLBACK_TYPE, self._on_rollback)
+
+    def applied_digests(self) -> dict[str, str]:
+        """`project/environment` -> digest of the bundle held there (sent in every hello, so
+        the control plane resends only what differs)."""
+        return dict(self._digests)
+
+    async def start(self) -> None:
+        for bundle in await asyncio.to_thread(self.store.latest):
+            self._digests[env_key(bundle)] = bundle.digest
+        await self.client.start()
+        self._tasks = [
+            asyncio.create_task(self._owned(self.daemon.run), name="runner-sync"),
+            asyncio.create_task(self._owned(self._pump), name="runner-status-pump"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.stop()
+        # the driver waits for its in-flight API calls, then the store can go
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        self.driver.close()
+        self.store.close()
+
+    async def _owned(self, run: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("runner task crashed")
+            raise
+
+    # ---- control plane -> daemon -------------------------------------------------------
+    async def _on_bundle(self, envelope: Envelope) -> None:
+        try:
+            bundle = Bundle.model_validate(envelope.payload)
+        except ValidationError as exc:
+            log.warning("refused a malformed bundle: %d errors", exc.error_count())
+            return
+        log.info("bundle %s at %s received", env_key(bundle), bundle.revision)
+        self.daemon.submit(bundle)
+
+    async def _on_rollback(self, envelope: Envelope) -> None:
+        try:
+            command = RollbackCommand.model_validate(envelope.payload)
+        except ValidationError as exc:
+            log.warning("refused a malformed rollback: %d errors", exc.error_count())
+            return
+        self.daemon.submit(Rollback(command.project, command.environment, command.revision))
+
+    # ---- daemon -> control plane -------------------------------------------------------
+    def _on_status(self, status: SyncStatus) -> None:
+        self._digests[status.env] = status.digest
+        self._wake.set()
+
+    async def _pump(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PUMP_INTERVAL):
+                    await self._wake.wait()
+            self._wake.clear()
+            await self.client.connected.wait()
+            await self._drain()
+
+    async def _drain(self) -> None:
+        while batch := await asyncio.to_thread(self.store.pending):
+            for queued in batch:
+                await self.client.send(Channel.STATUS, queued.kind, queued.payload)
+            await asyncio.to_thread(self.store.acknowledge, [q.id for q in batch])
+
+
+async def run_until_signalled(daemon: RunnerDaemon) -> None:
+    """Run until SIGTERM or SIGINT, then stop cleanly (outbox checkpointed, store closed)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await daemon.start()
+    log.info("runner %s started; tunnel %s", daemon.client.identity, daemon.client.url)
+    try:
+        await stop.wait()
+    finally:
+        log.info("runner stopping")
+        await daemon.stop()
