@@ -76,7 +76,27 @@ def rbac(namespace: str, managed: Sequence[str]) -> list[Manifest]:
         _binding("Role", f"{NAME}-inventory", namespace, subject),
     ]
     objs += [_binding("ClusterRole", f"{NAME}-apply", ns, subject) for ns in sorted(set(managed))]
-    return objs
+    return objs + _namespace_access(sorted(set(managed)), subject)
+
+
+def _namespace_access(managed: list[str], subject: dict[str, str]) -> list[Manifest]:
+    """Bundles carry their Namespace (labels such as pod-security enforcement are GitOps-managed).
+
+    Namespaces are cluster-scoped, so only a ClusterRoleBinding can grant them; `resourceNames`
+    limits it to reading and patching the namespaces installed here. Creating or deleting a
+    namespace stays with the admin who installs the runner.
+    """
+    role = f"{NAME}-namespaces"
+    rule = {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": managed,
+            "verbs": ["get", "patch"]}  # fmt: skip
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": _meta(role), "rules": [rule]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": _meta(role),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+         "subjects": [subject]},
+    ]  # fmt: skip
 
 
 def _binding(kind: str, role: str, namespace: str, subject: dict[str, str]) -> Manifest:

@@ -156,3 +156,22 @@ def test_least_privileged_identity_cannot_reach_beyond_its_namespaces(
         with pytest.raises(ApiError) as info:
             attempt()
         assert info.value.status == 403
+
+
+def test_least_privileged_identity_may_label_only_its_own_namespaces(
+    runner_kube: KubeClient, admin: KubeClient, namespace: str
+) -> None:
+    """Bundles carry their Namespace (e.g. pod-security labels); the runner may patch exactly the
+    namespaces it was installed for, and never create or touch another one."""
+    labelled = {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": namespace,
+                             "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}  # fmt: skip
+    created, _ = runner_kube.apply(labelled)
+    assert created is False
+    live = admin.get(ObjectRef("", "v1", "Namespace", "", namespace)) or {}
+    assert live["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    other = {"apiVersion": "v1", "kind": "Namespace",
+             "metadata": {"name": "kube-system", "labels": {"owned": "no"}}}  # fmt: skip
+    with pytest.raises(ApiError) as info:
+        runner_kube.apply(other)
+    assert info.value.status == 403

@@ -54,8 +54,14 @@ def test_install_manifests_are_least_privilege() -> None:
     assert kinds[:3] == ["Namespace"] * 3
     assert {"ServiceAccount", "ClusterRole", "Role", "RoleBinding", "PersistentVolumeClaim",
             "Deployment"} <= set(kinds)  # fmt: skip
-    assert "ClusterRoleBinding" not in kinds  # nothing granted cluster-wide
-    role = next(o for o in objs if o["kind"] == "ClusterRole")
+    # the one cluster-wide grant: get/patch of exactly the managed namespaces, by name
+    [cluster_binding] = [o for o in objs if o["kind"] == "ClusterRoleBinding"]
+    ns_role = next(o for o in objs if o["metadata"]["name"] == cluster_binding["roleRef"]["name"])
+    assert ns_role["rules"] == [
+        {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["shop-dev", "shop-qa"],
+         "verbs": ["get", "patch"]}
+    ]  # fmt: skip
+    role = next(o for o in objs if o["kind"] == "ClusterRole" and o is not ns_role)
     granted = {r for rule in role["rules"] for r in rule["resources"]}
     assert granted == {r for _, rs in MANAGED_RESOURCES for r in rs} | {"pods"}
     # the build controller only reads its Kaniko pods' outcome
