@@ -163,9 +163,9 @@ def test_least_privileged_identity_may_label_only_its_own_namespaces(
 ) -> None:
     """Bundles carry their Namespace (e.g. pod-security labels); the runner may patch exactly the
     namespaces it was installed for, and never create or touch another one."""
+    labels = {"pod-security.kubernetes.io/enforce": "restricted"}
     labelled = {"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": namespace,
-                             "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}  # fmt: skip
+                "metadata": {"name": namespace, "labels": labels}}  # fmt: skip
     created, _ = runner_kube.apply(labelled)
     assert created is False
     live = admin.get(ObjectRef("", "v1", "Namespace", "", namespace)) or {}
