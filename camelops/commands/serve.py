@@ -57,6 +57,11 @@ def register(subparsers: Subparsers) -> None:
         "--notify-url",
         help="POST commit-status and preview events here (signed with $CAMELOPS_NOTIFY_SECRET)",
     )
+    parser.add_argument(
+        "--telemetry-dsn",
+        help="telemetry store: chdb://<dir> (default: embedded chDB under the data dir), "
+        "http(s)://user:password@clickhouse:8123/db, or 'none' to not ingest telemetry",
+    )
     parser.set_defaults(func=run)
 
 
@@ -74,8 +79,13 @@ async def _serve(args: argparse.Namespace) -> int:
     if args.notify_url:
         secret = os.environ.get("CAMELOPS_NOTIFY_SECRET", "").encode()
         notifier = WebhookNotifier(args.notify_url, secret)
+    telemetry_dsn = args.telemetry_dsn or f"chdb://{args.data_dir.resolve()}/telemetry"
     wired = build_wired_plane(
-        args.data_dir, _tunnel_options(args), api_tls=args.api_tls, notifier=notifier
+        args.data_dir,
+        _tunnel_options(args),
+        api_tls=args.api_tls,
+        notifier=notifier,
+        telemetry_dsn=None if args.telemetry_dsn == "none" else telemetry_dsn,
     )
     plane = wired.plane
     token_file = await asyncio.to_thread(bootstrap_admin, plane.store, args.data_dir)

@@ -86,13 +86,35 @@ def runner_daemon(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # imported here: the kubernetes client is slow to import and only the daemon needs it
     from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
+    from camelops.wiring.runner_daemon import SidecarPaths  # noqa: PLC0415
 
     try:
-        asyncio.run(run_kubernetes_runner(args.data_dir, args.kubeconfig, args.inventory_namespace))
+        paths = SidecarPaths(relay=args.relay, sidecars=tuple(args.sidecar))
+        asyncio.run(
+            run_kubernetes_runner(args.data_dir, args.kubeconfig, args.inventory_namespace, paths)
+        )
     except (OSError, ValueError) as exc:
         log.error("runner stopped: %s", exc)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _host_port(text: str) -> tuple[str, int] | None:
+    if text == "off":
+        return None
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT or 'off', found {text!r}")
+    return host, int(port)
+
+
+def _sidecar(text: str) -> tuple[str, str]:
+    name, sep, url = text.partition("=")
+    if not sep or not name or not url.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(
+            f"expected [ENV/]INTEGRATION=http(s)://host:port, found {text!r}"
+        )
+    return name, url
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -120,6 +142,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--inventory-namespace",
         default=os.environ.get("CAMELOPS_RUNNER_NAMESPACE", "camelops-system"),
         help="where inventory ConfigMaps live (the runner's own namespace)",
+    )
+    runner.add_argument(
+        "--relay",
+        type=_host_port,
+        default=("127.0.0.1", 8790),
+        metavar="HOST:PORT",
+        help="where sidecars post telemetry (default 127.0.0.1:8790; 'off' to disable)",
+    )
+    runner.add_argument(
+        "--sidecar",
+        action="append",
+        default=[],
+        type=_sidecar,
+        metavar="[ENV/]INTEGRATION=URL",
+        help="an integration's sidecar replay API, e.g. orders-api=http://10.0.0.7:9464 (repeat)",
     )
     runner.set_defaults(func=runner_daemon)
     runner_commands = runner.add_subparsers(dest="runner_command", metavar="ACTION")

@@ -13,6 +13,9 @@ from aiohttp import web
 
 from camelops.wiring.callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from camelops.wiring.pki import close_pki, open_pki, server_certificate
+from camelops.wiring.replay_path import TunnelReplaySender
+from camelops.wiring.telemetry_path import ControlPlaneTelemetry
+from reconciler.api.replays import install_replays
 from reconciler.notify import Notifier
 from reconciler.server import ControlPlane, build_control_plane
 from reconciler.tunnel_dispatch import TunnelDispatcher
@@ -46,7 +49,12 @@ class WiredPlane:
 
 
 def build_wired_plane(
-    data_dir: Path, options: TunnelOptions, *, api_tls: bool, notifier: Notifier | None
+    data_dir: Path,
+    options: TunnelOptions,
+    *,
+    api_tls: bool,
+    notifier: Notifier | None,
+    telemetry_dsn: str | None = None,
 ) -> WiredPlane:
     """Everything `camelops serve` runs; the tunnel starts and stops with `plane.app`."""
     if options.port == 0:
@@ -67,8 +75,27 @@ def build_wired_plane(
     callbacks.bind(plane.store)
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
     plane.app.cleanup_ctx.insert(0, _tunnel_lifetime(server, pki))
+    _wire_replays(plane, server, callbacks)
+    if telemetry_dsn is not None:
+        _wire_telemetry(plane, callbacks, telemetry_dsn)
     api_ssl = registration_server_context(cert, key) if api_tls else None
     return WiredPlane(plane, server, callbacks, api_ssl)
+
+
+def _wire_replays(
+    plane: ControlPlane, server: TunnelServer, callbacks: ReconcilerCallbacks
+) -> None:
+    """Replay API -> audited command over the tunnel -> the runner's answer back into the API."""
+    replays = TunnelReplaySender(server, plane.store)
+    install_replays(plane.app, replays)
+    callbacks.add_handler(replays.handle)
+
+
+def _wire_telemetry(plane: ControlPlane, callbacks: ReconcilerCallbacks, dsn: str) -> None:
+    """Telemetry batches from runners -> ingestor -> store; up before the tunnel, down after it."""
+    telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of)
+    plane.app.cleanup_ctx.insert(0, telemetry.lifetime)
+    callbacks.add_handler(telemetry.intake.handle)
 
 
 def tunnel_url(options: TunnelOptions) -> str:

@@ -13,11 +13,16 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+from aiohttp import web
 from pydantic import ValidationError
 
 from camelops.wiring.messages import ROLLBACK_TYPE, RollbackCommand
+from camelops.wiring.replay_path import RunnerReplay, sidecars_by_integration
+from camelops.wiring.telemetry_path import runner_relay_app, serve_relay
 from runner.driver import Driver
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon
@@ -32,6 +37,16 @@ STORE_FILE = "runner.sqlite"
 PUMP_INTERVAL = 0.5  # seconds; the daemon reports a status before it is in the outbox
 
 
+@dataclass(frozen=True, slots=True)
+class SidecarPaths:
+    """How the runner meets the sidecars next to its integrations."""
+
+    relay: tuple[str, int] | None = None
+    """Where sidecars post telemetry batches (forwarded on the tunnel's telemetry channel)."""
+    sidecars: tuple[tuple[str, str], ...] = ()
+    """`integration` or `environment/integration` -> the sidecar's replay API base URL."""
+
+
 class RunnerDaemon:
     def __init__(
         self,
@@ -40,6 +55,7 @@ class RunnerDaemon:
         *,
         sync: SyncSettings | None = None,
         tunnel: ClientSettings | None = None,
+        paths: SidecarPaths | None = None,
     ) -> None:
         self.driver = driver
         self.store = RunnerStore(data_dir / STORE_FILE)
@@ -48,6 +64,9 @@ class RunnerDaemon:
         self._digests: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._paths = paths or SidecarPaths()
+        self._relay: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
         self.client.on(Channel.CONTROL, commands.BUNDLE, self._on_bundle)
         self.client.on(Channel.CONTROL, ROLLBACK_TYPE, self._on_rollback)
 
@@ -59,6 +78,7 @@ class RunnerDaemon:
     async def start(self) -> None:
         for bundle in await asyncio.to_thread(self.store.latest):
             self._digests[env_key(bundle)] = bundle.digest
+        await self._start_sidecar_paths()
         await self.client.start()
         self._tasks = [
             asyncio.create_task(self._owned(self.daemon.run), name="runner-sync"),
@@ -70,8 +90,22 @@ class RunnerDaemon:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.stop()
+        if self._relay is not None:
+            await self._relay.cleanup()
+        if self._session is not None:
+            await self._session.close()
         # the driver waits for its in-flight API calls, then the store can go
         await asyncio.to_thread(self._close)
+
+    async def _start_sidecar_paths(self) -> None:
+        """Replay commands -> the integration's sidecar; sidecars' telemetry -> the tunnel."""
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        lookup = sidecars_by_integration(dict(self._paths.sidecars))
+        RunnerReplay(self.client, lookup, self._session).install()
+        if self._paths.relay is not None:
+            host, port = self._paths.relay
+            self._relay = await serve_relay(runner_relay_app(self.client), host, port)
+            log.info("telemetry relay for sidecars on http://%s:%s", host, port)
 
     def _close(self) -> None:
         self.driver.close()

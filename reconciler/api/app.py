@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from reconciler.api import environments, projects
+from reconciler.api import environments, projects, replays
 from reconciler.api.auth import authenticate
 from reconciler.api.hooks import git_hook
 from reconciler.api.keys import SERVICES, ApiSettings, Services
@@ -42,6 +42,7 @@ def make_app(services: Services, *, run_controller: bool = True) -> web.Applicat
     app.router.add_get("/metrics", _metrics)
     app.add_routes(projects.routes)
     app.add_routes(environments.routes)
+    app.add_routes(replays.routes)
     if run_controller:
         app.cleanup_ctx.append(_controller_lifetime)
     return app

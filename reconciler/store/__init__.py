@@ -10,6 +10,7 @@ from reconciler.store.db import Clock, StateDB, StoreError
 from reconciler.store.desired import DesiredState
 from reconciler.store.previews import Previews
 from reconciler.store.projects import Projects
+from reconciler.store.replays import Replays
 
 __all__ = ["StateStore", "StoreError"]
 
@@ -24,6 +25,7 @@ class StateStore:
         self.projects = Projects(self.state, envelope)
         self.desired = DesiredState(self.state, envelope)
         self.previews = Previews(self.state)
+        self.replays = Replays(self.state)
 
     def close(self) -> None:
         self.state.close()

@@ -196,4 +196,38 @@ def _previews_and_audit(db: Database) -> None:
     db.table("audit_log").create_index(["org_id", "id"])
 
 
-MIGRATIONS: tuple[Migration, ...] = (_accounts, _sources, _desired_state, _previews_and_audit)
+def _replays(db: Database) -> None:
+    """Exchange replays: the idempotency key makes a repeated request return the first result."""
+    db.table("replays").create(
+        {
+            "id": int,
+            "request_id": str,
+            "org_id": int,
+            "idempotency_key": str,
+            "actor": str,
+            "project": str,
+            "environment": str,
+            "integration": str,
+            "exchange_id": str,
+            "runner": str,
+            "revision": str,
+            "state": str,
+            "reason": str,
+            "endpoint": str,
+            "requested_at": float,
+            "completed_at": float,
+        },
+        pk="id",
+        foreign_keys=[("org_id", "orgs", "id")],
+    )
+    db.table("replays").create_index(["org_id", "idempotency_key"], unique=True)
+    db.table("replays").create_index(["request_id"], unique=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _accounts,
+    _sources,
+    _desired_state,
+    _previews_and_audit,
+    _replays,
+)

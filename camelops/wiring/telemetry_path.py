@@ -1,0 +1,151 @@
+"""Telemetry across the tunnel: the runner's relay forwards each sidecar batch on
+`Channel.TELEMETRY`; the control plane hands each telemetry envelope to the ingestor.
+
+Delivery is at-least-once end to end: the relay answers the sidecar only once the batch is in
+the tunnel outbox (checkpointed to SQLite; the oldest telemetry is dropped when it overflows
+while offline), the tunnel resends until acked, and the ingestor drops batch and exchange ids
+it has already stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from telemetry.batch import TelemetryBatch
+from telemetry.ingest import IngestError, Ingestor, IngestResult
+from telemetry.ingest_queue import CoalescingIngestor
+from telemetry.relay import relay_app
+from telemetry.store import TelemetryStore
+from tunnel.client import TunnelClient
+from tunnel.contract.envelopes import Channel, Envelope
+from tunnel.pki.identity import RunnerIdentity
+
+log = logging.getLogger(__name__)
+BATCH_TYPE = "batch"  # on Channel.TELEMETRY: {"batch": TelemetryBatch}
+Submit = Callable[[str, TelemetryBatch], Awaitable[IngestResult]]
+
+
+class TunnelForwarder:
+    """Runner side: the relay's `deliver`. The batch is wrapped, not spread into the payload:
+    the tunnel server closes a connection whose payload names an environment the runner does
+    not serve, and a sidecar's empty `environment` must not do that; the intake checks it."""
+
+    def __init__(self, client: TunnelClient) -> None:
+        self.client = client
+
+    async def forward(self, batch: TelemetryBatch) -> None:
+        await self.client.send(
+            Channel.TELEMETRY, BATCH_TYPE, {"batch": batch.model_dump(mode="json")}
+        )
+
+
+def runner_relay_app(client: TunnelClient) -> web.Application:
+    """The loopback relay (`POST /v1/telemetry`) the runner serves to its sidecars."""
+    return relay_app(TunnelForwarder(client).forward)
+
+
+async def serve_relay(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start the relay on ``host:port`` (loopback or the pod network); the caller cleans up."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+class TelemetryIntake:
+    """Control-plane side: one call per telemetry envelope, from `message_received`."""
+
+    def __init__(
+        self,
+        submit: Submit,
+        environments_of: Callable[[RunnerIdentity], frozenset[str]],
+        *,
+        attempts: int = 5,
+        retry_delay: float = 0.2,
+    ) -> None:
+        self._submit = submit
+        self._environments_of = environments_of
+        self._attempts = attempts
+        self._retry_delay = retry_delay
+        self.refused = 0  # batches dropped as malformed or foreign (never retried)
+        self.lost = 0  # batches the store would not take after every attempt
+
+    async def handle(self, runner: RunnerIdentity, envelope: Envelope) -> bool:
+        """True when the envelope was telemetry (handled, stored or refused); False otherwise."""
+        if envelope.channel != Channel.TELEMETRY:
+            return False
+        batch = self._validated(runner, envelope)
+        if batch is not None:
+            await self._store(runner, batch)
+        return True
+
+    def _validated(self, runner: RunnerIdentity, envelope: Envelope) -> TelemetryBatch | None:
+        if envelope.type != BATCH_TYPE or set(envelope.payload) != {"batch"}:
+            self._refuse(runner, f"unexpected telemetry message {envelope.type[:40]!r}")
+            return None
+        try:
+            batch = TelemetryBatch.model_validate(envelope.payload["batch"])
+        except ValidationError as exc:
+            # counts only: the input may hold message bodies
+            self._refuse(runner, f"invalid batch ({exc.error_count()} errors)")
+            return None
+        if batch.environment and batch.environment not in self._environments_of(runner):
+            self._refuse(runner, "batch of an environment the runner does not serve")
+            return None
+        return batch
+
+    def _refuse(self, runner: RunnerIdentity, reason: str) -> None:
+        self.refused += 1
+        log.warning("telemetry from runner %s refused: %s", runner, reason)
+
+    async def _store(self, runner: RunnerIdentity, batch: TelemetryBatch) -> None:
+        # the tunnel records the message as applied once this returns, so a store hiccup is
+        # retried here; holding the channel meanwhile backs the runner's outbox up (by design)
+        for attempt in range(1, self._attempts + 1):
+            try:
+                await self._submit(runner.org, batch)
+                return
+            except IngestError as exc:
+                self._refuse(runner, str(exc))
+                return
+            except Exception as exc:  # the store's own errors: chDB, network to ClickHouse
+                log.warning("telemetry store write %d/%d failed: %s", attempt, self._attempts, exc)
+                if attempt < self._attempts:
+                    await asyncio.sleep(self._retry_delay * 2 ** (attempt - 1))
+        self.lost += 1
+        log.error("telemetry batch %s from %s lost: the store refused it", batch.batch_id, runner)
+
+
+class ControlPlaneTelemetry:
+    """The store, the de-duplicating ingestor and the coalescing queue, with one lifetime."""
+
+    def __init__(
+        self,
+        store: TelemetryStore,
+        environments_of: Callable[[RunnerIdentity], frozenset[str]],
+        *,
+        max_delay_seconds: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.queue = CoalescingIngestor(Ingestor(store), max_delay_seconds=max_delay_seconds)
+        self.intake = TelemetryIntake(self.queue.submit, environments_of)
+
+    @classmethod
+    def open(
+        cls, dsn: str, environments_of: Callable[[RunnerIdentity], frozenset[str]]
+    ) -> ControlPlaneTelemetry:
+        """E.g. ``chdb://<data-dir>/telemetry``; tables are created when the app starts."""
+        return cls(TelemetryStore(dsn), environments_of)
+
+    async def lifetime(self, _app: web.Application) -> AsyncIterator[None]:
+        """For `app.cleanup_ctx`: migrate on start, flush what is queued on stop."""
+        await asyncio.to_thread(self.store.migrate)
+        try:
+            yield
+        finally:
+            await self.queue.close()

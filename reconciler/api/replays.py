@@ -1,0 +1,150 @@
+"""Replay a captured exchange: POST .../environments/{env}/replays (operator role or above).
+
+The `Idempotency-Key` header is required: a repeated key returns the first request's record
+(and never sends a second command). The request and its audit record are written before the
+command leaves; the runner's answer completes both. The transport is a `ReplaySender`
+installed by the composition root (`install_replays`); without one the endpoint answers 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import Field, StringConstraints
+
+from reconciler.api.auth import problem, require
+from reconciler.api.bodies import Body, read_body
+from reconciler.api.environments import ENV_PATH, environment_of
+from reconciler.api.keys import SERVICES
+from reconciler.api.replay_types import ReplayCommand, ReplayOutcome, ReplaySender
+from reconciler.store.records import Role
+from reconciler.store.replays import SENT, ReplayRecord, ReplayRequest
+
+routes = web.RouteTableDef()
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,200}$")
+_STATUS = {
+    SENT: 202,  # no answer yet: the command stays queued for the runner
+    ReplayOutcome.SUCCEEDED.value: 200,
+    ReplayOutcome.FAILED.value: 200,  # the replay ran and the route threw again: a result
+    ReplayOutcome.EXPIRED.value: 410,
+    ReplayOutcome.UNAVAILABLE.value: 503,
+    ReplayOutcome.REJECTED.value: 422,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayTransport:
+    sender: ReplaySender
+    timeout_seconds: float
+    """How long the API waits for the runner's answer before answering 202 (still sent)."""
+
+
+REPLAY_TRANSPORT = web.AppKey("replay_transport", ReplayTransport)
+
+
+def install_replays(app: web.Application, sender: ReplaySender, timeout: float = 30.0) -> None:
+    """Called by the composition root before the app starts."""
+    app[REPLAY_TRANSPORT] = ReplayTransport(sender, timeout)
+
+
+class ReplayBody(Body):
+    exchange_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+    ] = Field(alias="exchangeId")
+    integration: Annotated[
+        str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    ]
+
+
+def replay_view(record: ReplayRecord) -> dict[str, object]:
+    return {
+        "id": record.request_id,
+        "project": record.project,
+        "environment": record.environment,
+        "integration": record.integration,
+        "exchangeId": record.exchange_id,
+        "runner": record.runner,
+        "revision": record.revision,
+        "requestedBy": record.actor,
+        "state": record.state,
+        "reason": record.reason,
+        "endpoint": record.endpoint,
+        "requestedAt": record.requested_at,
+        "completedAt": record.completed_at,
+    }
+
+
+def _answer(record: ReplayRecord) -> web.Response:
+    return web.json_response(replay_view(record), status=_STATUS.get(record.state, 200))
+
+
+@routes.post(ENV_PATH + "/replays")
+async def replay_exchange(request: web.Request) -> web.Response:
+    principal = require(request, Role.OPERATOR)
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
+    if not _KEY.match(key):
+        return problem(
+            400, f"the {IDEMPOTENCY_HEADER} header is required: 8..200 of [A-Za-z0-9._:-]"
+        )
+    body = await read_body(request, ReplayBody)
+    project, env = await environment_of(request)
+    transport = request.app.get(REPLAY_TRANSPORT)
+    if transport is None:
+        return problem(503, "replay is not available: no runner transport is configured")
+    store = request.app[SERVICES].store
+    wanted = ReplayRequest(
+        principal.org_id, key, principal.name, project.name, env.name, body.integration,
+        body.exchange_id,
+    )  # fmt: skip
+    existing = await asyncio.to_thread(store.replays.by_key, principal.org_id, key)
+    if existing is not None:
+        return _repeat(existing, wanted)
+    if not env.runner:
+        return problem(409, f"environment {env.name} has no runner")
+    revision = await asyncio.to_thread(store.replays.revision_of, env.deployed_bundle_id)
+    record, created = await asyncio.to_thread(
+        lambda: store.replays.open(
+            wanted, request_id=uuid.uuid4().hex, runner=env.runner, revision=revision
+        )
+    )
+    if not created:
+        return _repeat(record, wanted)
+    return await _send(request, transport, record)
+
+
+def _repeat(record: ReplayRecord, wanted: ReplayRequest) -> web.Response:
+    if not record.same_request(wanted):
+        return problem(422, f"this {IDEMPOTENCY_HEADER} was used for another replay request")
+    return _answer(record)
+
+
+async def _send(
+    request: web.Request, transport: ReplayTransport, record: ReplayRecord
+) -> web.Response:
+    store = request.app[SERVICES].store
+    command = ReplayCommand(
+        record.request_id, record.org, record.runner, record.project, record.environment,
+        record.integration, record.exchange_id,
+    )  # fmt: skip
+    answer = await transport.sender.send_replay(command, transport.timeout_seconds)
+    if answer is not None:
+        await asyncio.to_thread(
+            lambda: store.replays.complete(
+                record.org,
+                record.runner,
+                record.request_id,
+                outcome=answer.outcome.value,
+                reason=answer.reason,
+                endpoint=answer.endpoint,
+            )
+        )
+    # reread: a late answer may have completed it, and a repeat must see the same record
+    final = await asyncio.to_thread(store.replays.by_request_id, record.request_id)
+    assert final is not None
+    return _answer(final)
