@@ -103,7 +103,12 @@ class TunnelClient:
         return self._state
 
     async def send(self, channel: Channel, type: str, payload: dict[str, Any]) -> str:
-        """Queue a message for the control plane; kept in the outbox until acked."""
+        """Queue a message for the control plane; kept in the outbox until acked.
+
+        A message the server is bound to refuse is refused here instead: once in the outbox it
+        would close every connection it is resent on, and lock the runner out."""
+        if channel == Channel.CONTROL and type not in commands.RUNNER_CONTROL_TYPES:
+            raise ValueError(f"runners may not send control messages of type {type!r}")
         state = self.state
         if self.connected.is_set():
             await state.backlog.wait()

@@ -19,6 +19,7 @@ from aiohttp import web
 from tunnel.connection import Link, LinkSettings, ProtocolViolation
 from tunnel.contract import commands, proxy
 from tunnel.contract.bundles import Bundle
+from tunnel.contract.commands import RUNNER_CONTROL_TYPES
 from tunnel.contract.envelopes import Channel, Envelope, Hello
 from tunnel.contract.proxy import ProxyResponse
 from tunnel.metrics import Metrics
@@ -31,7 +32,6 @@ from tunnel.store import SessionStore
 log = logging.getLogger(__name__)
 TUNNEL_PATH = "/v1/tunnel"
 IDENTITY_HEADER = "X-Camelops-Runner"
-RUNNER_CONTROL_TYPES = frozenset({commands.RENEW_CERTIFICATE})
 
 
 class TunnelCallbacks:

@@ -22,3 +22,7 @@ class CertificateIssued(BaseModel):
 
     certificate: str = Field(max_length=16_384, description="PEM client certificate")
     ca: str = Field(max_length=16_384, description="PEM CA certificate")
+
+
+# The only control message a runner may send; the server closes a connection that sends another.
+RUNNER_CONTROL_TYPES = frozenset({RENEW_CERTIFICATE})

@@ -250,3 +250,19 @@ async def test_registration_endpoint_refuses_broken_requests(
         async with session.post(url, data=body, ssl=context) as response:
             assert response.status == status
             assert "Traceback" not in await response.text()
+
+
+async def test_a_message_the_server_would_refuse_never_enters_the_outbox(
+    control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    """Queued, it would close every connection it is resent on and lock the runner out."""
+    data_dir = await control_plane.register("edge-9", tmp_path)
+    client = control_plane.client(data_dir)
+    await client.start()
+    await wait_for(client.connected.wait())
+    with pytest.raises(ValueError, match="may not send control messages"):
+        await client.send(Channel.CONTROL, "unheard-of", {})
+    await client.send(Channel.STATUS, "health", {"runner": "edge-9", "ok": True})
+    await eventually(lambda: len(control_plane.recorder.received) == 1)
+    assert client.connected.is_set()
+    assert client.metrics.value("reconnects_total") == 0
