@@ -52,6 +52,9 @@ def camelops_serve(data_dir: Path, timeout: float = 60.0) -> Iterator[Served]:
             str(data_dir),
             "--port",
             str(port),
+            # the API alone: a fixed tunnel port would collide between parallel runs
+            "--tunnel-port",
+            "0",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
