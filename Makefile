@@ -48,7 +48,7 @@ test-fast: setup ## unit tests only, no lint
 golden: setup ## rewrite golden expectations (review the diff!)
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/golden tests/unit/test_validate_corpus.py -q
 
-bench: setup ## benchmarks: figures and ratios against an in-run baseline
+bench: setup k8s ## benchmarks: figures and ratios against an in-run baseline
 	$(PY) -m bench
 
 schema: setup ## regenerate schema/json/*.schema.json and docs/config-reference.md from the models
