@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from camelops.wiring.pki import PASSPHRASE_ENV, close_pki, open_pki, pki_dir
+from schema.models.common import parse_duration
 from tunnel.pki.ca import CaError
 from tunnel.pki.identity import IdentityError, RunnerIdentity
 from tunnel.pki.tokens import TokenError
@@ -24,14 +25,13 @@ log = logging.getLogger("camelops.runner")
 
 
 def _parse_ttl(text: str) -> timedelta:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     try:
-        value, unit = int(text[:-1]), units[text[-1]]
-    except (ValueError, KeyError, IndexError) as exc:
+        ttl = parse_duration(text)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError("use a number and a unit: 30m, 24h, 7d") from exc
-    if value <= 0 or value * unit > 30 * 86400:
+    if not timedelta(seconds=1) <= ttl <= timedelta(days=30):
         raise argparse.ArgumentTypeError("between 1s and 30d")
-    return timedelta(seconds=value * unit)
+    return ttl
 
 
 def token_create(args: argparse.Namespace) -> int:
