@@ -59,6 +59,9 @@ class ReplayBuffer:
         self._capacity = capacity
         self._ttl = ttl_seconds
         self.evicted = 0
+        # ids this sidecar itself replayed: only their replay header is trusted (a client can
+        # send a header of that name too); bounded like the originals
+        self._replayed: OrderedDict[str, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -73,6 +76,15 @@ class ReplayBuffer:
     def get(self, exchange_id: str, now: float) -> ReplayOriginal | None:
         self.expire(now)
         return self._items.get(exchange_id)
+
+    def mark_replayed(self, exchange_id: str) -> None:
+        self._replayed[exchange_id] = None
+        self._replayed.move_to_end(exchange_id)
+        while len(self._replayed) > self._capacity:
+            self._replayed.popitem(last=False)
+
+    def was_replayed(self, exchange_id: object) -> bool:
+        return isinstance(exchange_id, str) and exchange_id in self._replayed
 
     def expire(self, now: float) -> None:
         while self._items:

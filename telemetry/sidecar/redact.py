@@ -86,10 +86,15 @@ class Redactor:
             value = pattern.sub(MASK, value)
         return value
 
-    def headers(self, headers: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    def headers(
+        self, headers: Iterable[tuple[str, Any]], *, verbatim: frozenset[str] = frozenset()
+    ) -> dict[str, str]:
+        """``verbatim`` names headers whose value the caller vouches for (our own ids)."""
         redacted: dict[str, str] = {}
         for name, value in headers:
-            if name.lower() in self.secret_headers:
+            if name in verbatim and name.lower() not in self.secret_headers:
+                redacted[name] = "" if value is None else str(value)
+            elif name.lower() in self.secret_headers:
                 redacted[name] = MASK
             else:
                 redacted[name] = self.text("" if value is None else str(value))

@@ -54,6 +54,7 @@ class ReplayExecutor:
             )
         endpoint = endpoint or original.endpoint_uri
         headers = replay_headers(original.headers, exchange_id)
+        self._buffer.mark_replayed(exchange_id)
         try:
             await self._client.execute(
                 context_mbean, SEND_OPERATION, endpoint, original.body or "", headers

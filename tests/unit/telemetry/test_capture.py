@@ -63,11 +63,43 @@ def test_records_leaving_the_pod_are_redacted_and_capped() -> None:
     assert failed_record.stack_trace.startswith("java.lang.IllegalArgumentException")
 
 
-async def test_replayed_exchanges_are_never_sampled_out(capture: TracerCapture) -> None:
-    capture.settings = SidecarSettings(integration="orders", sample_rate=0.0)
+def with_replay_header(value: str) -> list[TraceEvent]:
     document = json.loads((CORPUS / "dump-camel-4.18.json").read_text())
     ok_events = document["traces"][:8]
-    ok_events[0]["message"]["headers"].append({"key": "CamelopsReplayOf", "value": "EX-0"})
-    replayed = ExchangeAssembler().feed(decode_dump(json.dumps({"traces": ok_events})), now=0.0)
-    capture._keep(replayed)
+    ok_events[0]["message"]["headers"].append({"key": "CamelopsReplayOf", "value": value})
+    return decode_dump(json.dumps({"traces": ok_events}))
+
+
+async def test_replayed_exchanges_are_never_sampled_out(capture: TracerCapture) -> None:
+    capture.settings = SidecarSettings(integration="orders", sample_rate=0.0)
+    capture.replay.mark_replayed("EX-0")
+    capture._keep(ExchangeAssembler().feed(with_replay_header("EX-0"), now=0.0))
     assert [record.headers["CamelopsReplayOf"] for record in capture.ring.peek(5)] == ["EX-0"]
+
+
+# Camel's exchange ids end in a 16-digit counter; one in ten passes the card (Luhn) check.
+# Redacting the replay header's id made the e2e replay test miss its exchange at random.
+LUHN_VALID_EXCHANGE_ID = "3E9A2F1C0D4B7AB-0000000000000026"
+
+
+async def test_the_replay_header_of_our_own_replay_keeps_its_exchange_id(
+    capture: TracerCapture,
+) -> None:
+    assert Redactor.from_rules().text(LUHN_VALID_EXCHANGE_ID) != LUHN_VALID_EXCHANGE_ID
+    capture.replay.mark_replayed(LUHN_VALID_EXCHANGE_ID)
+    capture._keep(ExchangeAssembler().feed(with_replay_header(LUHN_VALID_EXCHANGE_ID), now=0.0))
+    [record] = capture.ring.peek(5)
+    assert record.headers["CamelopsReplayOf"] == LUHN_VALID_EXCHANGE_ID
+
+
+async def test_a_replay_header_sent_by_a_client_is_redacted_and_sampled(
+    capture: TracerCapture,
+) -> None:
+    card = "4111 1111 1111 1111"
+    capture.settings = SidecarSettings(integration="orders", sample_rate=1.0)
+    capture._keep(ExchangeAssembler().feed(with_replay_header(card), now=0.0))
+    [record] = capture.ring.peek(5)
+    assert record.headers["CamelopsReplayOf"] == MASK
+    capture.settings = SidecarSettings(integration="orders", sample_rate=0.0)
+    capture._keep(ExchangeAssembler().feed(with_replay_header("EX-9"), now=0.0))
+    assert len(capture.ring) == 1, "a forged replay header does not force capture"
