@@ -1,4 +1,4 @@
-"""The `camelops` command line: one sub-command module per area, registered below.
+"""The `camelops` command line: one sub-command module per area, loaded only when its command runs.
 
 Exit codes everywhere: 0 ok / no difference, 1 invalid / difference, 2 could not run.
 """
@@ -8,21 +8,52 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from camelops.cli_support import Subparsers
 
-# Each module exposes `register(subparsers)`; a parser's `func(args) -> int` runs the command.
-COMMAND_MODULES: tuple[str, ...] = (
-    "camelops.commands.validate",
-    "camelops.commands.tunnel_cmds",
-    "camelops.commands.runner_manifests",  # after tunnel_cmds: joins its `runner` group
-    "camelops.commands.sidecar",
-    "camelops.commands.render",
-    "camelops.commands.serve",
-    "camelops.commands.secrets",
-)
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    help: str
+    """One line in `camelops --help`."""
+    modules: tuple[str, ...]
+    """Modules whose `register(subparsers)` adds this command, in order."""
+
+
+# `camelops --help` lists these without importing any of them: a command's modules (and the
+# control-plane stack some of them pull in) load only when that command runs.
+COMMANDS: dict[str, Command] = {
+    "validate": Command(
+        "validate a config repository (exit 0 valid, 1 invalid, 2 could not run)",
+        ("camelops.commands.validate",),
+    ),
+    "token": Command("registration tokens for runners", ("camelops.commands.tunnel_cmds",)),
+    "runner": Command(
+        "the runner daemon (without ACTION), or register / manifests",
+        # runner_manifests joins the `runner` group tunnel_cmds creates
+        ("camelops.commands.tunnel_cmds", "camelops.commands.runner_manifests"),
+    ),
+    "sidecar": Command(
+        "capture Camel exchange traces through Jolokia and serve replays",
+        ("camelops.commands.sidecar",),
+    ),
+    "render": Command(
+        "render an environment's Kubernetes manifests (Secret values masked)",
+        ("camelops.commands.render",),
+    ),
+    "diff": Command(
+        "diff two git revisions: objects and Camel routes (exit 0 same, 1 differ, 2 error)",
+        ("camelops.commands.render",),
+    ),
+    "serve": Command(
+        "run the control plane: API, webhook receiver, reconciler and scheduler",
+        ("camelops.commands.serve",),
+    ),
+    "secret": Command("sealed secrets for config repositories", ("camelops.commands.secrets",)),
+}
 
 
 class CommandModule(Protocol):
@@ -30,21 +61,39 @@ class CommandModule(Protocol):
         """Add this module's sub-commands."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser for `commands` (default: all); the others are listed by name and help."""
+    wanted = COMMANDS.keys() if commands is None else commands
     parser = argparse.ArgumentParser(
         prog="camelops", description="GitOps operations for Apache Camel."
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in COMMAND_MODULES:
-        module: CommandModule = importlib.import_module(name)
+    modules = dict.fromkeys(
+        m for name in COMMANDS if name in wanted for m in COMMANDS[name].modules
+    )
+    for module_name in modules:
+        module: CommandModule = importlib.import_module(module_name)
         module.register(subparsers)
+    for name, command in COMMANDS.items():
+        if name not in subparsers.choices:  # a module may register more than its own command
+            subparsers.add_parser(name, help=command.help, add_help=False)
     return parser
 
 
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command a command line names (its first positional word), if it names one."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    command = chosen_command(words)
+    parser = build_parser(() if command is None else (command,))
+    args = parser.parse_args(words)
     code: int = args.func(args)
     return code
 

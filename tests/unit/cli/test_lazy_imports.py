@@ -1,0 +1,61 @@
+"""The CLI imports only what a command runs: `--help` and `validate` stay clear of the control
+plane's stack (web server, state store, telemetry engine, Kubernetes client)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from camelops.cli import build_parser, chosen_command
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "repo-layout"
+HEAVY = ("aiohttp", "sqlite_utils", "pandas", "chdb", "kubernetes", "clickhouse_connect", "pygit2")
+
+
+def imported_packages(*args: str) -> set[str]:
+    """Top-level packages a real `python -X importtime -m camelops ARGS` process imported."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "camelops", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    names: set[str] = set()
+    for line in result.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            names.add(name.split(".", 1)[0])
+    assert "camelops" in names, "no import trace: is -X importtime still honoured?"
+    return names
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("validate", str(EXAMPLE))], ids=["help", "validate-example"]
+)
+def test_command_imports_none_of_the_heavy_packages(args: tuple[str, ...]) -> None:
+    heavy = imported_packages(*args) & set(HEAVY)
+    assert not heavy, f"camelops {' '.join(args)} imported {sorted(heavy)}"
+
+
+def test_help_does_not_load_the_config_schema() -> None:
+    # `--help` only lists commands: the pydantic models and YAML wait for a command that uses them
+    loaded = imported_packages("--help") & {"pydantic", "yaml", "jsonschema", "schema"}
+    assert not loaded, sorted(loaded)
+
+
+def test_the_command_list_matches_what_each_command_registers() -> None:
+    # `--help` prints the table in camelops.cli; the full parser prints each module's own help
+    # lines: both must read the same, in the same order
+    assert build_parser(()).format_help() == build_parser().format_help()
+
+
+def test_a_command_line_names_its_command() -> None:
+    assert chosen_command(["runner", "manifests", "--image", "x"]) == "runner"
+    assert chosen_command(["--help"]) is None
+    assert chosen_command(["bogus", "validate"]) is None
