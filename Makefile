@@ -36,7 +36,7 @@ run: setup ## the main job on the embedded default
 lint: setup ## ruff format --check, ruff check, mypy --strict, import contracts
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy camelops schema renderers reconciler tunnel runner telemetry portal tests bench tools
+	$(VENV)/bin/mypy camelops contract schema renderers reconciler tunnel runner telemetry portal tests bench tools
 	$(VENV)/bin/lint-imports
 
 test: setup k8s camel-app lint ## the whole suite (set-up incl. the k8s control plane and Camel app, lint, pytest)

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.status import Phase
 from runner.driver import ApplyOptions
 from runner.kube import KubeClient
 from runner.kubernetes_driver import KubernetesDriver
 from runner.store import RunnerStore
-from runner.sync_steps import Phase, SyncSettings, SyncStatus, enforce, sync_bundle
+from runner.sync_steps import SyncSettings, SyncStatus, enforce, sync_bundle
 from tools.k8s.controlplane import ControlPlane, missing_binaries
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
 
 FLUX_OBJECTS_PER_SECOND = 4000 / 253.0
 Manifest = dict[str, Any]

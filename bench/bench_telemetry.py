@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from telemetry.batch import ExchangeRecord, ExchangeStatus, NodeRecord, TelemetryBatch
+from contract.telemetry import ExchangeRecord, ExchangeStatus, NodeRecord, TelemetryBatch
 from telemetry.ingest import Ingestor
 from telemetry.rows import batch_rows
 from telemetry.sidecar.assemble import ExchangeAssembler

@@ -22,9 +22,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from contract.envelopes import Channel, Envelope
 from tunnel.backoff import Backoff
 from tunnel.client import ClientSettings, TunnelClient
-from tunnel.contract.envelopes import Channel, Envelope
 from tunnel.faultproxy import FaultProxy
 from tunnel.pki.ca import CertificateAuthority
 from tunnel.pki.identity import RunnerIdentity, new_key_and_csr

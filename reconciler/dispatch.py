@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tunnel.contract.bundles import Bundle
+from contract.bundles import Bundle
 
 
 class DispatchError(Exception):

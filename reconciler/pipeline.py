@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
 from reconciler import git
 from reconciler.errors import Reason, stalled, transient, waiting
 from reconciler.secrets.sealing import SealError, unseal_value
@@ -22,7 +23,6 @@ from renderers import render_environment
 from schema.loaded import LoadedProject
 from schema.models.project import Previews
 from schema.repository import load_repository
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
 
 log = logging.getLogger(__name__)
 

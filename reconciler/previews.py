@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
 from reconciler import git
 from reconciler.pipeline import Pipeline
 from reconciler.secrets.sealing import SealError
@@ -26,7 +27,6 @@ from renderers.diff import diff_objects
 from schema.loaded import LoadedProject
 from schema.models.project import Previews
 from schema.repository import load_repository
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
 
 log = logging.getLogger(__name__)
 

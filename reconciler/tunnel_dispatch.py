@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from contract.bundles import Bundle
 from reconciler.dispatch import DispatchError
-from tunnel.contract.bundles import Bundle
 from tunnel.pki.identity import IdentityError, RunnerIdentity
 from tunnel.server import TunnelServer
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from contract.apply_order import apply_order
 from renderers import config, network, scaling, workload
 from renderers.context import (
     Decrypt,
@@ -23,20 +24,6 @@ from schema.loaded import LoadedIntegration, LoadedProject
 
 PREVIEW_NAME = re.compile(r"^pr-[1-9][0-9]{0,8}$")
 NAMESPACE_WAVE = -2
-_KIND_ORDER = (
-    "Namespace",
-    "ServiceAccount",
-    "NetworkPolicy",
-    "Secret",
-    "ConfigMap",
-    "Service",
-    "Job",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "Ingress",
-)
-_KIND_RANK = {kind: rank for rank, kind in enumerate(_KIND_ORDER)}
 
 
 class UnknownEnvironmentError(KeyError):
@@ -142,14 +129,3 @@ def _namespace(ctx: EnvContext) -> Manifest:
     if ctx.is_preview:
         obj["metadata"]["labels"]["camelops.io/preview"] = "true"
     return obj
-
-
-def apply_order(obj: Manifest) -> tuple[int, int, str, str]:
-    meta = obj["metadata"]
-    wave = int(meta.get("annotations", {}).get("camelops.io/sync-wave", "0"))
-    return (
-        wave,
-        _KIND_RANK.get(obj["kind"], len(_KIND_ORDER)),
-        meta.get("namespace", ""),
-        meta["name"],
-    )

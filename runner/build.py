@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runner.health import Health, HealthReport, health_of
+from contract.status import Health
+from runner.health import HealthReport, health_of
 from runner.kube import KubeClient, KubeError
 from runner.objects import Manifest, ObjectRef
 from runner.plan import Planned

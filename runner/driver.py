@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
-from runner.health import Health, HealthReport
+from contract.bundles import Bundle
+from contract.status import Health, Outcome
+from runner.health import HealthReport
 from runner.objects import ObjectRef
-from tunnel.contract.bundles import Bundle
 
 
 class DriverError(Exception):
@@ -21,17 +21,6 @@ class DriverError(Exception):
     `transient` errors (the API server unreachable, overloaded) are retried with backoff."""
 
     transient = False
-
-
-class Outcome(StrEnum):
-    CREATED = "created"
-    CONFIGURED = "configured"
-    UNCHANGED = "unchanged"
-    FAILED = "failed"  # this object's apply or dry-run was refused; the message says why
-    SKIPPED = "skipped"  # not applied because another object failed first
-    PRUNED = "pruned"
-    PRUNE_SKIPPED = "prune-skipped"  # carries camelops.io/prune: "false" or is not ours any more
-    DELETE_FAILED = "delete-failed"  # stays in the inventory, retried next sync
 
 
 @dataclass(frozen=True, slots=True)

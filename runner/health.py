@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from contract.status import Health
+
 Live = dict[str, Any]
-
-
-class Health(StrEnum):
-    HEALTHY = "Healthy"
-    SUSPENDED = "Suspended"
-    PROGRESSING = "Progressing"
-    MISSING = "Missing"
-    DEGRADED = "Degraded"
-    UNKNOWN = "Unknown"
 
 
 # gitops-engine's aggregation order: the worst status of the parts is the status of the whole.

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from contract.bundles import Bundle
 from runner.objects import Manifest, ObjectRef
-from tunnel.contract.bundles import Bundle
 
 INVENTORY_LABEL = "camelops.io/inventory"
 _KEYS = ("group", "version", "kind", "namespace", "name")

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from contract.bundles import Bundle
+from contract.status import Health, Outcome
 from runner.build import BuildJob, BuildTracker, build_job, pin_planned
 from runner.driver import (
     ApplyOptions,
@@ -16,17 +18,15 @@ from runner.driver import (
     DriftReport,
     EnvironmentHealth,
     ObjectResult,
-    Outcome,
     PruneResult,
 )
-from runner.health import Health, health_of, worst_of
+from runner.health import health_of, worst_of
 from runner.inventory import inventory_configmap, inventory_name, parse_inventory
 from runner.kube import ApiError, KubeClient, KubeError, UnknownKind
 from runner.kubernetes_live import LiveIndex, drift_of, fingerprint, live_index
 from runner.objects import ObjectRef
 from runner.plan import Invalid, Planned, plan, steps
 from runner.prune import prune_orphans
-from tunnel.contract.bundles import Bundle
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -1,46 +1,19 @@
-"""Object identity and apply order: which object is which, and which goes first."""
+"""Object identity and apply order: which object is which, and which goes first (by
+`contract.apply_order`, the order the renderer sorts bundles by)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from tunnel.contract.bundles import InventoryEntry
+from contract.apply_order import SyncWaveError, kind_rank
+from contract.apply_order import sync_wave as contract_sync_wave
+from contract.bundles import InventoryEntry
 
 Manifest = dict[str, Any]
 
-SYNC_WAVE_ANNOTATION = "camelops.io/sync-wave"
 PRUNE_ANNOTATION = "camelops.io/prune"
 FIELD_MANAGER = "camelops"
-
-# Kinds that others depend on go first (like Argo CD's kind order): namespaces and CRDs, then
-# identities and RBAC, then configuration, then services, then workloads, then what routes to them.
-_KIND_ORDER = (
-    "Namespace",
-    "CustomResourceDefinition",
-    "ResourceQuota",
-    "LimitRange",
-    "ServiceAccount",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Role",
-    "RoleBinding",
-    "NetworkPolicy",
-    "Secret",
-    "ConfigMap",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "Service",
-    "DaemonSet",
-    "Deployment",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
-    "Ingress",
-)
-_KIND_RANK = {kind: rank for rank, kind in enumerate(_KIND_ORDER)}
 
 
 class ManifestError(ValueError):
@@ -107,18 +80,10 @@ def annotation(obj: Manifest, name: str) -> str | None:
 
 def sync_wave(obj: Manifest) -> int:
     """The object's wave (default 0, negatives allowed); a non-integer is a manifest error."""
-    raw = annotation(obj, SYNC_WAVE_ANNOTATION)
-    if raw is None:
-        return 0
     try:
-        return int(raw.strip())
-    except ValueError:
-        raise ManifestError(f"{SYNC_WAVE_ANNOTATION} must be an integer, got {raw!r}") from None
-
-
-def kind_rank(kind: str) -> int:
-    """Known kinds by dependency; unknown kinds (custom resources) after all of them."""
-    return _KIND_RANK.get(kind, len(_KIND_ORDER))
+        return contract_sync_wave(obj)
+    except SyncWaveError as exc:
+        raise ManifestError(str(exc)) from None
 
 
 def apply_order(obj: Manifest) -> tuple[int, int, str, str]:

@@ -8,8 +8,9 @@ import json
 from dataclasses import dataclass
 from itertools import groupby
 
-from runner.objects import Manifest, ManifestError, ObjectRef, kind_rank, sync_wave
-from tunnel.contract.bundles import Bundle
+from contract.apply_order import kind_rank
+from contract.bundles import Bundle
+from runner.objects import Manifest, ManifestError, ObjectRef, sync_wave
 
 TRACKING_ANNOTATION = "camelops.io/tracking-id"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from runner.driver import ObjectResult, Outcome, PruneResult
+from contract.bundles import Bundle
+from contract.status import Outcome
+from runner.driver import ObjectResult, PruneResult
 from runner.kube import KubeClient, KubeError
 from runner.objects import ObjectRef, annotation, prune_protected
 from runner.plan import TRACKING_ANNOTATION, prune_order, tracking_id
-from tunnel.contract.bundles import Bundle
 
 
 def prune_orphans(

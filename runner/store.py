@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlite_utils
 
+from contract.bundles import Bundle
 from runner.objects import ObjectRef
-from tunnel.contract.bundles import Bundle
 
 _SCHEMA_VERSION = 1
 

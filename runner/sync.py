@@ -9,10 +9,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from contract.bundles import Bundle
+from contract.message_types import STATUS
+from contract.status import Phase
 from runner.driver import Driver, DriverError
 from runner.store import RunnerStore, env_key
-from runner.sync_steps import Phase, SyncSettings, SyncStatus, enforce, errored, sync_bundle
-from tunnel.contract.bundles import Bundle
+from runner.sync_steps import SyncSettings, SyncStatus, enforce, errored, sync_bundle
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ class SyncDaemon:
                 self._failures[env] = self._failures.get(env, 0) + 1
             if self._note(status):
                 # delivered by the tunnel client whenever the control plane is reachable
-                await asyncio.to_thread(self.store.enqueue, "status", status.payload())
+                await asyncio.to_thread(self.store.enqueue, STATUS, status.payload())
             self._changed.set()
 
     def _sync_env(self, bundle: Bundle, *, full: bool) -> SyncStatus:

@@ -8,32 +8,23 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from contract.bundles import Bundle
+from contract.status import Health, ObjectStatus, Outcome, Phase, StatusReport
 from runner.driver import (
     ApplyOptions,
     ApplyResult,
     Driver,
     DriverError,
     ObjectResult,
-    Outcome,
 )
-from runner.health import Health
 from runner.inventory import InventoryError
 from runner.objects import ObjectRef
 from runner.store import RunnerStore, env_key
-from tunnel.contract.bundles import Bundle
 
 log = logging.getLogger(__name__)
 _APPLIED = (Outcome.CREATED, Outcome.CONFIGURED, Outcome.UNCHANGED)
-
-
-class Phase(StrEnum):
-    SYNCED = "Synced"
-    OUT_OF_SYNC = "OutOfSync"  # drift found and not healed (selfHeal off)
-    FAILED = "Failed"  # the cluster refused objects; see `objects`
-    UNREACHABLE = "ApiServerUnreachable"  # retried with backoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,24 +60,31 @@ class SyncStatus:
     def env(self) -> str:
         return f"{self.project}/{self.environment}"
 
+    def report(self) -> StatusReport:
+        """The status report the control plane receives (object messages included, values
+        never). Built unvalidated: the control plane validates it, and a runner must report
+        even what the control plane will refuse (it logs the refusal)."""
+        objects = [
+            ObjectStatus.model_construct(key=r.ref.key, outcome=r.outcome, message=r.message)
+            for r in self.objects
+            if r.outcome is not Outcome.UNCHANGED
+        ]
+        return StatusReport.model_construct(
+            project=self.project,
+            environment=self.environment,
+            revision=self.revision,
+            digest=self.digest,
+            phase=self.phase,
+            health=self.health,
+            message=self.message,
+            objects=objects,
+            drifted=list(self.drifted),
+            at=self.at,
+        )
+
     def payload(self) -> dict[str, Any]:
-        """The JSON the control plane receives (object messages included, values never)."""
-        return {
-            "project": self.project,
-            "environment": self.environment,
-            "revision": self.revision,
-            "digest": self.digest,
-            "phase": str(self.phase),
-            "health": str(self.health),
-            "message": self.message,
-            "objects": [
-                {"key": r.ref.key, "outcome": str(r.outcome), "message": r.message}
-                for r in self.objects
-                if r.outcome is not Outcome.UNCHANGED
-            ],
-            "drifted": list(self.drifted),
-            "at": self.at,
-        }
+        """`report()` as the JSON that travels."""
+        return self.report().model_dump(mode="json")
 
 
 def _status(bundle: Bundle, phase: Phase, health: Health, **kw: Any) -> SyncStatus:

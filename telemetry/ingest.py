@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from telemetry.batch import ExchangeRecord, TelemetryBatch
+from contract.telemetry import ExchangeRecord, TelemetryBatch
 from telemetry.rows import Rows, batch_rows
 from telemetry.store import TelemetryStore
 

@@ -10,7 +10,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from telemetry.batch import TelemetryBatch
+from contract.telemetry import TelemetryBatch
 from telemetry.ingest import Ingestor, IngestResult, check_org
 
 log = logging.getLogger(__name__)

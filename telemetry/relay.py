@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from telemetry.batch import TelemetryBatch
+from contract.telemetry import TelemetryBatch
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 

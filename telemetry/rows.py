@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from telemetry.batch import ExchangeRecord, RouteStat, TelemetryBatch
+from contract.telemetry import ExchangeRecord, RouteStat, TelemetryBatch
 
 Row = list[Any]
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import aiohttp
 
+from contract import commands
+from contract.envelopes import Channel, Envelope
 from tunnel.backoff import Backoff
 from tunnel.connection import Link, LinkSettings, ProtocolViolation
-from tunnel.contract import commands
-from tunnel.contract.envelopes import Channel, Envelope
 from tunnel.metrics import Metrics
 from tunnel.pki.identity import (
     CertificateDates,

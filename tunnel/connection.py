@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import ClientWebSocketResponse, WSCloseCode, WSMsgType, web
 
-from tunnel.contract.envelopes import Channel, Envelope, Hello, Kind
+from contract.envelopes import Channel, Envelope, Hello, Kind
 from tunnel.flow import Mailbox, Window
 from tunnel.framing import (
     FrameError,

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from tunnel.contract.envelopes import Envelope
+from contract.envelopes import Envelope
 
 WHOLE, WHOLE_Z, CHUNK, BATCH = 1, 2, 3, 4
 _CHUNK_HEAD = struct.Struct(">16sIIB")

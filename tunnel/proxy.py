@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from tunnel.contract.envelopes import Channel, Envelope
-from tunnel.contract.proxy import MAX_BODY, RESPONSE, ProxyRequest, ProxyResponse
+from contract.envelopes import Channel, Envelope
+from contract.proxy import MAX_BODY, RESPONSE, ProxyRequest, ProxyResponse
 from tunnel.pki.identity import RunnerIdentity
 
 log = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
+from contract import commands, proxy
+from contract.bundles import Bundle
+from contract.commands import RUNNER_CONTROL_TYPES
+from contract.envelopes import Channel, Envelope, Hello
+from contract.proxy import ProxyResponse
 from tunnel.connection import Link, LinkSettings, ProtocolViolation
-from tunnel.contract import commands, proxy
-from tunnel.contract.bundles import Bundle
-from tunnel.contract.commands import RUNNER_CONTROL_TYPES
-from tunnel.contract.envelopes import Channel, Envelope, Hello
-from tunnel.contract.proxy import ProxyResponse
 from tunnel.metrics import Metrics
 from tunnel.pki.identity import IdentityError, RunnerIdentity, identity_from_peercert
 from tunnel.pki.service import ControlPlanePki, RegistrationRefused

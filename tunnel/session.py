@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from tunnel.contract.envelopes import Channel, Hello
+from contract.envelopes import Channel, Hello
 from tunnel.flow import Watermark
 from tunnel.framing import FrameLimits, encode_envelope
 

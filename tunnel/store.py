@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tunnel.contract.envelopes import Channel
+from contract.envelopes import Channel
 from tunnel.session import OutMessage, PeerState
 
 _SCHEMA = """

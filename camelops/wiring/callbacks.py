@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from camelops.wiring.messages import STATUS_TYPE, StatusReport
+from contract.bundles import Bundle
+from contract.envelopes import Channel, Envelope, Hello
+from contract.message_types import STATUS
+from contract.status import StatusReport
 from reconciler.dispatch import Dispatcher, DispatchError
 from reconciler.store import StateStore
-from tunnel.contract.bundles import Bundle
-from tunnel.contract.envelopes import Channel, Envelope, Hello
 from tunnel.pki.identity import IdentityError, RunnerIdentity
 from tunnel.server import TunnelCallbacks
 
@@ -78,7 +79,7 @@ class ReconcilerCallbacks(TunnelCallbacks):
         self._handlers.append(handler)
 
     async def message_received(self, runner: RunnerIdentity, envelope: Envelope) -> None:
-        if envelope.channel == Channel.STATUS and envelope.type == STATUS_TYPE:
+        if envelope.channel == Channel.STATUS and envelope.type == STATUS:
             await self._status(runner, envelope)
             return
         for handler in self._handlers:

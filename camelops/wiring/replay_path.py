@@ -11,42 +11,17 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from reconciler.api.replay_types import ReplayAnswer, ReplayCommand, ReplayOutcome
+from contract.envelopes import Channel, Envelope
+from contract.message_types import REPLAY, REPLAY_RESULT
+from contract.replay import ReplayCommand, ReplayOutcome, ReplayResult
 from reconciler.store import StateStore
 from tunnel.client import TunnelClient
-from tunnel.contract.envelopes import Channel, Envelope
 from tunnel.pki.identity import IdentityError, RunnerIdentity
 from tunnel.server import TunnelServer
 
 log = logging.getLogger(__name__)
-COMMAND_TYPE = "replay"  # Channel.CONTROL, control plane -> runner
-RESULT_TYPE = "replay_result"  # Channel.STATUS, runner -> control plane
-_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ReplayCommandMessage(_Message):
-    request_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    project: str = Field(max_length=63, pattern=_NAME)
-    environment: str = Field(max_length=63, pattern=_NAME)
-    integration: str = Field(max_length=63, pattern=_NAME)
-    exchange_id: str = Field(min_length=1, max_length=200)
-
-
-class ReplayResultMessage(_Message):
-    request_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    environment: str = Field(max_length=63, pattern=_NAME)  # checked by the tunnel server
-    outcome: ReplayOutcome
-    reason: str = Field(default="", max_length=2_000)
-    endpoint: str = Field(default="", max_length=1_000)
-
-    def answer(self) -> ReplayAnswer:
-        return ReplayAnswer(self.request_id, self.outcome, self.reason, self.endpoint)
 
 
 # ---- control plane ------------------------------------------------------------------------
@@ -55,22 +30,19 @@ class TunnelReplaySender:
 
     def __init__(self, server: TunnelServer, store: StateStore) -> None:
         self.server, self.store = server, store
-        self._waiting: dict[tuple[RunnerIdentity, str], asyncio.Future[ReplayAnswer]] = {}
+        self._waiting: dict[tuple[RunnerIdentity, str], asyncio.Future[ReplayResult]] = {}
 
-    async def send_replay(self, command: ReplayCommand, timeout: float) -> ReplayAnswer | None:
+    async def send_replay(
+        self, org: str, runner_name: str, command: ReplayCommand, timeout: float
+    ) -> ReplayResult | None:
         try:
-            runner = RunnerIdentity(command.org, command.runner)
+            runner = RunnerIdentity(org, runner_name)
         except IdentityError as exc:
-            return ReplayAnswer(command.request_id, ReplayOutcome.REJECTED, str(exc), "")
-        message = ReplayCommandMessage(
-            request_id=command.request_id, project=command.project,
-            environment=command.environment, integration=command.integration,
-            exchange_id=command.exchange_id,
-        )  # fmt: skip
+            return _result(command, ReplayOutcome.REJECTED, str(exc))
         key = (runner, command.request_id)
         waiter = self._waiting[key] = asyncio.get_running_loop().create_future()
         try:
-            await self.server.send(runner, Channel.CONTROL, COMMAND_TYPE, message.model_dump())
+            await self.server.send(runner, Channel.CONTROL, REPLAY, command.model_dump())
             return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             return None
@@ -79,16 +51,16 @@ class TunnelReplaySender:
 
     async def handle(self, runner: RunnerIdentity, envelope: Envelope) -> bool:
         """True when the envelope was a replay result (matched, recorded late, or refused)."""
-        if envelope.channel != Channel.STATUS or envelope.type != RESULT_TYPE:
+        if envelope.channel != Channel.STATUS or envelope.type != REPLAY_RESULT:
             return False
         try:
-            result = ReplayResultMessage.model_validate(envelope.payload)
+            result = ReplayResult.model_validate(envelope.payload)
         except ValidationError as exc:
             log.warning("malformed replay result from %s: %d errors", runner, exc.error_count())
             return True
         waiter = self._waiting.get((runner, result.request_id))
         if waiter is not None and not waiter.done():
-            waiter.set_result(result.answer())
+            waiter.set_result(result)
             return True
         recorded = await asyncio.to_thread(
             lambda: self.store.replays.complete(
@@ -108,14 +80,14 @@ class TunnelReplaySender:
 
 
 # ---- runner -------------------------------------------------------------------------------
-SidecarUrl = Callable[[ReplayCommandMessage], str | None]
+SidecarUrl = Callable[[ReplayCommand], str | None]
 
 
 def sidecars_by_integration(urls: Mapping[str, str]) -> SidecarUrl:
     """Runner config: ``{"orders": "http://127.0.0.1:8791"}``, or per environment with
     ``"prod/orders"`` (looked up first)."""
 
-    def lookup(command: ReplayCommandMessage) -> str | None:
+    def lookup(command: ReplayCommand) -> str | None:
         return urls.get(f"{command.environment}/{command.integration}") or urls.get(
             command.integration
         )
@@ -138,16 +110,16 @@ class RunnerReplay:
     ) -> None:
         self.client, self.sidecar_url, self.session = client, sidecar_url, session
         self.timeout = timeout
-        self._answers: OrderedDict[str, ReplayResultMessage] = OrderedDict()
+        self._answers: OrderedDict[str, ReplayResult] = OrderedDict()
         self._remembered = remembered
         self.sidecar_calls = 0
 
     def install(self) -> None:
-        self.client.on(Channel.CONTROL, COMMAND_TYPE, self.on_command)
+        self.client.on(Channel.CONTROL, REPLAY, self.on_command)
 
     async def on_command(self, envelope: Envelope) -> None:
         try:
-            command = ReplayCommandMessage.model_validate(envelope.payload)
+            command = ReplayCommand.model_validate(envelope.payload)
         except ValidationError as exc:
             log.warning("refused a malformed replay command: %d errors", exc.error_count())
             return
@@ -157,9 +129,9 @@ class RunnerReplay:
             self._answers[command.request_id] = result
             while len(self._answers) > self._remembered:
                 self._answers.popitem(last=False)
-        await self.client.send(Channel.STATUS, RESULT_TYPE, result.model_dump(mode="json"))
+        await self.client.send(Channel.STATUS, REPLAY_RESULT, result.model_dump(mode="json"))
 
-    async def _replay(self, command: ReplayCommandMessage) -> ReplayResultMessage:
+    async def _replay(self, command: ReplayCommand) -> ReplayResult:
         base = self.sidecar_url(command)
         if base is None:
             reason = f"this runner knows no sidecar for integration {command.integration}"
@@ -178,9 +150,7 @@ class RunnerReplay:
             return _result(command, ReplayOutcome.UNAVAILABLE, reason)
 
 
-async def _sidecar_answer(
-    command: ReplayCommandMessage, response: aiohttp.ClientResponse
-) -> ReplayResultMessage:
+async def _sidecar_answer(command: ReplayCommand, response: aiohttp.ClientResponse) -> ReplayResult:
     body = await response.content.read(64 * 1024)
     try:
         answer = _SidecarAnswer.model_validate_json(body)
@@ -203,9 +173,9 @@ class _SidecarAnswer(BaseModel):
 
 
 def _result(
-    command: ReplayCommandMessage, outcome: ReplayOutcome, reason: str, endpoint: str = ""
-) -> ReplayResultMessage:
-    return ReplayResultMessage(
+    command: ReplayCommand, outcome: ReplayOutcome, reason: str, endpoint: str = ""
+) -> ReplayResult:
+    return ReplayResult(
         request_id=command.request_id, environment=command.environment, outcome=outcome,
         reason=reason[:2_000], endpoint=endpoint[:1_000],
     )  # fmt: skip

@@ -20,17 +20,18 @@ import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
-from camelops.wiring.messages import ROLLBACK_TYPE, RollbackCommand
 from camelops.wiring.replay_path import RunnerReplay, sidecars_by_integration
 from camelops.wiring.telemetry_path import runner_relay_app, serve_relay
+from contract import commands
+from contract.bundles import Bundle
+from contract.commands import RollbackCommand
+from contract.envelopes import Channel, Envelope
+from contract.message_types import ROLLBACK
 from runner.driver import Driver
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon
 from runner.sync_steps import SyncSettings, SyncStatus
 from tunnel.client import ClientSettings, TunnelClient
-from tunnel.contract import commands
-from tunnel.contract.bundles import Bundle
-from tunnel.contract.envelopes import Channel, Envelope
 
 log = logging.getLogger(__name__)
 STORE_FILE = "runner.sqlite"
@@ -68,7 +69,7 @@ class RunnerDaemon:
         self._relay: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.client.on(Channel.CONTROL, commands.BUNDLE, self._on_bundle)
-        self.client.on(Channel.CONTROL, ROLLBACK_TYPE, self._on_rollback)
+        self.client.on(Channel.CONTROL, ROLLBACK, self._on_rollback)
 
     def applied_digests(self) -> dict[str, str]:
         """`project/environment` -> digest of the bundle held there (sent in every hello, so

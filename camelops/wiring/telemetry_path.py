@@ -16,17 +16,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from telemetry.batch import TelemetryBatch
+from contract.envelopes import Channel, Envelope
+from contract.message_types import TELEMETRY_BATCH
+from contract.telemetry import TelemetryBatch
 from telemetry.ingest import IngestError, Ingestor, IngestResult
 from telemetry.ingest_queue import CoalescingIngestor
 from telemetry.relay import relay_app
 from telemetry.store import TelemetryStore
 from tunnel.client import TunnelClient
-from tunnel.contract.envelopes import Channel, Envelope
 from tunnel.pki.identity import RunnerIdentity
 
 log = logging.getLogger(__name__)
-BATCH_TYPE = "batch"  # on Channel.TELEMETRY: {"batch": TelemetryBatch}
 Submit = Callable[[str, TelemetryBatch], Awaitable[IngestResult]]
 
 
@@ -40,7 +40,7 @@ class TunnelForwarder:
 
     async def forward(self, batch: TelemetryBatch) -> None:
         await self.client.send(
-            Channel.TELEMETRY, BATCH_TYPE, {"batch": batch.model_dump(mode="json")}
+            Channel.TELEMETRY, TELEMETRY_BATCH, {"batch": batch.model_dump(mode="json")}
         )
 
 
@@ -85,7 +85,7 @@ class TelemetryIntake:
         return True
 
     def _validated(self, runner: RunnerIdentity, envelope: Envelope) -> TelemetryBatch | None:
-        if envelope.type != BATCH_TYPE or set(envelope.payload) != {"batch"}:
+        if envelope.type != TELEMETRY_BATCH or set(envelope.payload) != {"batch"}:
             self._refuse(runner, f"unexpected telemetry message {envelope.type[:40]!r}")
             return None
         try:

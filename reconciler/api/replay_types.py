@@ -6,41 +6,16 @@ The reconciler knows nothing of tunnels, runners or sidecars; the composition ro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-
-class ReplayOutcome(StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"  # the route ran and threw again
-    EXPIRED = "expired"  # the sidecar no longer holds the original message
-    UNAVAILABLE = "unavailable"  # sidecar, Jolokia or Camel not reachable
-    REJECTED = "rejected"  # the runner refused the command (e.g. an integration it does not know)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayCommand:
-    request_id: str
-    """Unique per replay; the runner's answer is matched to it (and to the runner)."""
-    org: str
-    runner: str
-    project: str
-    environment: str
-    integration: str
-    exchange_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayAnswer:
-    request_id: str
-    outcome: ReplayOutcome
-    reason: str
-    endpoint: str
+from contract.replay import ReplayCommand, ReplayResult
 
 
 class ReplaySender(Protocol):
-    async def send_replay(self, command: ReplayCommand, timeout: float) -> ReplayAnswer | None:
-        """Send the command to the runner; None when no answer came within ``timeout`` (the
-        command stays queued for the runner, and a late answer is recorded when it comes)."""
+    async def send_replay(
+        self, org: str, runner: str, command: ReplayCommand, timeout: float
+    ) -> ReplayResult | None:
+        """Send the command to runner `org`/`runner`; None when no answer came within
+        ``timeout`` (the command stays queued for the runner, and a late answer is recorded
+        when it comes)."""
         ...

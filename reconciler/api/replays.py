@@ -17,11 +17,12 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
+from contract.replay import ReplayCommand, ReplayOutcome
 from reconciler.api.auth import problem, require
 from reconciler.api.bodies import Body, read_body
 from reconciler.api.environments import ENV_PATH, environment_of
 from reconciler.api.keys import SERVICES
-from reconciler.api.replay_types import ReplayCommand, ReplayOutcome, ReplaySender
+from reconciler.api.replay_types import ReplaySender
 from reconciler.store.records import Role
 from reconciler.store.replays import SENT, ReplayRecord, ReplayRequest
 
@@ -129,10 +130,15 @@ async def _send(
 ) -> web.Response:
     store = request.app[SERVICES].store
     command = ReplayCommand(
-        record.request_id, record.org, record.runner, record.project, record.environment,
-        record.integration, record.exchange_id,
-    )  # fmt: skip
-    answer = await transport.sender.send_replay(command, transport.timeout_seconds)
+        request_id=record.request_id,
+        project=record.project,
+        environment=record.environment,
+        integration=record.integration,
+        exchange_id=record.exchange_id,
+    )
+    answer = await transport.sender.send_replay(
+        record.org, record.runner, command, transport.timeout_seconds
+    )
     if answer is not None:
         await asyncio.to_thread(
             lambda: store.replays.complete(

@@ -6,11 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from contract.bundles import Bundle
 from reconciler.secrets.envelope import Envelope
 from reconciler.store.db import StateDB, insert_row
 from reconciler.store.records import AuditRecord, BundleSummary, EnvironmentRecord
 from schema.models.project import Environment, SyncWindow
-from tunnel.contract.bundles import Bundle
 
 DEFAULT_HISTORY = 10
 

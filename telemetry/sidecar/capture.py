@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from telemetry.batch import CaptureCounters, ExchangeRecord, ExchangeStatus, NodeRecord
+from contract.telemetry import CaptureCounters, ExchangeRecord, ExchangeStatus, NodeRecord
 from telemetry.jolokia import JolokiaClient, JolokiaUnavailable, raise_for_item
 from telemetry.sidecar.assemble import CapturedExchange, ExchangeAssembler
 from telemetry.sidecar.buffers import ReplayBuffer, ReplayOriginal, RingBuffer, sampled_in

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from telemetry.batch import RouteStat, TelemetryBatch
+from contract.telemetry import RouteStat, TelemetryBatch
 from telemetry.jolokia import JolokiaClient, JolokiaError, truncate
 from telemetry.sidecar.capture import TracerCapture
 from telemetry.sidecar.replay import ReplayExecutor, ReplayOutcome, ReplayResult

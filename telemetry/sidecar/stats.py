@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telemetry.batch import RouteStat
+from contract.telemetry import RouteStat
 from telemetry.jolokia import JolokiaClient, raise_for_item
 
 _TIMES = ["MeanProcessingTime", "MinProcessingTime", "MaxProcessingTime", "LastProcessingTime"]

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from telemetry.batch import ExchangeRecord, TelemetryBatch
+from contract.telemetry import ExchangeRecord, TelemetryBatch
 from telemetry.relay import relay_app
 from tests.e2e.camel.conftest import ROOT, StartCamel, free_port
 

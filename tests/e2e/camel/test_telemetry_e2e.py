@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from telemetry.batch import TelemetryBatch
+from contract.telemetry import TelemetryBatch
 from telemetry.ingest import Ingestor
 from telemetry.ingest_queue import CoalescingIngestor
 from telemetry.relay import relay_app

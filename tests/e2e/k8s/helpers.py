@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle, inventory_of, manifests_digest
 
 Manifest = dict[str, Any]
 

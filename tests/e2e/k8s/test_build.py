@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.status import Health, Outcome, Phase
 from renderers import RenderOptions, render_environment
-from runner.driver import ApplyOptions, Outcome
-from runner.health import Health
+from runner.driver import ApplyOptions
 from runner.kube import KubeClient
 from runner.kubernetes_driver import KubernetesDriver
 from runner.objects import ObjectRef
 from runner.store import RunnerStore
-from runner.sync_steps import Phase, SyncSettings, SyncStatus, sync_bundle
+from runner.sync_steps import SyncSettings, SyncStatus, sync_bundle
 from schema.repository import load_repository
 from tools.k8s.controlplane import wait_until
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
 
 pytestmark = pytest.mark.e2e
 

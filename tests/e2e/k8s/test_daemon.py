@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from contract.status import Phase
 from runner.kube import ApiError, KubeClient
 from runner.kubernetes_driver import KubernetesDriver
 from runner.objects import ObjectRef
 from runner.store import RunnerStore
 from runner.sync import Rollback, SyncDaemon
-from runner.sync_steps import Phase, SyncSettings, SyncStatus
+from runner.sync_steps import SyncSettings, SyncStatus
 from tests.e2e.k8s.helpers import bundle, configmap, integration
 from tools.k8s.controlplane import ControlPlane
 

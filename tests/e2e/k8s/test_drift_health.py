@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from runner.driver import ApplyOptions, Outcome
-from runner.health import Health
+from contract.status import Health, Outcome, Phase
+from runner.driver import ApplyOptions
 from runner.kube import KubeClient
 from runner.kubernetes_driver import KubernetesDriver
 from runner.objects import ObjectRef
 from runner.store import RunnerStore
-from runner.sync_steps import Phase, SyncSettings, enforce, sync_bundle
+from runner.sync_steps import SyncSettings, enforce, sync_bundle
 from tests.e2e.k8s.helpers import bundle, configmap, deployment, integration
 from tools.k8s.controlplane import wait_until
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telemetry.batch import ExchangeRecord, ExchangeStatus, NodeRecord, RouteStat, TelemetryBatch
+from contract.telemetry import ExchangeRecord, ExchangeStatus, NodeRecord, RouteStat, TelemetryBatch
 
 BASE_MS = 1_790_000_000_000  # a fixed instant: no wall clock in expectations
 

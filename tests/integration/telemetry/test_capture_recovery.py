@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from telemetry.batch import TelemetryBatch
+from contract.telemetry import TelemetryBatch
 from telemetry.relay import relay_app
 from telemetry.sidecar.service import Sidecar
 from telemetry.sidecar.settings import SidecarSettings

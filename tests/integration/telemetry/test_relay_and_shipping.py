@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from telemetry.batch import TelemetryBatch
+from contract.telemetry import TelemetryBatch
 from telemetry.relay import relay_app
 from telemetry.sidecar.service import ShipError, Sidecar
 from telemetry.sidecar.settings import SidecarSettings

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from telemetry.batch import ExchangeRecord
+from contract.telemetry import ExchangeRecord
 from telemetry.rows import batch_rows, ms_to_datetime
 from telemetry.store import StoreError, TelemetryStore
 from tests.integration.telemetry.conftest import chdb_dsn

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from camelops.wiring.replay_path import TunnelReplaySender
 from camelops.wiring.telemetry_path import TelemetryIntake, serve_relay
+from contract.envelopes import Envelope
 from telemetry.store import TelemetryStore
 from tests.integration.reconciler.conftest import core, git_repo  # noqa: F401 (fixtures)
 from tests.integration.telemetry.conftest import chdb_dsn
@@ -20,7 +21,6 @@ from tests.integration.tunnel.conftest import (  # noqa: F401 (fixtures)
     Recorder,
     control_plane,
 )
-from tunnel.contract.envelopes import Envelope
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.server import ServerSettings, TunnelServer
 from tunnel.tls import tunnel_server_context

@@ -21,12 +21,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from camelops.wiring.replay_path import (
-    COMMAND_TYPE,
-    RESULT_TYPE,
     RunnerReplay,
     TunnelReplaySender,
     sidecars_by_integration,
 )
+from contract.envelopes import Channel, Envelope
+from contract.message_types import REPLAY, REPLAY_RESULT
 from reconciler.api.app import build_services, make_app
 from reconciler.api.replays import install_replays
 from reconciler.store.records import Role
@@ -43,7 +43,6 @@ from tests.integration.telemetry_path.replay_rig import (
 )
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually
 from tunnel.client import TunnelClient
-from tunnel.contract.envelopes import Channel, Envelope
 from tunnel.pki.identity import RunnerIdentity
 
 REPLAYS = "/api/v1/projects/shop/environments/prod/replays"
@@ -286,9 +285,9 @@ async def test_forged_or_stray_results_change_nothing(
     forger = routed.client(await routed.register("dev-runner", tmp_path / "dev"))
     await forger.start()
     forged = {"request_id": sent["id"], "environment": "dev", "outcome": "succeeded"}
-    await forger.send(Channel.STATUS, RESULT_TYPE, forged)
-    await forger.send(Channel.STATUS, RESULT_TYPE, {"request_id": "zz", "outcome": "nope"})
-    await forger.send(Channel.STATUS, RESULT_TYPE, {**forged, "request_id": "0" * 32})
+    await forger.send(Channel.STATUS, REPLAY_RESULT, forged)
+    await forger.send(Channel.STATUS, REPLAY_RESULT, {"request_id": "zz", "outcome": "nope"})
+    await forger.send(Channel.STATUS, REPLAY_RESULT, {**forged, "request_id": "0" * 32})
     # one channel is applied in order: once this arrives, the three before it were handled
     await forger.send(Channel.STATUS, "barrier", {})
     await eventually(lambda: any(e.type == "barrier" for _, e in callbacks.received))
@@ -316,8 +315,8 @@ async def test_concurrent_repeats_and_redelivered_commands_replay_once(
 
     rig.runner.on(Channel.CONTROL, "barrier", barrier)
     runner = RunnerIdentity(ORG, "prod-runner")
-    await routed.server.send(runner, Channel.CONTROL, COMMAND_TYPE, command)
-    await routed.server.send(runner, Channel.CONTROL, COMMAND_TYPE, {**command, "extra": 1})
+    await routed.server.send(runner, Channel.CONTROL, REPLAY, command)
+    await routed.server.send(runner, Channel.CONTROL, REPLAY, {**command, "extra": 1})
     await routed.server.send(runner, Channel.CONTROL, "barrier", {})
     await asyncio.wait_for(handled.wait(), 15)  # one channel runs in order: both were handled
     assert rig.handler.sidecar_calls == 1

@@ -9,14 +9,15 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from camelops.wiring.telemetry_path import BATCH_TYPE, ControlPlaneTelemetry, runner_relay_app
-from telemetry.batch import TelemetryBatch
+from camelops.wiring.telemetry_path import ControlPlaneTelemetry, runner_relay_app
+from contract.envelopes import Channel
+from contract.message_types import TELEMETRY_BATCH
+from contract.telemetry import TelemetryBatch
 from telemetry.store import TelemetryStore
 from tests.integration.telemetry.records import batch, exchange
 from tests.integration.telemetry_path.conftest import routing, serve, start_server_again
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually
 from tunnel.client import TunnelClient
-from tunnel.contract.envelopes import Channel
 
 RUNNER = "edge"
 
@@ -96,11 +97,11 @@ async def test_broken_and_foreign_telemetry_is_refused_without_dropping_the_tunn
     staging = batch("st", [exchange(21)]).model_dump(mode="json") | {"environment": "staging"}
     hostile: list[tuple[str, dict[str, object]]] = [
         ("other", {"batch": good}),  # unknown type
-        (BATCH_TYPE, {"batch": good, "org": "victim"}),  # extra keys: no org claims
-        (BATCH_TYPE, {"batch": {"batch_id": "x"}}),  # invalid batch
-        (BATCH_TYPE, {"batch": good | {"exchanges": "EX-00000022"}}),  # wrong types
-        (BATCH_TYPE, {"batch": staging}),  # an environment this runner does not serve
-        (BATCH_TYPE, {"batch": good | {"integration": "x" * 500}}),  # over the caps
+        (TELEMETRY_BATCH, {"batch": good, "org": "victim"}),  # extra keys: no org claims
+        (TELEMETRY_BATCH, {"batch": {"batch_id": "x"}}),  # invalid batch
+        (TELEMETRY_BATCH, {"batch": good | {"exchanges": "EX-00000022"}}),  # wrong types
+        (TELEMETRY_BATCH, {"batch": staging}),  # an environment this runner does not serve
+        (TELEMETRY_BATCH, {"batch": good | {"integration": "x" * 500}}),  # over the caps
     ]
     for kind, payload in hostile:
         await client.send(Channel.TELEMETRY, kind, payload)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from contract.envelopes import Envelope, Hello
 from tunnel.backoff import Backoff
 from tunnel.client import ClientSettings, TunnelClient
 from tunnel.connection import LinkSettings
-from tunnel.contract.envelopes import Envelope, Hello
 from tunnel.pki.ca import CertificateAuthority
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.pki.service import ControlPlanePki

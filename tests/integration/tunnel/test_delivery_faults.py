@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from contract.envelopes import Channel, Envelope
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
 from tunnel.client import TunnelClient
-from tunnel.contract.envelopes import Channel, Envelope
 from tunnel.faultproxy import FaultProxy
 from tunnel.pki.identity import RunnerIdentity
 

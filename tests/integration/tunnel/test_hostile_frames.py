@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from contract.envelopes import Channel, Hello
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
-from tunnel.contract.envelopes import Channel, Hello
 from tunnel.framing import BATCH, CHUNK, WHOLE, WHOLE_Z, FrameLimits, encode_envelope, to_frames
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.registration import RunnerFiles

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from contract import commands
+from contract.envelopes import Channel, Envelope
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
-from tunnel.contract import commands
-from tunnel.contract.envelopes import Channel, Envelope
 from tunnel.pki.ca import CertificateAuthority
 from tunnel.pki.identity import RunnerIdentity, certificate_dates, new_key_and_csr
 from tunnel.registration import REGISTER_PATH, RegistrationError, RunnerFiles, register_runner

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.commands import BUNDLE
+from contract.envelopes import Channel, Envelope
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
 from tunnel.client import TunnelClient
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
-from tunnel.contract.commands import BUNDLE
-from tunnel.contract.envelopes import Channel, Envelope
 from tunnel.pki.identity import RunnerIdentity
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from contract.envelopes import Channel
+from contract.proxy import REQUEST
 from tests.integration.tunnel.conftest import ORG, ControlPlane, wait_for
-from tunnel.contract.envelopes import Channel
-from tunnel.contract.proxy import REQUEST
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.proxy import RunnerProxy
 

@@ -12,18 +12,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from contract.bundles import Bundle
+from contract.status import Health, Outcome
 from runner.driver import (
     ApplyOptions,
     ApplyResult,
     DriftReport,
     EnvironmentHealth,
     ObjectResult,
-    Outcome,
     PruneResult,
 )
-from runner.health import Health
 from runner.objects import ObjectRef
-from tunnel.contract.bundles import Bundle
 
 
 class RecordingDriver:

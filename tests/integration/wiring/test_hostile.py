@@ -12,15 +12,15 @@ import aiohttp
 import pytest
 from pydantic import ValidationError
 
-from camelops.wiring.messages import STATUS_TYPE, StatusReport
-from runner.driver import ObjectResult, Outcome
-from runner.health import Health
+from contract.envelopes import Channel
+from contract.message_types import STATUS
+from contract.status import Health, Outcome, Phase, StatusReport
+from runner.driver import ObjectResult
 from runner.objects import ObjectRef
-from runner.sync_steps import Phase, SyncStatus
+from runner.sync_steps import SyncStatus
 from tests.integration.wiring.stack import Api, Served, clean_env, cli, eventually, free_port
 from tests.integration.wiring.test_serve_runner import PROJECT, RUNNER, setup_project
 from tunnel.client import TunnelClient
-from tunnel.contract.envelopes import Channel
 from tunnel.registration import register_runner
 
 pytestmark = pytest.mark.timeout(180)
@@ -90,7 +90,7 @@ async def test_reports_about_foreign_or_unknown_bundles_are_not_recorded(
                 {**GOOD, "digest": digest, "phase": "Failed", "health": "Unknown", "x": 1},
                 {**GOOD, "digest": digest},  # the only one to record
             ):
-                await client.send(Channel.STATUS, STATUS_TYPE, payload)
+                await client.send(Channel.STATUS, STATUS, payload)
             await client.send(Channel.STATUS, "unheard_of", {"environment": "dev"})
             found = await eventually(lambda: _nonempty(runner_deployments(api)), "a report", 30)
         finally:

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from camelops.wiring.messages import ROLLBACK_TYPE, STATUS_TYPE, StatusReport
 from camelops.wiring.runner_daemon import RunnerDaemon
+from contract import commands
+from contract.envelopes import Channel
+from contract.message_types import ROLLBACK, STATUS
+from contract.status import StatusReport
 from tests.e2e.k8s.helpers import bundle, configmap
 from tests.integration.tunnel.conftest import (
     FAST_BACKOFF,
@@ -21,8 +24,6 @@ from tests.integration.tunnel.conftest import (
 )
 from tests.integration.wiring.recording import RecordingDriver
 from tunnel.client import ClientSettings
-from tunnel.contract import commands
-from tunnel.contract.envelopes import Channel
 from tunnel.pki.identity import RunnerIdentity
 
 pytestmark = pytest.mark.timeout(120)
@@ -44,7 +45,7 @@ def reports(plane: ControlPlane) -> list[StatusReport]:
     return [
         StatusReport.model_validate(e.payload)
         for _, e in plane.recorder.received
-        if e.channel == Channel.STATUS and e.type == STATUS_TYPE
+        if e.channel == Channel.STATUS and e.type == STATUS
     ]
 
 
@@ -59,7 +60,7 @@ async def test_bundles_and_rollback_reach_the_daemon_and_statuses_come_back(
         await tunnel_plane.server.send_bundle(RUNNER, sent)
         await daemon.daemon.wait_for(lambda s, r=sent.revision: s.revision == r, "shop/dev", 30)  # type: ignore[misc]
     rollback = {"project": "shop", "environment": "dev", "revision": "rev1"}
-    await tunnel_plane.server.send(RUNNER, Channel.CONTROL, ROLLBACK_TYPE, rollback)
+    await tunnel_plane.server.send(RUNNER, Channel.CONTROL, ROLLBACK, rollback)
     await daemon.daemon.wait_for(lambda s: s.revision == "rev1", "shop/dev", 30)
     assert driver.revisions("shop/dev") == ["rev1", "rev2", "rev1"]
     assert daemon.applied_digests() == {"shop/dev": first.digest}
@@ -77,9 +78,9 @@ async def wait_reports(plane: ControlPlane, revisions: list[str]) -> None:
     [
         (commands.BUNDLE, {}),
         (commands.BUNDLE, {"project": "shop", "environment": "dev", "manifests": "nope"}),
-        (ROLLBACK_TYPE, {"project": "../etc", "environment": "dev", "revision": "rev1"}),
-        (ROLLBACK_TYPE, {"project": "shop", "environment": "dev", "revision": "rev1", "x": 1}),
-        (ROLLBACK_TYPE, {"project": "shop", "environment": "dev", "revision": "unknown"}),
+        (ROLLBACK, {"project": "../etc", "environment": "dev", "revision": "rev1"}),
+        (ROLLBACK, {"project": "shop", "environment": "dev", "revision": "rev1", "x": 1}),
+        (ROLLBACK, {"project": "shop", "environment": "dev", "revision": "unknown"}),
         ("launch_missiles", {"environment": "dev"}),
     ],
 )

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
 from reconciler.secrets.envelope import Envelope, EnvelopeError, load_or_create_kek
 from reconciler.store import StateStore, StoreError
 from reconciler.store.migrations import MIGRATIONS
 from reconciler.store.records import Role
 from schema.models.project import Environment
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
 
 KEK = secrets.token_bytes(32)
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
 from runner.build import (
     BuildJob,
     build_job,
@@ -26,7 +27,6 @@ from runner.build import (
 )
 from runner.objects import ObjectRef
 from runner.plan import Planned, plan
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
 
 GOLDEN = Path(__file__).parents[2] / "golden/cases/build-job/expected/dev"
 DIGEST = "sha256:" + "0f" * 32

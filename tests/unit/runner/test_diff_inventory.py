@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from contract.bundles import Bundle
 from runner.diff import field_diffs
 from runner.inventory import InventoryError, inventory_configmap, inventory_name, parse_inventory
 from runner.kube import _api_error
 from runner.kubernetes_live import fingerprint
 from runner.objects import ObjectRef
-from tunnel.contract.bundles import Bundle
 
 
 def live_cm(data: dict[str, str], **meta: Any) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from runner.health import CamelReport, Health, HealthReport, health_of, with_camel, worst_of
+from contract.status import Health
+from runner.health import CamelReport, HealthReport, health_of, with_camel, worst_of
 
 
 def deployment(

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
 from runner.objects import ManifestError, ObjectRef, prune_protected, sync_wave, waves
 from runner.plan import TRACKING_ANNOTATION, plan, prune_order, steps
-from tunnel.contract.bundles import Bundle, inventory_of, manifests_digest
 
 
 def obj(kind: str, name: str, ns: str = "a", api: str = "v1", **ann: str) -> dict[str, Any]:

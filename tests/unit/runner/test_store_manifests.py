@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from contract.bundles import Bundle
 from runner.manifests import MANAGED_RESOURCES, ManifestOptionError, runner_manifests
 from runner.objects import ObjectRef
 from runner.store import RunnerStore
-from tunnel.contract.bundles import Bundle
 
 
 def bundle(revision: str, env: str = "dev") -> Bundle:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from telemetry.batch import MAX_BODY_CHARS, TelemetryBatch
+from contract.telemetry import MAX_BODY_CHARS, TelemetryBatch
 
 
 def batch(**changes: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from telemetry.batch import ExchangeStatus
+from contract.telemetry import ExchangeStatus
 from telemetry.jolokia import JolokiaClient
 from telemetry.sidecar.assemble import ExchangeAssembler
 from telemetry.sidecar.capture import TracerCapture, to_record

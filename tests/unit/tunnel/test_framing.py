@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from tunnel.contract.envelopes import Channel
+from contract.envelopes import Channel
 from tunnel.framing import (
     BATCH,
     CHUNK,

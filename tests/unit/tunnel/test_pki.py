@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from tunnel.contract.envelopes import Envelope
+from contract.envelopes import Envelope
 from tunnel.pki.ca import CaError, CertificateAuthority
 from tunnel.pki.identity import (
     CertificateDates,

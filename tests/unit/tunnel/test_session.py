@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tunnel.contract.envelopes import Channel, Hello
+from contract.envelopes import Channel, Hello
 from tunnel.session import MessageTooLarge, PeerState
 from tunnel.store import SessionStore
 

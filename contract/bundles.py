@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class Target(StrEnum):
+    """What a bundle's manifests are for, and so which runner driver applies them."""
+
+    KUBERNETES = "kubernetes"  # Kubernetes objects, server-side applied to a cluster
+    LOCAL = "local"  # supervised Camel processes on one host, no Kubernetes
 
 
 class InventoryEntry(BaseModel):
@@ -33,11 +41,14 @@ class Bundle(BaseModel):
     project: str
     environment: str
     revision: str = Field(description="Git commit id the manifests were rendered from")
-    manifests: tuple[dict[str, Any], ...] = Field(description="Kubernetes objects, apply order")
+    manifests: tuple[dict[str, Any], ...] = Field(
+        description="the target's objects, in contract.apply_order"
+    )
     inventory: tuple[InventoryEntry, ...]
     digest: str = Field(description="sha256 over the canonical JSON of the manifests")
     commit_author: str = ""
     commit_message: str = ""
+    target: Target = Target.KUBERNETES
 
 
 def manifests_digest(manifests: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> str:

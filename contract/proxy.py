@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REQUEST = "request"
-RESPONSE = "response"
+from contract.message_types import PROXY_REQUEST as REQUEST
+from contract.message_types import PROXY_RESPONSE as RESPONSE
+
+__all__ = ["MAX_BODY", "REQUEST", "RESPONSE", "ProxyRequest", "ProxyResponse"]
 MAX_BODY = 1024 * 1024
 
 

@@ -1,1 +1,0 @@
-"""The wire contract shared by the control plane and runners (pydantic, frozen, extra=forbid)."""
