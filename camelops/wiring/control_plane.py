@@ -15,12 +15,13 @@ from camelops.wiring.callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from camelops.wiring.pki import close_pki, open_pki, server_certificate
 from camelops.wiring.replay_path import TunnelReplaySender
 from camelops.wiring.telemetry_path import ControlPlaneTelemetry
+from reconciler.api.auth import allow_public
 from reconciler.api.replays import install_replays
 from reconciler.notify import Notifier
 from reconciler.server import ControlPlane, build_control_plane
 from reconciler.tunnel_dispatch import TunnelDispatcher
 from tunnel.pki.service import ControlPlanePki
-from tunnel.registration import registration_routes
+from tunnel.registration import CA_PATH, REGISTER_PATH, registration_routes
 from tunnel.server import TUNNEL_PATH, ServerSettings, TunnelServer
 from tunnel.tls import registration_server_context, tunnel_server_context
 
@@ -74,6 +75,7 @@ def build_wired_plane(
     plane = build_control_plane(data_dir, dispatcher=dispatcher, notifier=notifier)
     callbacks.bind(plane.store)
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
+    allow_public(plane.app, CA_PATH, REGISTER_PATH)  # the one-time token is the credential
     plane.app.cleanup_ctx.insert(0, _tunnel_lifetime(server, pki))
     _wire_replays(plane, server, callbacks)
     if telemetry_dsn is not None:

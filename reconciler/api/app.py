@@ -7,7 +7,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from reconciler.api import environments, projects, replays
-from reconciler.api.auth import authenticate
+from reconciler.api.auth import (
+    PUBLIC_PATHS,
+    PUBLIC_PREFIXES,
+    PUBLIC_ROUTES,
+    PublicRoutes,
+    authenticate,
+)
 from reconciler.api.hooks import git_hook
 from reconciler.api.keys import SERVICES, ApiSettings, Services
 from reconciler.api.openapi import openapi_document
@@ -36,6 +42,7 @@ def make_app(services: Services, *, run_controller: bool = True) -> web.Applicat
     """`run_controller=False` when the caller owns the controller (tests, embedding)."""
     app = web.Application(middlewares=[authenticate], client_max_size=1024 * 1024)
     app[SERVICES] = services
+    app[PUBLIC_ROUTES] = PublicRoutes(PUBLIC_PATHS, PUBLIC_PREFIXES)
     app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/api/v1/healthz", _healthz)

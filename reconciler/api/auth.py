@@ -1,9 +1,14 @@
-"""API-token authentication (`Authorization: Bearer cop_...`) and role checks."""
+"""API-token authentication (`Authorization: Bearer cop_...`) and role checks.
+
+Default deny: every path needs a token except the public ones listed here or added by the
+composition root with `allow_public` (routes that authenticate themselves, like the tunnel's
+registration with its one-time token)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -11,11 +16,31 @@ from reconciler.api.keys import PRINCIPAL, SERVICES
 from reconciler.store.records import Principal, Role
 
 # paths anyone may call: the webhook verifies its own signature, the rest are read-only
-PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/healthz", "/metrics")
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/healthz", "/metrics"})
 PUBLIC_PREFIXES = ("/api/v1/hooks/git/",)
 _RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicRoutes:
+    paths: frozenset[str]
+    """Exact paths served without a token."""
+    prefixes: tuple[str, ...]
+    """Path prefixes served without a token (each route below checks its own credential)."""
+
+    def allows(self, path: str) -> bool:
+        return path in self.paths or path.startswith(self.prefixes)
+
+
+PUBLIC_ROUTES = web.AppKey("public_routes", PublicRoutes)
+
+
+def allow_public(app: web.Application, *paths: str) -> None:
+    """Serve `paths` without a token: only for routes that check their own credential."""
+    current = app[PUBLIC_ROUTES]
+    app[PUBLIC_ROUTES] = PublicRoutes(current.paths | frozenset(paths), current.prefixes)
 
 
 def problem(status: int, message: str) -> web.Response:
@@ -24,8 +49,7 @@ def problem(status: int, message: str) -> web.Response:
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    path = request.path
-    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or not path.startswith("/api/"):
+    if request.app[PUBLIC_ROUTES].allows(request.path):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

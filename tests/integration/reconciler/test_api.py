@@ -22,6 +22,13 @@ async def reconciled(api: Api) -> None:
     await api.core.controller.wait_idle()
 
 
+async def test_paths_outside_the_api_are_denied_without_a_token_too(api: Api) -> None:
+    # default deny: a route mounted later (a portal page, a debug view) is never open by accident
+    for path in ("/portal", "/v1/anything", "/api"):
+        assert (await api.client.get(path)).status == 401, path
+    assert (await api.client.get("/metrics")).status == 200  # listed public
+
+
 async def test_missing_invalid_or_revoked_token_is_401(api: Api) -> None:
     assert (await api.client.get("/api/v1/projects")).status == 401
     bad = await api.client.get("/api/v1/projects", headers={"Authorization": "Bearer cop_nope"})
