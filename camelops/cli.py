@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from camelops.cli_support import Subparsers
+from camelops.cli_support import EXIT_ERROR, Subparsers
+from camelops.settings import Settings, SettingsError
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = chosen_command(words)
     parser = build_parser(() if command is None else (command,))
     args = parser.parse_args(words)
+    try:
+        # the environment is read here, once; commands take what they need from args.settings
+        args.settings = Settings.from_environment(os.environ)
+    except SettingsError as exc:
+        print(f"camelops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     code: int = args.func(args)
     return code
 

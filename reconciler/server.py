@@ -1,12 +1,12 @@
 """Compose a control-plane core from a data directory: store, git source, pipeline, controller, API.
 
 Layout of the data directory: `state.db` (SQLite, WAL), `kek` (the key-encryption key, mode
-0600, unless CAMELOPS_KEK holds it in base64), `cache/mirrors/` and `cache/trees/`.
+0600, unless the caller passes one), `cache/mirrors/` and `cache/trees/`. The composition root
+reads the environment and passes credentials and keys in; nothing here reads it.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 from dataclasses import dataclass
@@ -39,28 +39,6 @@ class ControlPlane:
     app: web.Application
 
 
-def load_kek(data_dir: Path) -> bytes:
-    encoded = os.environ.get("CAMELOPS_KEK")
-    if encoded:
-        key = base64.b64decode(encoded, validate=True)
-        if len(key) != 32:
-            raise ValueError("CAMELOPS_KEK must be base64 of 32 bytes")
-        return key
-    return load_or_create_kek(data_dir / "kek")
-
-
-def credentials_from_env() -> GitCredentials:
-    """One HTTPS token or SSH key for every repository (per-repository credentials: not yet)."""
-    key = os.environ.get("CAMELOPS_GIT_SSH_KEY")
-    return GitCredentials(
-        https_token=os.environ.get("CAMELOPS_GIT_TOKEN") or None,
-        https_username=os.environ.get("CAMELOPS_GIT_USERNAME", "git"),
-        ssh_private_key=Path(key) if key else None,
-        ssh_public_key=Path(key + ".pub") if key and Path(key + ".pub").exists() else None,
-        ssh_passphrase=os.environ.get("CAMELOPS_GIT_SSH_PASSPHRASE", ""),
-    )
-
-
 def build_control_plane(
     data_dir: Path,
     *,
@@ -68,14 +46,18 @@ def build_control_plane(
     notifier: Notifier | None = None,
     limits: SourceLimits | None = None,
     settings: ControllerSettings | None = None,
+    credentials: GitCredentials | None = None,
+    kek: bytes | None = None,
 ) -> ControlPlane:
-    """Everything `camelops serve` runs; without a dispatcher bundles stay in memory."""
+    """Everything `camelops serve` runs; without a dispatcher bundles stay in memory.
+    `credentials`: one HTTPS token or SSH key for every repository (default: none);
+    `kek`: the key-encryption key (default: `<data-dir>/kek`, created on first use)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = StateStore(data_dir / "state.db", load_kek(data_dir))
+    store = StateStore(data_dir / "state.db", kek or load_or_create_kek(data_dir / "kek"))
     cache = data_dir / "cache"
     cleanup_stale_trees(cache / "trees", max_age_s=3600)
     source_limits = limits or SourceLimits()
-    credentials = credentials_from_env()
+    credentials = credentials or GitCredentials()
 
     def mirrors(project: ProjectRecord) -> GitMirror:
         repo = project.repository

@@ -7,7 +7,6 @@ and the output is the `cops1:` ciphertext only; nothing is logged.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import urllib.error
 import urllib.request
@@ -43,7 +42,7 @@ def _public_key_pem(args: argparse.Namespace) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise SealError("--server must be an http(s) URL")
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url, headers={"Authorization": f"Bearer {os.environ.get('CAMELOPS_TOKEN', '')}"}
+        url, headers={"Authorization": f"Bearer {args.settings.secrets.api_token}"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         body: bytes = response.read(64 * 1024)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
-import signal
 from pathlib import Path
 
 from aiohttp import web
 
 from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
+from camelops.logs import setup_logging
+from camelops.settings import Settings
+from camelops.signals import stop_requested
 from camelops.wiring.control_plane import TunnelOptions, build_wired_plane
 from reconciler.notify import WebhookNotifier
 from reconciler.server import bootstrap_admin
@@ -66,7 +67,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(args.settings.log)
     try:
         return asyncio.run(_serve(args))
     except (StoreError, CaError, ValueError, OSError) as exc:
@@ -75,14 +76,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
     notifier = None
     if args.notify_url:
-        secret = os.environ.get("CAMELOPS_NOTIFY_SECRET", "").encode()
-        notifier = WebhookNotifier(args.notify_url, secret)
+        notifier = WebhookNotifier(args.notify_url, settings.secrets.notify_secret)
     telemetry_dsn = args.telemetry_dsn or f"chdb://{args.data_dir.resolve()}/telemetry"
     wired = build_wired_plane(
         args.data_dir,
         _tunnel_options(args),
+        settings=settings,
         api_tls=args.api_tls,
         notifier=notifier,
         telemetry_dsn=None if args.telemetry_dsn == "none" else telemetry_dsn,
@@ -97,10 +99,7 @@ async def _serve(args: argparse.Namespace) -> int:
     await site.start()
     scheme = "https" if wired.api_ssl is not None else "http"
     log.info("control plane listening on %s://%s:%s", scheme, args.host, args.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_requested()
     try:
         await stop.wait()
     finally:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 
 import aiohttp
 from aiohttp import web
 
 from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
+from camelops.logs import setup_logging
+from camelops.signals import stop_requested
 from telemetry.sidecar.api import sidecar_api
 from telemetry.sidecar.redact import RedactionRuleError, Redactor
 from telemetry.sidecar.service import Sidecar
@@ -75,16 +76,13 @@ def run(args: argparse.Namespace) -> int:
     except RedactionRuleError as exc:
         print(f"camelops sidecar: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(args.settings.log)
     asyncio.run(serve(settings, args.relay_url, args.listen_port))
     return EXIT_OK
 
 
 async def serve(settings: SidecarSettings, relay_url: str, port: int) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_requested()
     async with aiohttp.ClientSession() as session:
         sidecar = Sidecar(settings, session, relay_url=relay_url)
         runner = web.AppRunner(sidecar_api(sidecar))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path
 
-from camelops.wiring.pki import PASSPHRASE_ENV, close_pki, open_pki, pki_dir
+from camelops.logs import setup_logging
+from camelops.settings import Settings
+from camelops.wiring.pki import close_pki, open_pki
 from schema.models.common import parse_duration
 from tunnel.pki.ca import CaError
 from tunnel.pki.identity import IdentityError, RunnerIdentity
@@ -19,8 +20,7 @@ from tunnel.pki.tokens import TokenError
 from tunnel.registration import RegistrationError, RunnerFiles, register_runner
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
-DEFAULT_DATA_DIR = Path(os.environ.get("CAMELOPS_DATA_DIR", ".camelops"))
-__all__ = ["PASSPHRASE_ENV", "open_pki", "pki_dir", "register"]
+DATA_DIR_HELP = "state directory (default: $CAMELOPS_DATA_DIR, else .camelops)"
 log = logging.getLogger("camelops.runner")
 
 
@@ -34,10 +34,17 @@ def _parse_ttl(text: str) -> timedelta:
     return ttl
 
 
+def data_dir_of(args: argparse.Namespace) -> Path:
+    """`--data-dir`, else the settings' default (`$CAMELOPS_DATA_DIR`)."""
+    settings: Settings = args.settings
+    chosen: Path | None = args.data_dir
+    return chosen if chosen is not None else settings.runner.data_dir
+
+
 def token_create(args: argparse.Namespace) -> int:
     try:
         identity = RunnerIdentity(args.org, args.runner)
-        pki = open_pki(args.data_dir, args.org)
+        pki = open_pki(data_dir_of(args), args.org, args.settings.secrets.ca_passphrase)
     except (IdentityError, CaError, OSError) as exc:
         print(f"camelops token create: {exc}", file=sys.stderr)
         return EXIT_INVALID if isinstance(exc, IdentityError) else EXIT_ERROR
@@ -52,12 +59,13 @@ def token_create(args: argparse.Namespace) -> int:
 
 def runner_register(args: argparse.Namespace) -> int:
     try:
-        identity = asyncio.run(register_runner(args.server, args.token, args.data_dir))
+        data_dir = data_dir_of(args)
+        identity = asyncio.run(register_runner(args.server, args.token, data_dir))
     except (TokenError, RegistrationError) as exc:
         print(f"camelops runner register: {exc}", file=sys.stderr)
         refused = isinstance(exc, TokenError) or "HTTP 403" in str(exc) or "fingerprint" in str(exc)
         return EXIT_INVALID if refused else EXIT_ERROR
-    print(f"registered as {identity.uri}; credentials in {args.data_dir / 'tunnel'}")
+    print(f"registered as {identity.uri}; credentials in {data_dir / 'tunnel'}")
     return EXIT_OK
 
 
@@ -70,29 +78,29 @@ def add_runner_register(
     )
     register.add_argument("--server", required=True, help="control-plane HTTPS URL")
     register.add_argument("--token", required=True, help="from `camelops token create`")
-    register.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    register.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     register.set_defaults(func=runner_register)
 
 
 def runner_daemon(args: argparse.Namespace) -> int:
     """Bare `camelops runner`: the daemon (tunnel client + sync daemon, kubernetes driver)."""
-    if not RunnerFiles.in_data_dir(args.data_dir).cert.exists():
+    data_dir = data_dir_of(args)
+    if not RunnerFiles.in_data_dir(data_dir).cert.exists():
         print(
-            f"camelops runner: no credentials in {args.data_dir}; run `camelops runner register "
-            f"--server URL --token TOKEN --data-dir {args.data_dir}` first",
+            f"camelops runner: no credentials in {data_dir}; run `camelops runner register "
+            f"--server URL --token TOKEN --data-dir {data_dir}` first",
             file=sys.stderr,
         )
         return EXIT_ERROR
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(args.settings.log)
+    namespace = args.inventory_namespace or args.settings.runner.inventory_namespace
     # imported here: the kubernetes client is slow to import and only the daemon needs it
     from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
     from camelops.wiring.runner_daemon import SidecarPaths  # noqa: PLC0415
 
     try:
         paths = SidecarPaths(relay=args.relay, sidecars=tuple(args.sidecar))
-        asyncio.run(
-            run_kubernetes_runner(args.data_dir, args.kubeconfig, args.inventory_namespace, paths)
-        )
+        asyncio.run(run_kubernetes_runner(data_dir, args.kubeconfig, namespace, paths))
     except (OSError, ValueError) as exc:
         log.error("runner stopped: %s", exc)
         return EXIT_ERROR
@@ -124,7 +132,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("--runner", required=True, help="runner name (DNS label)")
     create.add_argument("--org", default="default", help="organisation (DNS label)")
     create.add_argument("--ttl", type=_parse_ttl, default=timedelta(hours=24), help="e.g. 30m, 24h")
-    create.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    create.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     create.set_defaults(func=token_create)
 
     runner = subparsers.add_parser(
@@ -134,14 +142,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(credentials from `camelops runner register`), apply each environment's bundle to the "
         "cluster and report status. Stops cleanly on SIGTERM.",
     )
-    runner.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    runner.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     runner.add_argument(
         "--kubeconfig", type=Path, help="default: in-cluster ServiceAccount credentials"
     )
     runner.add_argument(
         "--inventory-namespace",
-        default=os.environ.get("CAMELOPS_RUNNER_NAMESPACE", "camelops-system"),
-        help="where inventory ConfigMaps live (the runner's own namespace)",
+        help="where inventory ConfigMaps live (the runner's own namespace; default: "
+        "$CAMELOPS_RUNNER_NAMESPACE, else camelops-system)",
     )
     runner.add_argument(
         "--relay",

@@ -11,12 +11,15 @@ from pathlib import Path
 
 from aiohttp import web
 
+from camelops.settings import Settings
 from camelops.wiring.callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from camelops.wiring.pki import close_pki, open_pki, server_certificate
 from camelops.wiring.replay_path import TunnelReplaySender
 from camelops.wiring.telemetry_path import ControlPlaneTelemetry
 from reconciler.api.auth import allow_public
 from reconciler.api.replays import install_replays
+from reconciler.dispatch import Dispatcher
+from reconciler.git import GitCredentials
 from reconciler.notify import Notifier
 from reconciler.server import ControlPlane, build_control_plane
 from reconciler.tunnel_dispatch import TunnelDispatcher
@@ -53,26 +56,29 @@ def build_wired_plane(
     data_dir: Path,
     options: TunnelOptions,
     *,
+    settings: Settings,
     api_tls: bool,
     notifier: Notifier | None,
     telemetry_dsn: str | None = None,
 ) -> WiredPlane:
     """Everything `camelops serve` runs; the tunnel starts and stops with `plane.app`."""
+    secrets = settings.secrets
     if options.port == 0:
-        plane = build_control_plane(data_dir, notifier=notifier)
-        return WiredPlane(plane, None, None, _api_context(data_dir, options) if api_tls else None)
-    pki = open_pki(data_dir, DEFAULT_ORG, generate_passphrase=True)
+        plane = _control_plane(data_dir, settings, None, notifier)
+        api_ssl = _api_context(data_dir, options, secrets.ca_passphrase) if api_tls else None
+        return WiredPlane(plane, None, None, api_ssl)
+    pki = open_pki(data_dir, DEFAULT_ORG, secrets.ca_passphrase, generate_passphrase=True)
     cert, key = server_certificate(pki, data_dir, [options.host, options.public_host])
     callbacks = ReconcilerCallbacks()
-    settings = ServerSettings(
+    server_settings = ServerSettings(
         host=options.host, port=options.port, state_path=data_dir / "tunnel.sqlite"
     )
     server = TunnelServer(
-        pki, callbacks, tunnel_server_context(cert, key, pki.ca.cert_pem), settings
+        pki, callbacks, tunnel_server_context(cert, key, pki.ca.cert_pem), server_settings
     )
     dispatcher = RefreshingDispatcher(TunnelDispatcher(server), callbacks)
     callbacks.resend = dispatcher
-    plane = build_control_plane(data_dir, dispatcher=dispatcher, notifier=notifier)
+    plane = _control_plane(data_dir, settings, dispatcher, notifier)
     callbacks.bind(plane.store)
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
     allow_public(plane.app, CA_PATH, REGISTER_PATH)  # the one-time token is the credential
@@ -82,6 +88,27 @@ def build_wired_plane(
         _wire_telemetry(plane, callbacks, telemetry_dsn)
     api_ssl = registration_server_context(cert, key) if api_tls else None
     return WiredPlane(plane, server, callbacks, api_ssl)
+
+
+def _control_plane(
+    data_dir: Path, settings: Settings, dispatcher: Dispatcher | None, notifier: Notifier | None
+) -> ControlPlane:
+    git = settings.git
+    public_key = Path(f"{git.ssh_private_key}.pub") if git.ssh_private_key else None
+    credentials = GitCredentials(
+        https_token=git.https_token,
+        https_username=git.https_username,
+        ssh_private_key=git.ssh_private_key,
+        ssh_public_key=public_key if public_key and public_key.exists() else None,
+        ssh_passphrase=git.ssh_passphrase,
+    )
+    return build_control_plane(
+        data_dir,
+        dispatcher=dispatcher,
+        notifier=notifier,
+        credentials=credentials,
+        kek=settings.secrets.kek,
+    )
 
 
 def _wire_replays(
@@ -105,8 +132,10 @@ def tunnel_url(options: TunnelOptions) -> str:
     return f"wss://{host}:{options.port}{TUNNEL_PATH}"
 
 
-def _api_context(data_dir: Path, options: TunnelOptions) -> ssl.SSLContext:
-    pki = open_pki(data_dir, DEFAULT_ORG, generate_passphrase=True)
+def _api_context(
+    data_dir: Path, options: TunnelOptions, passphrase: bytes | None
+) -> ssl.SSLContext:
+    pki = open_pki(data_dir, DEFAULT_ORG, passphrase, generate_passphrase=True)
     try:
         cert, key = server_certificate(pki, data_dir, [options.host, options.public_host])
         return registration_server_context(cert, key)

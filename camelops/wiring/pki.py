@@ -1,12 +1,12 @@
 """The control plane's PKI under `<data-dir>/pki`, shared by `camelops serve` and `token create`.
 
-The CA key is encrypted with `$CAMELOPS_CA_PASSPHRASE`; when that is unset, `serve` generates a
-passphrase once and keeps it in `<data-dir>/ca-passphrase` (0600) so `token create` finds it.
+The CA key is encrypted with `$CAMELOPS_CA_PASSPHRASE` (`SecretSettings.ca_passphrase`); when that
+is unset, `serve` generates a passphrase once and keeps it in `<data-dir>/ca-passphrase` (0600)
+so `token create` finds it.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -23,11 +23,10 @@ def pki_dir(data_dir: Path) -> Path:
     return data_dir / "pki"
 
 
-def ca_passphrase(data_dir: Path, *, generate: bool) -> bytes:
-    """The environment wins; then the file `serve` wrote; `generate` lets `serve` write it."""
-    from_env = os.environ.get(PASSPHRASE_ENV, "")
-    if from_env:
-        return from_env.encode()
+def ca_passphrase(data_dir: Path, configured: bytes | None, *, generate: bool) -> bytes:
+    """The configured one wins; then the file `serve` wrote; `generate` lets `serve` write it."""
+    if configured:
+        return configured
     path = data_dir / PASSPHRASE_FILE
     if path.exists():
         return path.read_bytes().strip()
@@ -42,9 +41,12 @@ def ca_passphrase(data_dir: Path, *, generate: bool) -> bytes:
     return passphrase
 
 
-def open_pki(data_dir: Path, org: str, *, generate_passphrase: bool = False) -> ControlPlanePki:
-    """The CA (created on first use) and the SQLite PKI store (tokens, certificates)."""
-    passphrase = ca_passphrase(data_dir, generate=generate_passphrase)
+def open_pki(
+    data_dir: Path, org: str, passphrase: bytes | None, *, generate_passphrase: bool = False
+) -> ControlPlanePki:
+    """The CA (created on first use) and the SQLite PKI store (tokens, certificates);
+    `passphrase` None: the one in the data dir."""
+    passphrase = ca_passphrase(data_dir, passphrase, generate=generate_passphrase)
     directory = pki_dir(data_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = SqlitePkiStore(directory / "pki.sqlite")

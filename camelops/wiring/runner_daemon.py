@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
+from camelops.signals import stop_requested
 from camelops.wiring.replay_path import RunnerReplay, sidecars_by_integration
 from camelops.wiring.telemetry_path import runner_relay_app, serve_relay
 from contract import commands
@@ -162,10 +162,7 @@ class RunnerDaemon:
 
 async def run_until_signalled(daemon: RunnerDaemon) -> None:
     """Run until SIGTERM or SIGINT, then stop cleanly (outbox checkpointed, store closed)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_requested()
     await daemon.start()
     log.info("runner %s started; tunnel %s", daemon.client.identity, daemon.client.url)
     try:

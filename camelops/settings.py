@@ -1,0 +1,136 @@
+"""The settings root: every environment variable camelops reads, in documented groups. Read
+once, by `camelops.cli.main`, and handed to the command that runs (`args.settings`); nothing
+else in the code base reads the environment. Flags, where a command has one, win."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable holds something camelops cannot use; the message says which."""
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"  # one line per record, for people
+    JSON = "json"  # one JSON object per line, for a log pipeline
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    format: LogFormat = LogFormat.TEXT
+    """CAMELOPS_LOG_FORMAT: `text` (default) or `json` lines."""
+    level: str = "INFO"
+    """CAMELOPS_LOG_LEVEL: DEBUG, INFO (default), WARNING or ERROR."""
+
+
+@dataclass(frozen=True, slots=True)
+class GitSettings:
+    """One HTTPS token or SSH key for every repository the control plane fetches."""
+
+    https_token: str | None = field(default=None, repr=False)
+    """CAMELOPS_GIT_TOKEN: HTTPS token (as the password of `https_username`)."""
+    https_username: str = "git"
+    """CAMELOPS_GIT_USERNAME (default `git`)."""
+    ssh_private_key: Path | None = None
+    """CAMELOPS_GIT_SSH_KEY: path of an SSH private key (its `.pub` beside it is used if found)."""
+    ssh_passphrase: str = field(default="", repr=False)
+    """CAMELOPS_GIT_SSH_PASSPHRASE: the SSH key's passphrase."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretSettings:
+    """Key material: never logged, never in a repr."""
+
+    kek: bytes | None = field(default=None, repr=False)
+    """CAMELOPS_KEK: base64 of the 32-byte key-encryption key; unset: `<data-dir>/kek`."""
+    ca_passphrase: bytes | None = field(default=None, repr=False)
+    """CAMELOPS_CA_PASSPHRASE: encrypts the CA key at rest; unset: `<data-dir>/ca-passphrase`."""
+    notify_secret: bytes = field(default=b"", repr=False)
+    """CAMELOPS_NOTIFY_SECRET: signs the events `serve --notify-url` posts."""
+    api_token: str = field(default="", repr=False)
+    """CAMELOPS_TOKEN: the API token CLI commands that call the control plane send."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerSettings:
+    data_dir: Path = Path(".camelops")
+    """CAMELOPS_DATA_DIR: default `--data-dir` of `token create`, `runner` and `runner register`."""
+    inventory_namespace: str = "camelops-system"
+    """CAMELOPS_RUNNER_NAMESPACE: where the runner keeps inventory ConfigMaps (its namespace)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    log: LogSettings = field(default_factory=LogSettings)
+    git: GitSettings = field(default_factory=GitSettings)
+    secrets: SecretSettings = field(default_factory=SecretSettings)
+    runner: RunnerSettings = field(default_factory=RunnerSettings)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> Settings:
+        ssh_key = env.get("CAMELOPS_GIT_SSH_KEY")
+        return cls(
+            log=LogSettings(
+                format=_choice(env, "CAMELOPS_LOG_FORMAT", LogFormat, LogFormat.TEXT),
+                level=_level(env.get("CAMELOPS_LOG_LEVEL", "INFO")),
+            ),
+            git=GitSettings(
+                https_token=env.get("CAMELOPS_GIT_TOKEN") or None,
+                https_username=env.get("CAMELOPS_GIT_USERNAME", "git"),
+                ssh_private_key=Path(ssh_key) if ssh_key else None,
+                ssh_passphrase=env.get("CAMELOPS_GIT_SSH_PASSPHRASE", ""),
+            ),
+            secrets=SecretSettings(
+                kek=_kek(env.get("CAMELOPS_KEK", "")),
+                ca_passphrase=env.get("CAMELOPS_CA_PASSPHRASE", "").encode() or None,
+                notify_secret=env.get("CAMELOPS_NOTIFY_SECRET", "").encode(),
+                api_token=env.get("CAMELOPS_TOKEN", ""),
+            ),
+            runner=RunnerSettings(
+                data_dir=Path(env.get("CAMELOPS_DATA_DIR") or ".camelops"),
+                inventory_namespace=env.get("CAMELOPS_RUNNER_NAMESPACE") or "camelops-system",
+            ),
+        )
+
+
+def _choice(
+    env: Mapping[str, str], name: str, kind: type[LogFormat], default: LogFormat
+) -> LogFormat:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        return kind(raw.lower())
+    except ValueError:
+        allowed = " or ".join(k.value for k in kind)
+        raise SettingsError(f"{name}: expected {allowed}, found {raw!r}") from None
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _level(raw: str) -> str:
+    if raw.upper() not in _LEVELS:
+        raise SettingsError(
+            f"CAMELOPS_LOG_LEVEL: expected one of {', '.join(_LEVELS)}, found {raw!r}"
+        )
+    return raw.upper()
+
+
+def _kek(encoded: str) -> bytes | None:
+    if not encoded:
+        return None
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        # the value itself is key material: never echo it
+        raise SettingsError("CAMELOPS_KEK must be base64 of 32 bytes")
+    return key
