@@ -96,7 +96,7 @@ def runner_daemon(args: argparse.Namespace) -> int:
     namespace = args.inventory_namespace or args.settings.runner.inventory_namespace
     # imported here: the kubernetes client is slow to import and only the daemon needs it
     from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
-    from camelops.wiring.runner_daemon import SidecarPaths  # noqa: PLC0415
+    from runner.daemon import SidecarPaths  # noqa: PLC0415
 
     try:
         paths = SidecarPaths(relay=args.relay, sidecars=tuple(args.sidecar))

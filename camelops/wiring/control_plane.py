@@ -12,17 +12,17 @@ from pathlib import Path
 from aiohttp import web
 
 from camelops.settings import Settings
-from camelops.wiring.callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from camelops.wiring.pki import close_pki, open_pki, server_certificate
-from camelops.wiring.replay_path import TunnelReplaySender
-from camelops.wiring.telemetry_path import ControlPlaneTelemetry
 from reconciler.api.auth import allow_public
 from reconciler.api.replays import install_replays
 from reconciler.dispatch import Dispatcher
 from reconciler.git import GitCredentials
 from reconciler.notify import Notifier
+from reconciler.replay_waiter import TunnelReplaySender
 from reconciler.server import ControlPlane, build_control_plane
+from reconciler.tunnel_callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from reconciler.tunnel_dispatch import TunnelDispatcher
+from telemetry.intake import ControlPlaneTelemetry
 from tunnel.pki.service import ControlPlanePki
 from tunnel.registration import CA_PATH, REGISTER_PATH, registration_routes
 from tunnel.server import TUNNEL_PATH, ServerSettings, TunnelServer

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from camelops.wiring.runner_daemon import RunnerDaemon, SidecarPaths, run_until_signalled
+from camelops.signals import stop_requested
+from runner.daemon import RunnerDaemon, SidecarPaths
 from runner.kube import KubeClient
 from runner.kubernetes_driver import KubernetesDriver
+
+log = logging.getLogger(__name__)
 
 
 def kubernetes_daemon(
@@ -27,3 +31,15 @@ async def run_kubernetes_runner(
     paths: SidecarPaths | None = None,
 ) -> None:
     await run_until_signalled(kubernetes_daemon(data_dir, kubeconfig, inventory_namespace, paths))
+
+
+async def run_until_signalled(daemon: RunnerDaemon) -> None:
+    """Run until SIGTERM or SIGINT, then stop cleanly (outbox checkpointed, store closed)."""
+    stop = stop_requested()
+    await daemon.start()
+    log.info("runner %s started; tunnel %s", daemon.client.identity, daemon.client.url)
+    try:
+        await stop.wait()
+    finally:
+        log.info("runner stopping")
+        await daemon.stop()

@@ -1,7 +1,7 @@
 """What the replay API hands to the transport and gets back: the `ReplaySender` protocol.
 
 The reconciler knows nothing of tunnels, runners or sidecars; the composition root implements
-`ReplaySender` over the tunnel (`camelops.wiring.replay_path.TunnelReplaySender`).
+`ReplaySender` over the tunnel (`reconciler.replay_waiter.TunnelReplaySender`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,12 @@ from typing import Any
 from contract.bundles import Bundle
 from reconciler.secrets.envelope import Envelope
 from reconciler.store.db import StateDB, insert_row
-from reconciler.store.records import AuditRecord, BundleSummary, EnvironmentRecord
+from reconciler.store.records import (
+    AuditRecord,
+    BundleSummary,
+    EnvironmentRecord,
+    ServedEnvironment,
+)
 from schema.models.project import Environment, SyncWindow
 
 DEFAULT_HISTORY = 10
@@ -144,6 +149,31 @@ class DesiredState:
             (org, runner),
         )
         return frozenset(str(r["name"]) for r in rows)
+
+    def served_by_runner(self, org: str, runner: str) -> list[ServedEnvironment]:
+        """Every environment naming this runner, with the bundle it should run."""
+        rows = self._state.query(
+            "SELECT p.name AS project, e.name AS environment,"
+            " COALESCE(e.pinned_bundle_id, e.deployed_bundle_id) AS bundle_id"
+            " FROM environments e JOIN projects p ON p.id = e.project_id"
+            " JOIN orgs o ON o.id = p.org_id WHERE o.name = ? AND e.runner = ?",
+            (org, runner),
+        )
+        return [
+            ServedEnvironment(str(r["project"]), str(r["environment"]), r["bundle_id"])
+            for r in rows
+        ]
+
+    def runner_serves(self, org: str, runner: str, project: str, environment: str) -> bool:
+        """The project's environment names this runner (the environment name alone is not
+        enough: a runner of `a/dev` must not report on `b/dev`)."""
+        row = self._state.one(
+            "SELECT 1 FROM environments e JOIN projects p ON p.id = e.project_id"
+            " JOIN orgs o ON o.id = p.org_id"
+            " WHERE o.name = ? AND p.name = ? AND e.name = ? AND e.runner = ?",
+            (org, project, environment, runner),
+        )
+        return row is not None
 
     def environment(self, project_id: int, name: str) -> EnvironmentRecord | None:
         row = self._state.one(

@@ -112,3 +112,12 @@ class AuditRecord:
     environment: str
     revision: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServedEnvironment:
+    """One environment a runner serves and the bundle it should run there (pinned or deployed)."""
+
+    project: str
+    environment: str
+    bundle_id: int | None

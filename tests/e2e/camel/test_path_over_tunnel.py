@@ -19,11 +19,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from camelops.wiring.replay_path import RunnerReplay, TunnelReplaySender, sidecars_by_integration
-from camelops.wiring.telemetry_path import ControlPlaneTelemetry, runner_relay_app
 from reconciler.api.app import build_services, make_app
 from reconciler.api.replays import install_replays
+from reconciler.replay_waiter import TunnelReplaySender
 from reconciler.store.records import Role
+from runner.forwarder import runner_relay_app
+from runner.replay import RunnerReplay, sidecars_by_integration
+from telemetry.intake import ControlPlaneTelemetry
 from telemetry.store import TelemetryStore
 from tests.e2e.camel.conftest import ROOT, StartCamel, free_port
 from tests.integration.reconciler.apiclient import issue

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from contract.telemetry import ExchangeRecord, TelemetryBatch
-from telemetry.relay import relay_app
+from runner.relay import relay_app
 from tests.e2e.camel.conftest import ROOT, StartCamel, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -19,9 +19,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from contract.telemetry import TelemetryBatch
+from runner.relay import relay_app
 from telemetry.ingest import Ingestor
 from telemetry.ingest_queue import CoalescingIngestor
-from telemetry.relay import relay_app
 from telemetry.sidecar.api import sidecar_api
 from telemetry.sidecar.buffers import sampled_in
 from telemetry.sidecar.replay import ReplayOutcome

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from contract.telemetry import TelemetryBatch
-from telemetry.relay import relay_app
+from runner.relay import relay_app
 from telemetry.sidecar.service import Sidecar
 from telemetry.sidecar.settings import SidecarSettings
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from contract.telemetry import TelemetryBatch
-from telemetry.relay import relay_app
+from runner.relay import relay_app
 from telemetry.sidecar.service import ShipError, Sidecar
 from telemetry.sidecar.settings import SidecarSettings
 from tests.e2e.camel.conftest import free_port

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiohttp import web
 
-from camelops.wiring.replay_path import TunnelReplaySender
-from camelops.wiring.telemetry_path import TelemetryIntake, serve_relay
 from contract.envelopes import Envelope
+from reconciler.replay_waiter import TunnelReplaySender
+from runner.forwarder import serve_relay
+from telemetry.intake import TelemetryIntake
 from telemetry.store import TelemetryStore
 from tests.integration.reconciler.conftest import core, git_repo  # noqa: F401 (fixtures)
 from tests.integration.telemetry.conftest import chdb_dsn

@@ -20,16 +20,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from camelops.wiring.replay_path import (
-    RunnerReplay,
-    TunnelReplaySender,
-    sidecars_by_integration,
-)
 from contract.envelopes import Channel, Envelope
 from contract.message_types import REPLAY, REPLAY_RESULT
 from reconciler.api.app import build_services, make_app
 from reconciler.api.replays import install_replays
+from reconciler.replay_waiter import TunnelReplaySender
 from reconciler.store.records import Role
+from runner.replay import RunnerReplay, sidecars_by_integration
 from telemetry.sidecar.api import sidecar_api
 from tests.integration.reconciler.apiclient import issue
 from tests.integration.reconciler.harness import Core

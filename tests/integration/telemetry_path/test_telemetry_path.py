@@ -9,10 +9,11 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from camelops.wiring.telemetry_path import ControlPlaneTelemetry, runner_relay_app
 from contract.envelopes import Channel
 from contract.message_types import TELEMETRY_BATCH
 from contract.telemetry import TelemetryBatch
+from runner.forwarder import runner_relay_app
+from telemetry.intake import ControlPlaneTelemetry
 from telemetry.store import TelemetryStore
 from tests.integration.telemetry.records import batch, exchange
 from tests.integration.telemetry_path.conftest import routing, serve, start_server_again

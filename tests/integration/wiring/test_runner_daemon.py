@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from camelops.wiring.runner_daemon import RunnerDaemon
 from contract import commands
 from contract.envelopes import Channel
 from contract.message_types import ROLLBACK, STATUS
 from contract.status import StatusReport
+from runner.daemon import RunnerDaemon
 from tests.e2e.k8s.helpers import bundle, configmap
 from tests.integration.tunnel.conftest import (
     FAST_BACKOFF,

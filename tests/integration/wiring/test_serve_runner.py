@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from camelops.wiring.runner_daemon import RunnerDaemon
+from runner.daemon import RunnerDaemon
 from tests.integration.reconciler.gitrepo import GitRepo
 from tests.integration.wiring.recording import RecordingDriver
 from tests.integration.wiring.stack import (

@@ -1,5 +1,6 @@
 """The control plane's side of the tunnel: who serves what comes from the reconciler's state,
-and what runners report is recorded through it.
+what runners report is recorded through it (store methods), and a runner that lacks its
+environment's bundle gets it again on connect (resync).
 
 `TunnelServer` asks `environments_of` synchronously on the event loop, while the state store
 must only be used from worker threads; so the answer is a cache per runner, refreshed from the
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -21,20 +21,12 @@ from contract.message_types import STATUS
 from contract.status import StatusReport
 from reconciler.dispatch import Dispatcher, DispatchError
 from reconciler.store import StateStore
+from reconciler.store.records import ServedEnvironment
 from tunnel.pki.identity import IdentityError, RunnerIdentity
 from tunnel.server import TunnelCallbacks
 
 log = logging.getLogger(__name__)
 MessageHandler = Callable[[RunnerIdentity, Envelope], Awaitable[bool]]
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    """One environment a runner serves and the bundle it should run there."""
-
-    project: str
-    environment: str
-    bundle_id: int | None
 
 
 class ReconcilerCallbacks(TunnelCallbacks):
@@ -109,20 +101,14 @@ class ReconcilerCallbacks(TunnelCallbacks):
     def _note_runner(self, runner: RunnerIdentity) -> None:
         self.store.accounts.register_runner(self.store.accounts.ensure_org(runner.org), runner.name)
 
-    def _desired_of(self, runner: RunnerIdentity) -> list[Served]:
-        rows = self.store.state.query(
-            "SELECT p.name AS project, e.name AS environment,"
-            " COALESCE(e.pinned_bundle_id, e.deployed_bundle_id) AS bundle_id"
-            " FROM environments e JOIN projects p ON p.id = e.project_id"
-            " JOIN orgs o ON o.id = p.org_id WHERE o.name = ? AND e.runner = ?",
-            (runner.org, runner.name),
-        )
-        return [Served(str(r["project"]), str(r["environment"]), r["bundle_id"]) for r in rows]
+    def _desired_of(self, runner: RunnerIdentity) -> list[ServedEnvironment]:
+        return self.store.desired.served_by_runner(runner.org, runner.name)
 
     def _record(self, runner: RunnerIdentity, report: StatusReport) -> bool:
-        # environments_of checks the environment's name only; the project must match too,
-        # or a runner of `a/dev` could report on `b/dev`
-        if not self._serves(runner, report.project, report.environment):
+        # environments_of checks the environment's name only; the project must match too
+        if not self.store.desired.runner_serves(
+            runner.org, runner.name, report.project, report.environment
+        ):
             return False
         recorded = self.store.desired.report_status(
             runner.org, report.project, report.environment, report.digest,
@@ -134,17 +120,8 @@ class ReconcilerCallbacks(TunnelCallbacks):
             self.sent.pop(key, None)
         return recorded
 
-    def _serves(self, runner: RunnerIdentity, project: str, environment: str) -> bool:
-        row = self.store.state.one(
-            "SELECT 1 FROM environments e JOIN projects p ON p.id = e.project_id"
-            " JOIN orgs o ON o.id = p.org_id"
-            " WHERE o.name = ? AND p.name = ? AND e.name = ? AND e.runner = ?",
-            (runner.org, project, environment, runner.name),
-        )
-        return row is not None
-
     async def _resync(
-        self, runner: RunnerIdentity, served: Served, digests: dict[str, str]
+        self, runner: RunnerIdentity, served: ServedEnvironment, digests: dict[str, str]
     ) -> None:
         """Resync by digest: what the runner applied (its hello) against what it should run."""
         if served.bundle_id is None or self.resend is None:

@@ -19,15 +19,14 @@ import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
-from camelops.signals import stop_requested
-from camelops.wiring.replay_path import RunnerReplay, sidecars_by_integration
-from camelops.wiring.telemetry_path import runner_relay_app, serve_relay
 from contract import commands
 from contract.bundles import Bundle
 from contract.commands import RollbackCommand
 from contract.envelopes import Channel, Envelope
 from contract.message_types import ROLLBACK
 from runner.driver import Driver
+from runner.forwarder import runner_relay_app, serve_relay
+from runner.replay import RunnerReplay, sidecars_by_integration
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon
 from runner.sync_steps import SyncSettings, SyncStatus
@@ -158,15 +157,3 @@ class RunnerDaemon:
             for queued in batch:
                 await self.client.send(Channel.STATUS, queued.kind, queued.payload)
             await asyncio.to_thread(self.store.acknowledge, [q.id for q in batch])
-
-
-async def run_until_signalled(daemon: RunnerDaemon) -> None:
-    """Run until SIGTERM or SIGINT, then stop cleanly (outbox checkpointed, store closed)."""
-    stop = stop_requested()
-    await daemon.start()
-    log.info("runner %s started; tunnel %s", daemon.client.identity, daemon.client.url)
-    try:
-        await stop.wait()
-    finally:
-        log.info("runner stopping")
-        await daemon.stop()

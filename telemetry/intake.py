@@ -1,5 +1,5 @@
-"""Telemetry across the tunnel: the runner's relay forwards each sidecar batch on
-`Channel.TELEMETRY`; the control plane hands each telemetry envelope to the ingestor.
+"""The control plane's telemetry intake: each telemetry envelope a runner sends (its relay
+forwards sidecar batches on `Channel.TELEMETRY`, `runner.forwarder`) goes to the ingestor.
 
 Delivery is at-least-once end to end: the relay answers the sidecar only once the batch is in
 the tunnel outbox (checkpointed to SQLite; the oldest telemetry is dropped when it overflows
@@ -21,40 +21,11 @@ from contract.message_types import TELEMETRY_BATCH
 from contract.telemetry import TelemetryBatch
 from telemetry.ingest import IngestError, Ingestor, IngestResult
 from telemetry.ingest_queue import CoalescingIngestor
-from telemetry.relay import relay_app
 from telemetry.store import TelemetryStore
-from tunnel.client import TunnelClient
 from tunnel.pki.identity import RunnerIdentity
 
 log = logging.getLogger(__name__)
 Submit = Callable[[str, TelemetryBatch], Awaitable[IngestResult]]
-
-
-class TunnelForwarder:
-    """Runner side: the relay's `deliver`. The batch is wrapped, not spread into the payload:
-    the tunnel server closes a connection whose payload names an environment the runner does
-    not serve, and a sidecar's empty `environment` must not do that; the intake checks it."""
-
-    def __init__(self, client: TunnelClient) -> None:
-        self.client = client
-
-    async def forward(self, batch: TelemetryBatch) -> None:
-        await self.client.send(
-            Channel.TELEMETRY, TELEMETRY_BATCH, {"batch": batch.model_dump(mode="json")}
-        )
-
-
-def runner_relay_app(client: TunnelClient) -> web.Application:
-    """The loopback relay (`POST /v1/telemetry`) the runner serves to its sidecars."""
-    return relay_app(TunnelForwarder(client).forward)
-
-
-async def serve_relay(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Start the relay on ``host:port`` (loopback or the pod network); the caller cleans up."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
 
 
 class TelemetryIntake:

@@ -1,0 +1,42 @@
+"""The runner's telemetry forwarder: the loopback relay its sidecars post batches to, each
+batch forwarded on the tunnel's telemetry channel (`telemetry.intake` takes it there).
+
+The relay answers the sidecar only once the batch is in the tunnel outbox (checkpointed to
+SQLite), so delivery is at-least-once end to end."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from contract.envelopes import Channel
+from contract.message_types import TELEMETRY_BATCH
+from contract.telemetry import TelemetryBatch
+from runner.relay import relay_app
+from tunnel.client import TunnelClient
+
+
+class TunnelForwarder:
+    """Runner side: the relay's `deliver`. The batch is wrapped, not spread into the payload:
+    the tunnel server closes a connection whose payload names an environment the runner does
+    not serve, and a sidecar's empty `environment` must not do that; the intake checks it."""
+
+    def __init__(self, client: TunnelClient) -> None:
+        self.client = client
+
+    async def forward(self, batch: TelemetryBatch) -> None:
+        await self.client.send(
+            Channel.TELEMETRY, TELEMETRY_BATCH, {"batch": batch.model_dump(mode="json")}
+        )
+
+
+def runner_relay_app(client: TunnelClient) -> web.Application:
+    """The loopback relay (`POST /v1/telemetry`) the runner serves to its sidecars."""
+    return relay_app(TunnelForwarder(client).forward)
+
+
+async def serve_relay(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start the relay on ``host:port`` (loopback or the pod network); the caller cleans up."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
