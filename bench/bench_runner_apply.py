@@ -19,8 +19,8 @@ from typing import Any
 from contract.bundles import Bundle, inventory_of, manifests_digest
 from contract.status import Phase
 from runner.driver import ApplyOptions
-from runner.kube import KubeClient
-from runner.kubernetes_driver import KubernetesDriver
+from runner.drivers.kubernetes.client import KubeClient
+from runner.drivers.kubernetes.driver import KubernetesDriver
 from runner.store import RunnerStore
 from runner.sync_steps import SyncSettings, SyncStatus, enforce, sync_bundle
 from tools.k8s.controlplane import ControlPlane, missing_binaries

@@ -16,6 +16,10 @@ from runner.health import HealthReport
 from runner.objects import ObjectRef
 
 
+class InventoryError(ValueError):
+    """The stored inventory cannot be read; pruning must not trust it."""
+
+
 class DriverError(Exception):
     """The driver could not do its work at all (not one object's refusal: those are results).
     `transient` errors (the API server unreachable, overloaded) are retried with backoff."""

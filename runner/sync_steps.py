@@ -17,9 +17,9 @@ from runner.driver import (
     ApplyResult,
     Driver,
     DriverError,
+    InventoryError,
     ObjectResult,
 )
-from runner.inventory import InventoryError
 from runner.objects import ObjectRef
 from runner.store import RunnerStore, env_key
 

@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
-from runner.manifests import ManifestOptionError, runner_manifests
+from runner.drivers.kubernetes.manifests import ManifestOptionError, runner_manifests
 
 
 def _runner_actions(subparsers: Subparsers) -> Subparsers:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from camelops.signals import stop_requested
 from runner.daemon import RunnerDaemon, SidecarPaths
-from runner.kube import KubeClient
-from runner.kubernetes_driver import KubernetesDriver
+from runner.drivers.kubernetes.client import KubeClient
+from runner.drivers.kubernetes.driver import KubernetesDriver
 
 log = logging.getLogger(__name__)
 

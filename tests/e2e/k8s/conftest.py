@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.kube import KubeClient
-from runner.manifests import rbac
+from runner.drivers.kubernetes.client import KubeClient
+from runner.drivers.kubernetes.manifests import rbac
 from runner.store import RunnerStore
 from tools.k8s.controlplane import ControlPlane, missing_binaries, wait_until
 

@@ -19,8 +19,8 @@ from contract.bundles import Bundle, inventory_of, manifests_digest
 from contract.status import Health, Outcome, Phase
 from renderers import RenderOptions, render_environment
 from runner.driver import ApplyOptions
-from runner.kube import KubeClient
-from runner.kubernetes_driver import KubernetesDriver
+from runner.drivers.kubernetes.client import KubeClient
+from runner.drivers.kubernetes.driver import KubernetesDriver
 from runner.objects import ObjectRef
 from runner.store import RunnerStore
 from runner.sync_steps import SyncSettings, SyncStatus, sync_bundle

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from contract.status import Phase
-from runner.kube import ApiError, KubeClient
-from runner.kubernetes_driver import KubernetesDriver
+from runner.drivers.kubernetes.client import ApiError, KubeClient
+from runner.drivers.kubernetes.driver import KubernetesDriver
 from runner.objects import ObjectRef
 from runner.store import RunnerStore
 from runner.sync import Rollback, SyncDaemon

@@ -6,8 +6,8 @@ import pytest
 
 from contract.status import Health, Outcome, Phase
 from runner.driver import ApplyOptions
-from runner.kube import KubeClient
-from runner.kubernetes_driver import KubernetesDriver
+from runner.drivers.kubernetes.client import KubeClient
+from runner.drivers.kubernetes.driver import KubernetesDriver
 from runner.objects import ObjectRef
 from runner.store import RunnerStore
 from runner.sync_steps import SyncSettings, enforce, sync_bundle

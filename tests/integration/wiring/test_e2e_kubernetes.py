@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from runner.kube import KubeClient
+from runner.drivers.kubernetes.client import KubeClient
 from runner.objects import ObjectRef
 from tests.integration.wiring.stack import Api, Served, clean_env, eventually
 from tests.integration.wiring.test_serve_runner import (

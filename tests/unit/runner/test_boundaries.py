@@ -1,4 +1,4 @@
-"""Inside the runner, only runner/kube.py may import the kubernetes client."""
+"""Inside the runner, only runner/drivers/kubernetes/client.py may import the kubernetes client."""
 
 from __future__ import annotations
 
@@ -20,5 +20,9 @@ def imported_roots(path: Path) -> set[str]:
 
 
 def test_only_the_boundary_module_imports_kubernetes() -> None:
-    users = sorted(p.name for p in RUNNER.glob("*.py") if "kubernetes" in imported_roots(p))
-    assert users == ["kube.py"]
+    users = sorted(
+        p.relative_to(RUNNER).as_posix()
+        for p in RUNNER.rglob("*.py")
+        if "kubernetes" in imported_roots(p)
+    )
+    assert users == ["drivers/kubernetes/client.py"]

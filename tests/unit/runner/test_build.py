@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from contract.bundles import Bundle, inventory_of, manifests_digest
-from runner.build import (
+from runner.drivers.kubernetes.build import (
     BuildJob,
     build_job,
     digest_of,
@@ -25,8 +25,8 @@ from runner.build import (
     pod_failure,
     repository_of,
 )
+from runner.drivers.kubernetes.plan import Planned, plan
 from runner.objects import ObjectRef
-from runner.plan import Planned, plan
 
 GOLDEN = Path(__file__).parents[2] / "golden/cases/build-job/expected/dev"
 DIGEST = "sha256:" + "0f" * 32

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from contract.bundles import Bundle
-from runner.diff import field_diffs
-from runner.inventory import InventoryError, inventory_configmap, inventory_name, parse_inventory
-from runner.kube import _api_error
-from runner.kubernetes_live import fingerprint
+from runner.driver import InventoryError
+from runner.drivers.kubernetes.client import _api_error
+from runner.drivers.kubernetes.diff import field_diffs
+from runner.drivers.kubernetes.inventory import inventory_configmap, inventory_name, parse_inventory
+from runner.drivers.kubernetes.live import fingerprint
 from runner.objects import ObjectRef
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from contract.bundles import Bundle, inventory_of, manifests_digest
+from runner.drivers.kubernetes.plan import TRACKING_ANNOTATION, plan, prune_order, steps
 from runner.objects import ManifestError, ObjectRef, prune_protected, sync_wave, waves
-from runner.plan import TRACKING_ANNOTATION, plan, prune_order, steps
 
 
 def obj(kind: str, name: str, ns: str = "a", api: str = "v1", **ann: str) -> dict[str, Any]:

@@ -8,7 +8,11 @@ import pytest
 import yaml
 
 from contract.bundles import Bundle
-from runner.manifests import MANAGED_RESOURCES, ManifestOptionError, runner_manifests
+from runner.drivers.kubernetes.manifests import (
+    MANAGED_RESOURCES,
+    ManifestOptionError,
+    runner_manifests,
+)
 from runner.objects import ObjectRef
 from runner.store import RunnerStore
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contract.status import Health
+from runner.drivers.kubernetes.client import KubeClient, KubeError
+from runner.drivers.kubernetes.plan import Planned
 from runner.health import HealthReport, health_of
-from runner.kube import KubeClient, KubeError
 from runner.objects import Manifest, ObjectRef
-from runner.plan import Planned
 
 Live = dict[str, Any]
 
@@ -156,7 +156,7 @@ def pin_planned(p: Planned, digests: Mapping[str, str | None]) -> Pinning:
 
 
 def _manifest_digest(obj: Manifest) -> str:
-    # same canonical form as runner.plan, so the apply cache compares like with like
+    # same canonical form as plan.py, so the apply cache compares like with like
     canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 from contract.bundles import Bundle
 from contract.status import Health, Outcome
-from runner.build import BuildJob, BuildTracker, build_job, pin_planned
 from runner.driver import (
     ApplyOptions,
     ApplyResult,
@@ -20,13 +19,14 @@ from runner.driver import (
     ObjectResult,
     PruneResult,
 )
+from runner.drivers.kubernetes.build import BuildJob, BuildTracker, build_job, pin_planned
+from runner.drivers.kubernetes.client import ApiError, KubeClient, KubeError, UnknownKind
+from runner.drivers.kubernetes.inventory import inventory_configmap, inventory_name, parse_inventory
+from runner.drivers.kubernetes.live import LiveIndex, drift_of, fingerprint, live_index
+from runner.drivers.kubernetes.plan import Invalid, Planned, plan, steps
+from runner.drivers.kubernetes.prune import prune_orphans
 from runner.health import health_of, worst_of
-from runner.inventory import inventory_configmap, inventory_name, parse_inventory
-from runner.kube import ApiError, KubeClient, KubeError, UnknownKind
-from runner.kubernetes_live import LiveIndex, drift_of, fingerprint, live_index
 from runner.objects import ObjectRef
-from runner.plan import Invalid, Planned, plan, steps
-from runner.prune import prune_orphans
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,7 +87,7 @@ class KubernetesDriver:
         self, planned: list[Planned], builds: list[BuildJob], notes: dict[str, str]
     ) -> list[Planned]:
         """Deployments running a built image get the digest of its Complete build Job
-        (runner/build.py); `notes` collects what the status says about each."""
+        (runner/drivers/kubernetes/build.py); `notes` collects what the status says about each."""
         if not builds or not any(p.ref.kind == "Deployment" for p in planned):
             return planned
         digests = self._builds.digests(builds)

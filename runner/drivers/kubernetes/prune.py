@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from contract.bundles import Bundle
 from contract.status import Outcome
 from runner.driver import ObjectResult, PruneResult
-from runner.kube import KubeClient, KubeError
+from runner.drivers.kubernetes.client import KubeClient, KubeError
+from runner.drivers.kubernetes.plan import TRACKING_ANNOTATION, prune_order, tracking_id
 from runner.objects import ObjectRef, annotation, prune_protected
-from runner.plan import TRACKING_ANNOTATION, prune_order, tracking_id
 
 
 def prune_orphans(

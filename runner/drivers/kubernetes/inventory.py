@@ -13,14 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from contract.bundles import Bundle
+from runner.driver import InventoryError
 from runner.objects import Manifest, ObjectRef
 
 INVENTORY_LABEL = "camelops.io/inventory"
 _KEYS = ("group", "version", "kind", "namespace", "name")
-
-
-class InventoryError(ValueError):
-    """The stored inventory cannot be read; pruning must not trust it."""
 
 
 def _dns_label(text: str) -> str:

@@ -7,11 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from runner.diff import field_diffs
 from runner.driver import Drift
-from runner.kube import ApiError, KubeClient, KubeError, UnknownKind
+from runner.drivers.kubernetes.client import ApiError, KubeClient, KubeError, UnknownKind
+from runner.drivers.kubernetes.diff import field_diffs
+from runner.drivers.kubernetes.plan import Planned
 from runner.objects import ObjectRef
-from runner.plan import Planned
 
 Live = dict[str, Any]
 
