@@ -15,7 +15,7 @@ import yaml
 
 from bench.timing import compare
 from renderers import render_environment, to_yaml
-from renderers.kube_schema import check_objects
+from renderers.kubernetes.kube_schema import check_objects
 from schema.loaded import LoadedProject
 from schema.repository import load_repository
 

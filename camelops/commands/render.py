@@ -21,8 +21,8 @@ from renderers import (
 )
 from renderers.camel_diff import camel_diff
 from renderers.diff import ObjectChange, diff_objects
-from renderers.environment import PREVIEW_NAME
-from renderers.kube_schema import KUBERNETES_MINOR, check_objects
+from renderers.kubernetes.environment import PREVIEW_NAME
+from renderers.kubernetes.kube_schema import KUBERNETES_MINOR, check_objects
 from renderers.report import DiffReport
 from schema.camel.catalog import CatalogMissingError
 from schema.limits import LoadLimits

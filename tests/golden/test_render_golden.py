@@ -22,7 +22,7 @@ from pydantic.alias_generators import to_camel
 from renderers import RenderOptions, render_environment, render_files
 from renderers.camel_diff import camel_diff
 from renderers.diff import diff_objects
-from renderers.kube_schema import check_objects
+from renderers.kubernetes.kube_schema import check_objects
 from renderers.report import DiffReport
 from schema.loaded import LoadedProject
 from schema.repository import load_repository

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from renderers.kube_schema import check_objects
+from renderers.kubernetes.kube_schema import check_objects
 from renderers.output import OutputFormat, file_name, render_files, to_stream, to_yaml
 
 SHARED = {"drop": ["ALL"]}

@@ -16,9 +16,9 @@ from renderers import (
     render_environment,
     to_yaml,
 )
-from renderers.config import route_keys
 from renderers.context import label_value
-from renderers.kube_schema import check_objects
+from renderers.kubernetes.config import route_keys
+from renderers.kubernetes.kube_schema import check_objects
 from schema.repository import load_repository
 from tests.unit.renderers.repos import (
     CIPHER_A,

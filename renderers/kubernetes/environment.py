@@ -11,7 +11,6 @@ import dataclasses
 import re
 
 from contract.apply_order import apply_order
-from renderers import config, network, scaling, workload
 from renderers.context import (
     Decrypt,
     EnvContext,
@@ -19,6 +18,7 @@ from renderers.context import (
     RenderOptions,
     new_object,
 )
+from renderers.kubernetes import config, network, scaling, workload
 from schema.effective import EffectiveIntegration, effective_integration
 from schema.loaded import LoadedIntegration, LoadedProject
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from renderers.config import PROPERTIES_KEY, ROUTES_DIR, route_keys
 from renderers.context import (
     CHECKSUM_ANNOTATION,
     JOLOKIA_PORT,
@@ -17,6 +16,7 @@ from renderers.context import (
     new_object,
     selector_labels,
 )
+from renderers.kubernetes.config import PROPERTIES_KEY, ROUTES_DIR, route_keys
 from renderers.properties import CONFIG_DIR, health_endpoint
 from schema.effective import EffectiveIntegration
 from schema.models.common import Resources
