@@ -13,6 +13,7 @@ from aiohttp import web
 
 from camelops.settings import Settings
 from camelops.wiring.pki import close_pki, open_pki, server_certificate
+from reconciler.api.app import add_metrics
 from reconciler.api.auth import allow_public
 from reconciler.api.replays import install_replays
 from reconciler.dispatch import Dispatcher
@@ -82,6 +83,7 @@ def build_wired_plane(
     callbacks.bind(plane.store)
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
     allow_public(plane.app, CA_PATH, REGISTER_PATH)  # the one-time token is the credential
+    add_metrics(plane.app, server.metrics.render)
     plane.app.cleanup_ctx.insert(0, _tunnel_lifetime(server, pki))
     _wire_replays(plane, server, callbacks)
     if telemetry_dsn is not None:

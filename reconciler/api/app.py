@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -21,6 +21,15 @@ from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.store import StateStore
+
+MetricsSource = Callable[[], str]
+"""Another component's Prometheus text (e.g. the tunnel server's), served on /metrics too."""
+METRICS_SOURCES = web.AppKey("metrics_sources", list[MetricsSource])
+
+
+def add_metrics(app: web.Application, source: MetricsSource) -> None:
+    """Called by the composition root before the app starts."""
+    app[METRICS_SOURCES].append(source)
 
 
 def build_services(
@@ -42,6 +51,7 @@ def make_app(services: Services, *, run_controller: bool = True) -> web.Applicat
     """`run_controller=False` when the caller owns the controller (tests, embedding)."""
     app = web.Application(middlewares=[authenticate], client_max_size=1024 * 1024)
     app[SERVICES] = services
+    app[METRICS_SOURCES] = []
     app[PUBLIC_ROUTES] = PublicRoutes(PUBLIC_PATHS, PUBLIC_PREFIXES)
     app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)
     app.router.add_get("/api/v1/openapi.json", _openapi)
@@ -74,4 +84,5 @@ async def _healthz(request: web.Request) -> web.Response:
 
 async def _metrics(request: web.Request) -> web.Response:
     text = request.app[SERVICES].metrics.render()
+    text += "".join(render() for render in request.app[METRICS_SOURCES])
     return web.Response(text=text, content_type="text/plain", charset="utf-8")

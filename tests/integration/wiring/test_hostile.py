@@ -104,6 +104,14 @@ async def _nonempty(pending: Any) -> list[dict[str, Any]] | None:
     return found or None
 
 
+async def test_metrics_show_the_tunnel_server_beside_the_reconciler(served: Served) -> None:
+    async with aiohttp.ClientSession() as session:
+        status, text = await Api(served, session).call("GET", "/metrics")
+    assert status == 200
+    assert "# TYPE camelops_reconciles_total counter" in text
+    assert "# TYPE camelops_tunnel_server_connected_runners gauge" in text
+
+
 async def test_token_create_with_a_wrong_passphrase_fails_cleanly(served: Served) -> None:
     env = clean_env(CAMELOPS_CA_PASSPHRASE="not the generated passphrase")
     code, out, err = await cli(
