@@ -20,6 +20,7 @@ from reconciler.api.openapi import openapi_document
 from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
+from reconciler.service.environments import EnvironmentService
 from reconciler.store import StateStore
 
 MetricsSource = Callable[[], str]
@@ -44,6 +45,7 @@ def build_services(
         hook_limiter=RateLimiter(settings.webhook_rate, settings.webhook_burst),
         auth_limiter=RateLimiter(settings.failed_auth_rate, 30),
         replays=ReplayGuard(),
+        environments=EnvironmentService(store, controller.deployer),
     )
 
 

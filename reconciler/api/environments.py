@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from aiohttp import web
 
@@ -11,8 +12,9 @@ from reconciler.api.bodies import PinBody, SyncBody, name_ok, read_body
 from reconciler.api.keys import SERVICES
 from reconciler.api.projects import not_found, project_of
 from reconciler.api.views import bundle_view, environment_view
-from reconciler.deploy import SyncBlockedError, SyncRequest
+from reconciler.deploy import SyncBlockedError
 from reconciler.errors import ReconcileError
+from reconciler.service.environments import BundleNotFoundError
 from reconciler.store.records import EnvironmentRecord, ProjectRecord, Role
 
 routes = web.RouteTableDef()
@@ -43,13 +45,9 @@ async def show_environment(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
-async def _sync(
-    request: web.Request, project: ProjectRecord, env: str, *, actor: str, override: bool
-) -> web.Response:
-    deployer = request.app[SERVICES].controller.deployer
-    sync = SyncRequest(actor=actor, manual=True, override=override, environment=env)
+async def _synced(dispatching: Awaitable[list[str]]) -> web.Response:
     try:
-        dispatched = await deployer.deploy(project, sync)
+        dispatched = await dispatching
     except SyncBlockedError as exc:
         return web.json_response({"error": str(exc), "hint": "retry with override"}, status=409)
     except ReconcileError as exc:
@@ -62,7 +60,8 @@ async def sync_environment(request: web.Request) -> web.Response:
     principal = require(request, Role.OPERATOR)
     body = await read_body(request, SyncBody)
     project, env = await environment_of(request)
-    return await _sync(request, project, env.name, actor=principal.name, override=body.override)
+    service = request.app[SERVICES].environments
+    return await _synced(service.sync(principal, project, env.name, override=body.override))
 
 
 @routes.put(ENV_PATH + "/pin")
@@ -71,46 +70,23 @@ async def pin_environment(request: web.Request) -> web.Response:
     principal = require(request, Role.OPERATOR)
     body = await read_body(request, PinBody)
     project, env = await environment_of(request)
-    store = request.app[SERVICES].store
-    history = await asyncio.to_thread(store.desired.history_of, project.id, env.name)
-    target = next(
-        (
-            b
-            for b in history
-            if b.id == body.bundle_id or (body.revision and b.revision.startswith(body.revision))
-        ),
-        None,
+    service = request.app[SERVICES].environments
+    pinning = service.pin(
+        principal,
+        project,
+        env,
+        bundle_id=body.bundle_id,
+        revision=body.revision,
+        override=body.override,
     )
-    if target is None:
-        raise not_found("bundle in this environment's history")
-    await asyncio.to_thread(store.desired.set_pin, project.id, env.name, target.id)
-    await asyncio.to_thread(
-        lambda: store.desired.audit(
-            principal.org_id,
-            principal.name,
-            "environment.pinned",
-            project=project.name,
-            environment=env.name,
-            revision=target.revision,
-            detail={"bundle": target.id},
-        )
-    )
-    return await _sync(request, project, env.name, actor=principal.name, override=body.override)
+    try:
+        return await _synced(pinning)
+    except BundleNotFoundError as exc:
+        raise not_found(str(exc)) from None
 
 
 @routes.delete(ENV_PATH + "/pin")
 async def unpin_environment(request: web.Request) -> web.Response:
     principal = require(request, Role.OPERATOR)
     project, env = await environment_of(request)
-    store = request.app[SERVICES].store
-    await asyncio.to_thread(store.desired.set_pin, project.id, env.name, None)
-    await asyncio.to_thread(
-        lambda: store.desired.audit(
-            principal.org_id,
-            principal.name,
-            "environment.unpinned",
-            project=project.name,
-            environment=env.name,
-        )
-    )
-    return await _sync(request, project, env.name, actor=principal.name, override=False)
+    return await _synced(request.app[SERVICES].environments.unpin(principal, project, env))

@@ -9,6 +9,7 @@ from aiohttp import web
 from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
+from reconciler.service.environments import EnvironmentService
 from reconciler.store import StateStore
 from reconciler.store.records import Principal
 
@@ -35,6 +36,7 @@ class Services:
     hook_limiter: RateLimiter
     auth_limiter: RateLimiter
     replays: ReplayGuard
+    environments: EnvironmentService
 
 
 SERVICES = web.AppKey("services", Services)

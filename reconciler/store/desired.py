@@ -189,6 +189,34 @@ class DesiredState:
                 (bundle_id, self._state.clock(), project_id, environment),
             )
 
+    def pin(
+        self,
+        org_id: int,
+        actor: str,
+        project_id: int,
+        project: str,
+        environment: str,
+        *,
+        bundle: BundleSummary | None,
+    ) -> None:
+        """Pin `bundle` (None: unpin) and write its audit record, in one transaction."""
+        with self._state.transaction():
+            self.set_pin(project_id, environment, None if bundle is None else bundle.id)
+            if bundle is None:
+                self.audit(
+                    org_id, actor, "environment.unpinned", project=project, environment=environment
+                )
+            else:
+                self.audit(
+                    org_id,
+                    actor,
+                    "environment.pinned",
+                    project=project,
+                    environment=environment,
+                    revision=bundle.revision,
+                    detail={"bundle": bundle.id},
+                )
+
     def record_deployment(
         self,
         project_id: int,

@@ -146,3 +146,30 @@ def test_runner_status_reports_are_matched_by_digest() -> None:
     assert not store.desired.report_status(
         "acme", "shop", "dev", "sha256:nope", state="x", detail=""
     )
+
+
+def test_a_pin_and_its_audit_record_commit_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = StateStore(None, KEK)
+    org = store.accounts.ensure_org("acme")
+    project = store.projects.create(org, "shop", url="/srv/shop.git")
+    env = Environment.model_validate({"name": "dev", "runner": "r", "namespace": "ns"})
+    store.desired.sync_environments(project.id, [env])
+    store.desired.save_bundle(project.id, bundle("dev", "a" * 40))
+    target = store.desired.history_of(project.id, "dev")[0]
+
+    store.desired.pin(org, "ann", project.id, "shop", "dev", bundle=target)
+    pinned = store.desired.environment(project.id, "dev")
+    assert pinned is not None
+    assert pinned.pinned_bundle_id == target.id
+    assert [a.action for a in store.desired.audit_log(org)] == ["environment.pinned"]
+
+    def audit_fails(*_args: object, **_kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store.desired, "audit", audit_fails)
+    with pytest.raises(sqlite3.OperationalError):
+        store.desired.pin(org, "ann", project.id, "shop", "dev", bundle=None)
+    # no unpin without its audit record
+    still = store.desired.environment(project.id, "dev")
+    assert still is not None
+    assert still.pinned_bundle_id == target.id
