@@ -21,6 +21,7 @@ from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
+from reconciler.service.projects import ProjectService
 from reconciler.store import StateStore
 
 MetricsSource = Callable[[], str]
@@ -46,6 +47,7 @@ def build_services(
         auth_limiter=RateLimiter(settings.failed_auth_rate, 30),
         replays=ReplayGuard(),
         environments=EnvironmentService(store, controller.deployer),
+        projects=ProjectService(store, controller),
     )
 
 

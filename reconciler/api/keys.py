@@ -10,6 +10,7 @@ from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
+from reconciler.service.projects import ProjectService
 from reconciler.store import StateStore
 from reconciler.store.records import Principal
 
@@ -37,6 +38,7 @@ class Services:
     auth_limiter: RateLimiter
     replays: ReplayGuard
     environments: EnvironmentService
+    projects: ProjectService
 
 
 SERVICES = web.AppKey("services", Services)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 from aiohttp import web
 
@@ -16,6 +15,8 @@ from reconciler.api.views import (
     project_view,
     revision_view,
 )
+from reconciler.service.projects import NewProject
+from reconciler.store import ConflictError
 from reconciler.store.records import ProjectRecord, Role
 
 routes = web.RouteTableDef()
@@ -54,29 +55,18 @@ async def create_project(request: web.Request) -> web.Response:
     principal = require(request, Role.ADMIN)
     body = await read_body(request, CreateProject)
     services = request.app[SERVICES]
-    store = services.store
-    try:
-        project = await asyncio.to_thread(
-            lambda: store.projects.create(
-                principal.org_id,
-                body.name,
-                url=body.url,
-                branch=body.branch,
-                poll_interval_s=body.poll_interval_seconds,
-                webhook_secret=body.webhook_secret,
-            )
-        )
-    except sqlite3.IntegrityError:
-        return web.json_response(
-            {"error": "a project or repository with this name exists"}, status=409
-        )
-    await asyncio.to_thread(
-        lambda: store.desired.audit(
-            principal.org_id, principal.name, "project.created", project=project.name
-        )
+    new = NewProject(
+        name=body.name,
+        url=body.url,
+        branch=body.branch,
+        poll_interval_s=body.poll_interval_seconds,
+        webhook_secret=body.webhook_secret,
     )
-    services.controller.schedule_polling(project)
-    services.controller.request(project.id)
+    try:
+        project = await services.projects.create(principal, new)
+    except ConflictError as exc:
+        return web.json_response({"error": str(exc)}, status=409)
+    store = services.store
     status = await asyncio.to_thread(store.projects.status, project.id)
     return web.json_response(project_view(project, status), status=201)
 

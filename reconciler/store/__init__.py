@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from reconciler.secrets.envelope import Envelope
 from reconciler.store.accounts import Accounts
-from reconciler.store.db import Clock, StateDB, StoreError
+from reconciler.store.db import Clock, ConflictError, StateDB, StoreError
 from reconciler.store.desired import DesiredState
 from reconciler.store.previews import Previews
 from reconciler.store.projects import Projects
+from reconciler.store.records import ProjectRecord
 from reconciler.store.replays import Replays
 
-__all__ = ["StateStore", "StoreError"]
+__all__ = ["ConflictError", "StateStore", "StoreError"]
 
 
 class StateStore:
@@ -26,6 +28,33 @@ class StateStore:
         self.desired = DesiredState(self.state, envelope)
         self.previews = Previews(self.state)
         self.replays = Replays(self.state)
+
+    def create_project(
+        self,
+        org_id: int,
+        actor: str,
+        name: str,
+        *,
+        url: str,
+        branch: str,
+        poll_interval_s: int,
+        webhook_secret: str,
+    ) -> ProjectRecord:
+        """A project, its repository and the audit record, in one transaction."""
+        try:
+            with self.state.transaction():
+                project = self.projects.create(
+                    org_id,
+                    name,
+                    url=url,
+                    branch=branch,
+                    poll_interval_s=poll_interval_s,
+                    webhook_secret=webhook_secret,
+                )
+                self.desired.audit(org_id, actor, "project.created", project=project.name)
+        except sqlite3.IntegrityError:
+            raise ConflictError("a project or repository with this name exists") from None
+        return project
 
     def close(self) -> None:
         self.state.close()

@@ -21,6 +21,10 @@ class StoreError(Exception):
     """The state database cannot be used (newer schema, corrupt file)."""
 
 
+class ConflictError(Exception):
+    """The write would duplicate something unique (a project name, a repository)."""
+
+
 class StateDB:
     """A sqlite-utils Database shared by the event loop's worker threads.
 

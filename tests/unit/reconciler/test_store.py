@@ -10,9 +10,9 @@ import pytest
 
 from contract.bundles import Bundle, inventory_of, manifests_digest
 from reconciler.secrets.envelope import Envelope, EnvelopeError, load_or_create_kek
-from reconciler.store import StateStore, StoreError
+from reconciler.store import ConflictError, StateStore, StoreError
 from reconciler.store.migrations import MIGRATIONS
-from reconciler.store.records import Role
+from reconciler.store.records import ProjectRecord, Role
 from schema.models.project import Environment
 
 KEK = secrets.token_bytes(32)
@@ -173,3 +173,27 @@ def test_a_pin_and_its_audit_record_commit_together(monkeypatch: pytest.MonkeyPa
     still = store.desired.environment(project.id, "dev")
     assert still is not None
     assert still.pinned_bundle_id == target.id
+
+
+def test_a_project_is_created_with_its_audit_record_and_a_duplicate_is_a_conflict() -> None:
+    store = StateStore(None, KEK)
+    org = store.accounts.ensure_org("acme")
+
+    def create(actor: str) -> ProjectRecord:
+        return store.create_project(
+            org,
+            actor,
+            "shop",
+            url="/srv/shop.git",
+            branch="main",
+            poll_interval_s=60,
+            webhook_secret="",
+        )
+
+    project = create("ann")
+    with pytest.raises(ConflictError, match="a project or repository with this name exists"):
+        create("bob")
+    assert [p.id for p in store.projects.all(org)] == [project.id]
+    assert [(a.actor, a.action) for a in store.desired.audit_log(org)] == [
+        ("ann", "project.created")
+    ]
