@@ -46,7 +46,7 @@ test-fast: setup ## unit tests only, no lint
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 golden: setup ## rewrite golden expectations (review the diff!)
-	UPDATE_GOLDEN=1 $(PY) -m pytest tests/golden tests/unit/test_validate_corpus.py -q
+	UPDATE_GOLDEN=1 $(PY) -m pytest tests/golden tests/unit/validate_corpus -q
 
 bench: setup k8s ## benchmarks: figures and ratios against an in-run baseline
 	$(PY) -m bench

@@ -38,9 +38,14 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def camelops_serve(data_dir: Path, timeout: float = 60.0) -> Iterator[Served]:
+def camelops_serve(
+    data_dir: Path,
+    timeout: float = 60.0,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[Served]:
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     log = (data_dir.parent / "serve.log").open("w")
     process = subprocess.Popen(
         [
@@ -55,6 +60,7 @@ def camelops_serve(data_dir: Path, timeout: float = 60.0) -> Iterator[Served]:
             # the API alone: a fixed tunnel port would collide between parallel runs
             "--tunnel-port",
             "0",
+            *args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -122,10 +122,16 @@ async def test_pin_rolls_back_and_unpin_returns_to_latest(api: Api) -> None:
     actions = [r["action"] for r in (await get(api, "/api/v1/audit"))["records"]]
     assert "environment.pinned" in actions
     assert "environment.unpinned" in actions
-    missing = await api.client.put(
-        f"{ENV}/prod/pin", json={"revision": "f" * 40}, headers=api.auth()
-    )
-    assert missing.status == 404
+    # an unknown revision or bundle is refused and changes nothing: no pin, no dispatch, no audit
+    dispatched = len(core.sink.deliveries)
+    for unknown in ({"revision": "f" * 40}, {"bundleId": 999_999}):
+        missing = await api.client.put(f"{ENV}/prod/pin", json=unknown, headers=api.auth())
+        assert missing.status == 404
+        assert await missing.json() == {"error": "no such bundle in this environment's history"}
+    assert (await get(api, f"{ENV}/prod"))["pinnedBundleId"] is None
+    assert len(core.sink.deliveries) == dispatched
+    actions = [r["action"] for r in (await get(api, "/api/v1/audit"))["records"]]
+    assert actions.count("environment.pinned") == 1
 
 
 async def test_metrics_and_openapi_are_served(api: Api) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
+import pytest
+
 from reconciler.errors import Reason
-from reconciler.store.records import RevisionState
+from reconciler.pipeline import BuildOutcome
+from reconciler.store.records import ProjectRecord, RevisionState
 from tests.integration.reconciler.gitrepo import base_files
 from tests.integration.reconciler.harness import Core
 
@@ -60,3 +66,38 @@ async def test_invalid_commit_is_recorded_not_dispatched_and_next_good_commit_re
     await reconcile(core)
     assert core.store.projects.status(core.project.id).ready == "True"
     assert {d.bundle.revision for d in core.sink.deliveries[2:]} == {fixed}
+
+
+async def test_a_project_queued_twice_reconciles_once(core: Core) -> None:
+    core.controller.request(core.project.id)
+    core.controller.request(core.project.id)
+    await core.controller.wait_idle()
+    assert core.controller.metrics.duration_count == 1
+    assert len(core.sink.deliveries) == 2  # dev and prod, once each
+
+
+async def test_requests_during_a_reconcile_queue_exactly_one_more_run(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    build = core.controller.pipeline.build
+
+    def gated_build(project: ProjectRecord) -> BuildOutcome:
+        outcome = build(project)  # fetched before the push below
+        started.set()
+        assert release.wait(30), "the test never released the build"
+        return outcome
+
+    monkeypatch.setattr(core.controller.pipeline, "build", gated_build)
+    first = core.repo.head()
+    core.controller.request(core.project.id)
+    assert await asyncio.to_thread(started.wait, 30)
+    second = core.repo.commit(base_files(period=3000), "pushed during the reconcile")
+    core.repo.push()
+    core.controller.request(core.project.id)  # the webhook of that push...
+    core.controller.request(core.project.id)  # ...and a poll: one more run between them
+    release.set()
+    await core.controller.wait_idle()
+    assert core.controller.metrics.duration_count == 2
+    assert [d.bundle.revision for d in core.sink.deliveries] == [first, first, second, second]
+    assert core.store.projects.status(core.project.id).last_commit == second

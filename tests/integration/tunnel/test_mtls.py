@@ -87,6 +87,24 @@ async def test_expired_certificate_is_rejected(control_plane: ControlPlane, tmp_
     await _refused(control_plane, data_dir)
 
 
+async def test_a_certificate_our_ca_signed_but_never_issued_is_rejected(
+    control_plane: ControlPlane, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A valid signature is not enough: a serial this control plane never recorded (the CA key
+    signed it elsewhere) is refused, and the log says why."""
+    data_dir = await control_plane.register("edge-1", tmp_path)
+    identity = RunnerIdentity(ORG, "edge-1")
+    key_pem, csr_pem = new_key_and_csr(identity)
+    cert = control_plane.pki.ca.sign_runner(csr_pem, identity, control_plane.clock())
+    RunnerFiles.in_data_dir(data_dir).save_credentials(
+        key_pem, cert.public_bytes(serialization.Encoding.PEM)
+    )
+    with caplog.at_level("WARNING", logger="tunnel.server"):
+        await _refused(control_plane, data_dir)
+    assert "certificate not issued by this control plane" in caplog.text
+    assert control_plane.server.metrics.value("refused_total", (("reason", "identity"),)) >= 3
+
+
 async def test_revoked_certificate_is_rejected_on_the_next_connection(
     control_plane: ControlPlane, tmp_path: Path
 ) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from contract.envelopes import Channel
-from contract.proxy import REQUEST
-from tests.integration.tunnel.conftest import ORG, ControlPlane, wait_for
+from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
+from contract.envelopes import Channel, Envelope
+from contract.proxy import REQUEST, RESPONSE, ProxyRequest, ProxyResponse
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.proxy import RunnerProxy
 
@@ -27,10 +28,14 @@ async def camel_health() -> AsyncIterator[str]:
     async def secret(_: web.Request) -> web.Response:
         return web.Response(text="do not leak")
 
+    async def moved(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/secret")  # a redirect out of the allowed target
+
     app = web.Application()
     app.router.add_get("/observe/health", health)
     app.router.add_get("/observe/health/routes", health)
     app.router.add_get("/secret", secret)
+    app.router.add_get("/observe/health/moved", moved)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -76,3 +81,39 @@ async def test_anything_else_is_refused(
     assert answer.status == 0
     assert reason in answer.error
     assert "do not leak" not in answer.body
+
+
+async def test_redirects_are_not_followed(plane_with_proxy: ControlPlane) -> None:
+    answer = await plane_with_proxy.server.proxy(RUNNER, "camel-health", "moved")
+    assert answer.status == 302
+    assert "do not leak" not in answer.body
+
+
+async def test_a_runner_cannot_answer_another_runners_proxy_request(
+    control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    asked = control_plane.client(await control_plane.register("edge-1", tmp_path))
+    forger = control_plane.client(await control_plane.register("edge-2", tmp_path))
+    requests: list[ProxyRequest] = []
+    answer_now = asyncio.Event()
+
+    async def slow_answer(envelope: Envelope) -> None:
+        request = ProxyRequest.model_validate(envelope.payload)
+        requests.append(request)
+        await answer_now.wait()
+        honest = ProxyResponse(request_id=request.request_id, status=200, body="honest")
+        await asked.send(Channel.PROXY, RESPONSE, honest.model_dump())
+
+    asked.on(Channel.PROXY, REQUEST, slow_answer)
+    for client in (asked, forger):
+        await client.start()
+        await wait_for(client.connected.wait())
+    call = asyncio.create_task(control_plane.server.proxy(RUNNER, "camel-health", timeout=10))
+    await eventually(lambda: bool(requests))
+    forged = ProxyResponse(request_id=requests[0].request_id, status=200, body="forged")
+    await forger.send(Channel.PROXY, RESPONSE, forged.model_dump())
+    await eventually(lambda: not forger.state.pending)  # the server has taken the forged answer
+    assert not call.done()
+    answer_now.set()
+    answer = await call
+    assert answer.body == "honest"

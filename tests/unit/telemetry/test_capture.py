@@ -103,3 +103,39 @@ async def test_a_replay_header_sent_by_a_client_is_redacted_and_sampled(
     capture.settings = SidecarSettings(integration="orders", sample_rate=0.0)
     capture._keep(ExchangeAssembler().feed(with_replay_header("EX-9"), now=0.0))
     assert len(capture.ring) == 1, "a forged replay header does not force capture"
+
+
+CARD, EMAIL = "4111 1111 1111 1111", "jane.doe@example.com"
+
+
+def with_personal_data_everywhere() -> list[TraceEvent]:
+    """The corpus with a card number and an e-mail in endpoint URIs, exception messages and
+    stack traces: free text Camel fills from the message (dynamic `toD` URIs, validation errors)."""
+    document = json.loads((CORPUS / "dump-camel-4.18.json").read_text())
+    for event in document["traces"]:
+        if not event["first"] and not event["last"]:  # a processor node, e.g. a `toD` step
+            event["endpointUri"] = f"smtp://mail.example.net?to={EMAIL}&ref={CARD}"
+        if event.get("exception"):
+            exception = event["exception"]
+            exception["message"] = f"rejected card {CARD} of {EMAIL}"
+            exception["stackTrace"] = f"java.lang.IllegalArgumentException: card {CARD} of {EMAIL}"
+            exception["stackTrace"] += "\\n\\tat org.example.Check.run(Check.java:12)\\n"
+    return decode_dump(json.dumps(document))
+
+
+def test_endpoint_uris_exception_messages_and_stack_traces_are_redacted() -> None:
+    ok, failed = ExchangeAssembler().feed(with_personal_data_everywhere(), now=0.0)
+    records = [to_record(x, Redactor.from_rules(), body_max_chars=0) for x in (ok, failed)]
+    uris = [node.endpoint_uri for record in records for node in record.nodes if node.endpoint_uri]
+    assert uris, "the corpus has endpoint URIs"
+    assert all(uri.endswith(f"?to={MASK}&ref={MASK}") for uri in uris), uris
+    failed_record = records[1]
+    assert failed_record.exception_message == f"rejected card {MASK} of {MASK}"
+    assert failed_record.stack_trace.startswith(
+        f"java.lang.IllegalArgumentException: card {MASK} of {MASK}"
+    )
+    assert "Check.java:12" in failed_record.stack_trace  # the rest of the trace stays readable
+    for record in records:
+        dumped = json.dumps(record.model_dump())
+        assert EMAIL not in dumped
+        assert CARD not in dumped
