@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schema.camel.catalog import load_catalog
-from schema.camel.endpoints import find_yaml_endpoints
 from schema.camel.explain import suggest
 from schema.camel.xml_routes import validate_xml_routes
-from schema.camel.yaml_routes import validate_yaml_routes
+from schema.camel.yaml_routes import check_yaml_routes
 from schema.diagnostics import Diagnostic, InvalidFileError, Severity
 from schema.documents import validate_document
 from schema.loaded import LoadedIntegration, RouteDsl, RouteFile
@@ -126,8 +125,9 @@ def _load_routes(
             except InvalidFileError as exc:
                 problems += exc.diagnostics
                 continue
-            problems += validate_yaml_routes(route_doc, catalog)
-            consumed |= {e.uri for e in find_yaml_endpoints(route_doc.data) if e.consumer}
+            found_problems, endpoints = check_yaml_routes(route_doc, catalog)
+            problems += found_problems
+            consumed |= {e.uri for e in endpoints if e.consumer}
             routes.append(RouteFile(path, text, RouteDsl.YAML))
         else:
             problems.append(

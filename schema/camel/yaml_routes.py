@@ -7,7 +7,7 @@ from functools import cache
 from jsonschema import Draft7Validator
 
 from schema.camel.catalog import CamelCatalog, load_catalog
-from schema.camel.endpoints import check_endpoint, find_yaml_endpoints
+from schema.camel.endpoints import Endpoint, check_endpoint, find_yaml_endpoints
 from schema.camel.explain import describe, leaf_errors
 from schema.camel.fast_check import FastChecker
 from schema.diagnostics import Diagnostic, Severity, json_pointer
@@ -27,6 +27,13 @@ def _precise(version: str) -> Draft7Validator:
 
 
 def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagnostic]:
+    return check_yaml_routes(doc, catalog)[0]
+
+
+def check_yaml_routes(
+    doc: YamlDocument, catalog: CamelCatalog
+) -> tuple[list[Diagnostic], list[Endpoint]]:
+    """(diagnostics, the file's endpoints): one walk serves the checks and the callers."""
     if not isinstance(doc.data, list) or not doc.data:
         line, col = doc.locate(())
         return [
@@ -38,11 +45,12 @@ def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagn
                 "a Camel YAML DSL file is a non-empty list (e.g. '- route: ...' or '- from: ...')",
                 code="camel-dsl",
             )
-        ]
+        ], []
     diagnostics: list[Diagnostic] = []
     if not _fast(catalog.version).is_valid(doc.data):
         diagnostics += _explain(doc, catalog)
-    for endpoint in find_yaml_endpoints(doc.data):
+    endpoints = find_yaml_endpoints(doc.data, catalog)
+    for endpoint in endpoints:
         for severity, message, key in check_endpoint(endpoint.uri, endpoint.parameters, catalog):
             path = (*endpoint.path[:-1], "parameters", key) if key else endpoint.path
             line, col = doc.locate(path, at_key=key is not None)
@@ -57,7 +65,7 @@ def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagn
                     code="camel-endpoint",
                 )
             )
-    return diagnostics
+    return diagnostics, endpoints
 
 
 def _explain(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagnostic]:

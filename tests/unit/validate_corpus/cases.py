@@ -450,6 +450,80 @@ def _(root: Path) -> None:
     append_step(root, "        - to: inventory\n")
 
 
+@case("route-not-an-endpoint-uri-bad-scheme")
+def _(root: Path) -> None:
+    append_step(root, '        - to: "9inventory:stock"\n')
+
+
+@case("route-uri-scheme-parameters-bad-type")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - to:\n            uri: log\n            parameters:\n"
+        "              loggerName: orders\n              showBody: maybe\n",
+    )
+
+
+@case("route-uri-scheme-missing-path-parameter")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - to:\n            uri: jms\n            parameters:\n              priority: 4\n",
+    )
+
+
+@case("route-uri-path-bad-integer-option")
+def _(root: Path) -> None:
+    append_step(root, "        - to: seda:audit?size=many\n")
+
+
+@case("route-parameter-named-from-is-no-endpoint")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - to:\n            uri: log:orders\n            parameters:\n"
+        "              from: not-an-endpoint\n",
+    )
+
+
+@case("route-api-method-option-misspelled")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - to:\n            uri: as2:client/send\n            parameters:\n"
+        "              ediMessageContentTyp: application/edifact\n",
+    )
+
+
+@case("route-enum-option-unknown-value")
+def _(root: Path) -> None:
+    append_step(root, "        - to: jms:queue:audit?deliveryMode=3\n")
+
+
+@case("route-kamelet-unknown")
+def _(root: Path) -> None:
+    append_step(root, "        - kamelet:\n            name: log-snk\n")
+
+
+@case("route-kamelet-uri-unknown")
+def _(root: Path) -> None:
+    append_step(root, "        - to: kamelet:log-snk\n")
+
+
+@case("route-kamelet-unknown-property")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - kamelet:\n            name: log-sink\n            parameters:\n"
+        "              showHeadrs: true\n",
+    )
+
+
+@case("route-kamelet-missing-required-property")
+def _(root: Path) -> None:
+    append_step(root, "        - to: kamelet:timer-source\n")
+
+
 @case("route-file-unsupported-type")
 def _(root: Path) -> None:
     replace(root, ORDERS, "    - routes/*.camel.yaml", "    - routes/*")
