@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from schema.camel.catalog import load_catalog
 from schema.camel.explain import suggest
-from schema.camel.xml_routes import validate_xml_routes
+from schema.camel.route_ids import IdIndex
+from schema.camel.xml_routes import parse_xml, validate_xml_routes
 from schema.camel.yaml_routes import check_yaml_routes
 from schema.diagnostics import Diagnostic, InvalidFileError, Severity
 from schema.documents import validate_document
@@ -108,6 +109,7 @@ def _load_routes(
     catalog = load_catalog(version)
     routes: list[RouteFile] = []
     consumed: set[str] = set()
+    ids = IdIndex()
     for path in matched:
         try:
             text = files.read_text(path)
@@ -118,6 +120,9 @@ def _load_routes(
             found, from_uris = validate_xml_routes(path, text, catalog)
             problems += found
             consumed |= from_uris
+            root, _ = parse_xml(path, text)
+            if root is not None:
+                ids.add_xml(path, root)
             routes.append(RouteFile(path, text, RouteDsl.XML))
         elif path.endswith(YAML_SUFFIXES):
             try:
@@ -128,6 +133,7 @@ def _load_routes(
             found_problems, endpoints = check_yaml_routes(route_doc, catalog)
             problems += found_problems
             consumed |= {e.uri for e in endpoints if e.consumer}
+            ids.add_yaml(route_doc)
             routes.append(RouteFile(path, text, RouteDsl.YAML))
         else:
             problems.append(
@@ -140,6 +146,7 @@ def _load_routes(
                     code="routes-type",
                 )
             )
+    problems += ids.check()
     return routes, consumed, problems
 
 

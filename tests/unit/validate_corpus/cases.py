@@ -524,6 +524,52 @@ def _(root: Path) -> None:
     append_step(root, "        - to: kamelet:timer-source\n")
 
 
+SECOND_ROUTE = "integrations/orders/routes/audit.camel.yaml"
+
+
+@case("routes-duplicate-route-id-across-files")
+def _(root: Path) -> None:
+    write(
+        root,
+        SECOND_ROUTE,
+        "- route:\n    id: orders\n    from:\n      uri: direct:audit\n"
+        "      steps:\n        - log: audit\n",
+    )
+
+
+@case("routes-duplicate-route-configuration-id")
+def _(root: Path) -> None:
+    config = "- routeConfiguration:\n    id: shared\n    onException:\n" + (
+        "      - onException:\n          exception: [java.lang.Exception]\n"
+        "          handled:\n            constant: true\n"
+    )
+    write(root, SECOND_ROUTE, config)
+    write(root, "integrations/orders/routes/audit2.camel.yaml", config)
+
+
+@case("routes-unknown-route-configuration-id")
+def _(root: Path) -> None:
+    write(root, SECOND_ROUTE, "- routeConfiguration:\n    id: errors\n")
+    replace(root, ROUTE, "    id: orders\n", "    id: orders\n    routeConfigurationId: erors\n")
+
+
+@case("routes-duplicate-rest-id-yaml-and-xml")
+def _(root: Path) -> None:
+    replace(
+        root,
+        ORDERS,
+        "    - routes/*.camel.yaml",
+        "    - routes/*.camel.yaml\n    - routes/*.camel.xml",
+    )
+    write(root, SECOND_ROUTE, "- rest:\n    id: api\n    get:\n      - to: direct:orders\n")
+    write(
+        root,
+        "integrations/orders/routes/api.camel.xml",
+        '<rests xmlns="http://camel.apache.org/schema/xml-io">\n'
+        '  <rest id="api">\n    <get><to uri="direct:orders"/></get>\n  </rest>\n</rests>\n',
+    )
+
+
 @case("route-file-unsupported-type")
 def _(root: Path) -> None:
     replace(root, ORDERS, "    - routes/*.camel.yaml", "    - routes/*")
