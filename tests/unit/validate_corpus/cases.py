@@ -165,6 +165,40 @@ def _(root: Path) -> None:
     del root
 
 
+# --- bounded integers ----------------------------------------------------------------------
+
+
+@case("integration-integer-of-thousands-of-digits")
+def _(root: Path) -> None:
+    replace(root, ORDERS, "      replicas: 2", "      replicas: " + "9" * 5000)
+
+
+@case("integration-replicas-beyond-64-bits")
+def _(root: Path) -> None:
+    replace(root, ORDERS, "      replicas: 2", "      replicas: " + "9" * 40)
+
+
+@case("integration-quantity-too-large")
+def _(root: Path) -> None:
+    replace(
+        root,
+        ORDERS,
+        "  replay:\n",
+        "  resources:\n    requests:\n      memory: " + "9" * 60 + "Gi\n  replay:\n",
+    )
+
+
+@case("project-sync-window-duration-overflow")
+def _(root: Path) -> None:
+    replace(
+        root,
+        PROJECT,
+        "      selfHeal: true",
+        "      syncWindows:\n        - kind: deny\n"
+        "          schedule: '0 22 * * *'\n          duration: " + "9" * 3000 + "d\n",
+    )
+
+
 # --- YAML safety ---------------------------------------------------------------------------
 
 
