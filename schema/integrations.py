@@ -111,6 +111,10 @@ def _load_routes(
     consumed: set[str] = set()
     ids = IdIndex()
     for path in matched:
+        bad_name = _route_file_name_problem(path)
+        if bad_name:
+            problems.append(Diagnostic(path, 0, 0, Severity.ERROR, bad_name, code="routes-name"))
+            continue
         try:
             text = files.read_text(path)
         except InvalidFileError as exc:
@@ -148,6 +152,27 @@ def _load_routes(
             )
     problems += ids.check()
     return routes, consumed, problems
+
+
+# Camel picks a route file's loader by everything after the FIRST dot of its name.
+CAMEL_ROUTE_EXTENSIONS = ("yaml", "camel.yaml", "xml", "camel.xml")
+
+
+def _route_file_name_problem(path: str) -> str | None:
+    name = path.rsplit("/", 1)[-1]
+    stem, _, extension = name.partition(".")
+    if extension in CAMEL_ROUTE_EXTENSIONS or not name.endswith(YAML_SUFFIXES + XML_SUFFIXES):
+        return None
+    if name.endswith(".yml"):
+        fixed = name.removesuffix(".yml").removesuffix(".camel") + ".camel.yaml"
+        return f"Camel loads no '.yml' route files (only .yaml): rename it to '{fixed}'"
+    kind = "camel.xml" if name.endswith(".xml") else "camel.yaml"
+    middle = extension.removesuffix(".xml").removesuffix(".yaml").removesuffix(".camel")
+    fixed = f"{stem}-{middle.replace('.', '-')}.{kind}"
+    return (
+        f"Camel picks the route loader by everything after the first dot ('{extension}' here) "
+        f"and finds none: rename it to '{fixed}'"
+    )
 
 
 def _load_properties(

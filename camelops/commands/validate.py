@@ -10,6 +10,8 @@ from pathlib import Path
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
 from schema.camel.catalog import CatalogMissingError
+from schema.camel.oracle import OracleUnavailableError
+from schema.camel_check import with_camel_verdicts
 from schema.limits import LoadLimits
 from schema.repository import ValidationReport, load_repository
 
@@ -24,6 +26,12 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("path", nargs="?", default=".", type=Path, help="repository root")
     parser.add_argument("--env", help="check only what this environment needs")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--camel",
+        action="store_true",
+        help="also load every YAML route file with Camel's own YAML DSL loader (needs Java 17+ "
+        "and `make camel-oracle`); its refusals are reported as errors",
+    )
     add_limit_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -76,6 +84,12 @@ def run(args: argparse.Namespace) -> int:
     except CatalogMissingError as exc:
         print(f"camelops validate: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if args.camel:
+        try:
+            report = with_camel_verdicts(root, report, limits_from(args))
+        except OracleUnavailableError as exc:
+            print(f"camelops validate: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     if args.format == "json":
         print(json.dumps(as_json(root, report), indent=2, sort_keys=True))
     else:

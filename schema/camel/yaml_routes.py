@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from jsonschema import Draft7Validator
+from yaml.nodes import SequenceNode
 
 from schema.camel.catalog import CamelCatalog, load_catalog
 from schema.camel.endpoints import Endpoint, check_endpoint, find_yaml_endpoints
@@ -34,6 +35,10 @@ def check_yaml_routes(
     doc: YamlDocument, catalog: CamelCatalog
 ) -> tuple[list[Diagnostic], list[Endpoint]]:
     """(diagnostics, the file's endpoints): one walk serves the checks and the callers."""
+    if isinstance(doc.data, dict) and doc.data and doc.root is not None:
+        # Camel's loader takes a single mapping (`route: ...` at the top) as a one-item list.
+        root = SequenceNode("tag:yaml.org,2002:seq", [doc.root], doc.root.start_mark)
+        doc = YamlDocument(doc.path, [doc.data], root)
     if not isinstance(doc.data, list) or not doc.data:
         line, col = doc.locate(())
         return [

@@ -109,3 +109,10 @@ def test_api_method_options_are_known() -> None:
 
 def test_placeholders_are_never_judged() -> None:
     assert check_endpoint("log:x?showBody={{flag}}", {"level": "${header.level}"}, CATALOG) == []
+
+
+def test_a_single_mapping_at_the_top_is_one_route_as_camel_loads_it() -> None:
+    text = "route:\n  id: single\n  from:\n    uri: direct:a\n    steps:\n      - lgo: x\n"
+    messages = errors_and_warnings(text)
+    assert messages == ["kaoto.camel.yaml:6:9: error: unknown EIP step 'lgo'; did you mean 'log'?"]
+    assert errors_and_warnings(text.replace("lgo", "log")) == []

@@ -464,7 +464,7 @@ def _(root: Path) -> None:
 
 @case("route-not-a-list")
 def _(root: Path) -> None:
-    write(root, ROUTE, "route:\n  from:\n    uri: direct:orders\n")
+    write(root, ROUTE, "just some text\n")
 
 
 @case("route-step-two-keys")
@@ -601,6 +601,23 @@ def _(root: Path) -> None:
         "integrations/orders/routes/api.camel.xml",
         '<rests xmlns="http://camel.apache.org/schema/xml-io">\n'
         '  <rest id="api">\n    <get><to uri="direct:orders"/></get>\n  </rest>\n</rests>\n',
+    )
+
+
+@case("route-file-yml-extension")
+def _(root: Path) -> None:
+    replace(
+        root, ORDERS, "    - routes/*.camel.yaml", "    - routes/*.camel.yaml\n    - routes/*.yml"
+    )
+    write(root, "integrations/orders/routes/audit.camel.yml", "- from:\n    uri: direct:a\n")
+
+
+@case("route-file-two-dots")
+def _(root: Path) -> None:
+    write(
+        root,
+        "integrations/orders/routes/orders.v2.camel.yaml",
+        "- from:\n    uri: direct:v2\n    steps:\n      - log: v2\n",
     )
 
 
