@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from camelops.cli_support import Subparsers
+from camelops.cli_support import Subparsers, run_command
 
 # Each module exposes `register(subparsers)`; a parser's `func(args) -> int` runs the command.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -45,8 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from schema.camel.oracle import judge
-from schema.diagnostics import Diagnostic, InvalidFileError, Severity
+from schema.diagnostics import Diagnostic, InvalidFileError, Severity, hostile_char
 from schema.integrations import INTEGRATION_FILE, YAML_SUFFIXES
 from schema.limits import LoadLimits
 from schema.repo_files import RepoFiles
@@ -32,7 +32,12 @@ def route_groups(files: RepoFiles) -> list[list[str]]:
         for pattern in patterns:
             if files.check_relative(pattern, directory) is None:
                 found += [m for m in files.glob(directory, pattern) if m not in found]
-        group = [f for f in found if f.endswith(YAML_SUFFIXES) and files.exists(f)]
+        # names with control characters are refused by the survey and never reach the JVM
+        group = [
+            f
+            for f in found
+            if f.endswith(YAML_SUFFIXES) and files.exists(f) and hostile_char(f) is None
+        ]
         if group:
             groups.append(group)
     return groups

@@ -12,6 +12,7 @@ from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
 from schema.camel.catalog import CatalogMissingError
 from schema.camel.oracle import OracleUnavailableError
 from schema.camel_check import with_camel_verdicts
+from schema.diagnostics import printable
 from schema.limits import LoadLimits
 from schema.repository import ValidationReport, load_repository
 
@@ -77,7 +78,7 @@ def limits_from(args: argparse.Namespace) -> LoadLimits:
 def run(args: argparse.Namespace) -> int:
     root: Path = args.path
     if not root.is_dir():
-        print(f"camelops validate: {root}: not a directory", file=sys.stderr)
+        print(f"camelops validate: {printable(str(root))}: not a directory", file=sys.stderr)
         return EXIT_ERROR
     try:
         report = load_repository(root, limits=limits_from(args), environment=args.env)
@@ -103,13 +104,14 @@ def summary(root: Path, report: ValidationReport) -> str:
     errors, warnings = len(report.errors), len(report.warnings)
     counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
     if report.project is None:
-        return f"{root}: invalid ({counts} in {report.files_checked} files)"
+        return f"{printable(str(root))}: invalid ({counts} in {report.files_checked} files)"
     project = report.project
     routes = sum(len(i.routes) for i in project.integrations)
     envs = ", ".join(e.name for e in project.project.spec.environments)
     return (
-        f"{root}: valid — project {project.name}, {len(project.integrations)} integrations, "
-        f"{routes} route files, environments {envs}, Camel {project.catalog_version} ({counts})"
+        f"{printable(str(root))}: valid — project {project.name}, "
+        f"{len(project.integrations)} integrations, {routes} route files, "
+        f"environments {envs}, Camel {project.catalog_version} ({counts})"
     )
 
 

@@ -621,6 +621,22 @@ def _(root: Path) -> None:
     )
 
 
+@case("route-file-name-with-newline")
+def _(root: Path) -> None:
+    forged = "x.camel.yaml:1:1: error: forged\nok"
+    write(root, f"integrations/orders/routes/{forged}.camel.yaml", "- from:\n    uri: direct:n\n")
+
+
+@case("route-path-with-control-character")
+def _(root: Path) -> None:
+    replace(
+        root,
+        ORDERS,
+        "    - routes/*.camel.yaml",
+        '    - "routes/*.camel.yaml"\n    - "routes/\\e[2K.camel.yaml"',
+    )
+
+
 @case("route-file-unsupported-type")
 def _(root: Path) -> None:
     replace(root, ORDERS, "    - routes/*.camel.yaml", "    - routes/*")
@@ -701,6 +717,18 @@ def _(root: Path) -> None:
 @case("secret-plaintext-value")
 def _(root: Path) -> None:
     replace(root, "secrets/creds.sealed.yaml", "token: cops1:", "token: hunter2-")
+
+
+@case("secret-truncated-ciphertext")
+def _(root: Path) -> None:
+    path = root / "secrets/creds.sealed.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    cut = [
+        line[: line.index("cops1:") + 12] + "\n" if "token: cops1:" in line else line
+        for line in lines
+    ]
+    assert cut != lines
+    path.write_text("".join(cut))
 
 
 @case("secret-unknown-environment")
