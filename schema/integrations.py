@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from schema.camel.catalog import load_catalog
 from schema.camel.explain import suggest
+from schema.camel.kamelets import project_kamelets
 from schema.camel.route_ids import IdIndex
 from schema.camel.xml_routes import parse_xml, validate_xml_routes
 from schema.camel.yaml_routes import check_yaml_routes
@@ -107,6 +108,8 @@ def _load_routes(
             _err(rel, f"no route files match {globs}", "/spec/routes", "routes-missing", doc)
         )
     catalog = load_catalog(version)
+    kamelets, kamelet_problems = project_kamelets(files, directory)
+    problems += kamelet_problems
     routes: list[RouteFile] = []
     consumed: set[str] = set()
     ids = IdIndex()
@@ -134,7 +137,7 @@ def _load_routes(
             except InvalidFileError as exc:
                 problems += exc.diagnostics
                 continue
-            found_problems, endpoints = check_yaml_routes(route_doc, catalog)
+            found_problems, endpoints = check_yaml_routes(route_doc, catalog, kamelets)
             problems += found_problems
             consumed |= {e.uri for e in endpoints if e.consumer}
             ids.add_yaml(route_doc)

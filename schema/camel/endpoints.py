@@ -10,7 +10,7 @@ to the query. Placeholders (`{{...}}`, `${...}`) are kept and never judged.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from schema.camel.catalog import (
     CamelCatalog,
     ComponentInfo,
+    KameletInfo,
     OptionInfo,
     load_catalog,
     supported_versions,
@@ -232,8 +233,14 @@ def assemble(uri: str, parameters: dict[str, Any], component: ComponentInfo | No
     return Assembled(scheme, path, path_values, tuple(options))
 
 
-def check_endpoint(uri: str, parameters: dict[str, Any], catalog: CamelCatalog) -> list[Finding]:
-    """(severity, message, the offending `parameters` key or None) for one endpoint."""
+def check_endpoint(
+    uri: str,
+    parameters: dict[str, Any],
+    catalog: CamelCatalog,
+    kamelets: Mapping[str, KameletInfo] | None = None,
+) -> list[Finding]:
+    """(severity, message, the offending `parameters` key or None) for one endpoint.
+    `kamelets`: the project's own Kamelets, known beside the catalog's."""
     scheme = uri.partition(":")[0]
     if is_dynamic(scheme):
         return []
@@ -247,7 +254,7 @@ def check_endpoint(uri: str, parameters: dict[str, Any], catalog: CamelCatalog) 
     endpoint = assemble(uri, parameters, component)
     findings = _check_path(uri, endpoint, component)
     if scheme == "kamelet":
-        findings += check_kamelet(endpoint, catalog)
+        findings += check_kamelet(endpoint, {**catalog.kamelets, **(kamelets or {})})
     if scheme in OPTIONS_UNCHECKED:
         return findings
     # A path parameter is a bean property of the endpoint too: `uri: "jslt:"` with
@@ -303,14 +310,14 @@ def _check_path(uri: str, endpoint: Assembled, component: ComponentInfo) -> list
     return findings
 
 
-def check_kamelet(endpoint: Assembled, catalog: CamelCatalog) -> list[Finding]:
+def check_kamelet(endpoint: Assembled, known: Mapping[str, KameletInfo]) -> list[Finding]:
     """A Kamelet reference: a Kamelet of the catalog (or the project), its required properties."""
     name = endpoint.path.split("/", 1)[0] or str(endpoint.path_values.get("templateId", ""))
     if not name or is_dynamic(name) or name in KAMELET_RESERVED:
         return []
-    kamelet = catalog.kamelets.get(name)
+    kamelet = known.get(name)
     if kamelet is None:
-        hint = suggest(name, list(catalog.kamelets))
+        hint = suggest(name, list(known))
         return [(Severity.ERROR, f"unknown Kamelet '{name}'{hint}", None)]
     given = {name for name, _value, _origin in endpoint.options}
     findings: list[Finding] = []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 
 from jsonschema import Draft7Validator
 from yaml.nodes import SequenceNode
 
-from schema.camel.catalog import CamelCatalog, load_catalog
+from schema.camel.catalog import CamelCatalog, KameletInfo, load_catalog
 from schema.camel.endpoints import Endpoint, check_endpoint, find_yaml_endpoints
 from schema.camel.explain import describe, leaf_errors
 from schema.camel.fast_check import FastChecker
@@ -32,7 +33,7 @@ def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagn
 
 
 def check_yaml_routes(
-    doc: YamlDocument, catalog: CamelCatalog
+    doc: YamlDocument, catalog: CamelCatalog, kamelets: Mapping[str, KameletInfo] | None = None
 ) -> tuple[list[Diagnostic], list[Endpoint]]:
     """(diagnostics, the file's endpoints): one walk serves the checks and the callers."""
     if isinstance(doc.data, dict) and doc.data and doc.root is not None:
@@ -56,7 +57,9 @@ def check_yaml_routes(
         diagnostics += _explain(doc, catalog)
     endpoints = find_yaml_endpoints(doc.data, catalog)
     for endpoint in endpoints:
-        for severity, message, key in check_endpoint(endpoint.uri, endpoint.parameters, catalog):
+        for severity, message, key in check_endpoint(
+            endpoint.uri, endpoint.parameters, catalog, kamelets
+        ):
             path = (*endpoint.path[:-1], "parameters", key) if key else endpoint.path
             line, col = doc.locate(path, at_key=key is not None)
             diagnostics.append(

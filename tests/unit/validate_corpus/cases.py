@@ -637,6 +637,29 @@ def _(root: Path) -> None:
     )
 
 
+GREETER = (
+    "apiVersion: camel.apache.org/v1\nkind: Kamelet\nmetadata:\n  name: greeter\nspec:\n"
+    "  definition:\n    title: Greeter\n    required: [message]\n    properties:\n"
+    "      message:\n        type: string\n  template:\n    from:\n      uri: kamelet:source\n"
+    "      steps:\n        - setBody:\n            constant: '{{message}}'\n"
+)
+
+
+@case("route-project-kamelet-misspelled-property")
+def _(root: Path) -> None:
+    write(root, "integrations/orders/kamelets/greeter.kamelet.yaml", GREETER)
+    append_step(
+        root,
+        "        - kamelet:\n            name: greeter\n            parameters:\n              mesage: hi\n",
+    )
+
+
+@case("route-project-kamelet-misspelled-name")
+def _(root: Path) -> None:
+    write(root, "integrations/orders/kamelets/greeter.kamelet.yaml", GREETER)
+    append_step(root, "        - to: kamelet:greeterr?message=hi\n")
+
+
 @case("route-file-unsupported-type")
 def _(root: Path) -> None:
     replace(root, ORDERS, "    - routes/*.camel.yaml", "    - routes/*")

@@ -23,6 +23,7 @@ WARNING_ONLY = {
     "route-enum-option-unknown-value",
     "route-kamelet-unknown-property",
     "route-kamelet-missing-required-property",
+    "route-project-kamelet-misspelled-property",
 }
 
 
