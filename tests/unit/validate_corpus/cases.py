@@ -650,7 +650,8 @@ def _(root: Path) -> None:
     write(root, "integrations/orders/kamelets/greeter.kamelet.yaml", GREETER)
     append_step(
         root,
-        "        - kamelet:\n            name: greeter\n            parameters:\n              mesage: hi\n",
+        "        - kamelet:\n            name: greeter\n"
+        "            parameters:\n              mesage: hi\n",
     )
 
 
