@@ -11,7 +11,7 @@ CATALOG_STAMP := schema/catalog/data/.stamp
 CAMEL_CATALOG_VERSION := $(shell cat tools/camel-catalog.version)
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint golden bench schema clean catalog k8s camel-app chromium
+.PHONY: help setup run test test-fast lint golden bench schema clean catalog k8s camel-app camel-oracle chromium
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ lint: setup ## ruff format --check, ruff check, mypy --strict, import contracts
 	$(VENV)/bin/mypy camelops contract schema renderers reconciler tunnel runner telemetry portal tests bench tools
 	$(VENV)/bin/lint-imports
 
-test: setup k8s camel-app lint ## the whole suite (set-up incl. the k8s control plane and Camel app, lint, pytest)
+test: setup k8s camel-app camel-oracle lint ## the whole suite (set-up incl. the k8s control plane, Camel app and oracle, lint, pytest)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup ## unit tests only, no lint
@@ -55,7 +55,8 @@ schema: setup ## regenerate schema/json/*.schema.json and docs/config-reference.
 	$(PY) -m schema.generate
 
 clean: ## remove caches and build output (keeps .venv)
-	rm -rf $(CACHE) schema/catalog/data .mypy_cache .ruff_cache .pytest_cache examples/camel-app/target
+	rm -rf $(CACHE) schema/catalog/data .mypy_cache .ruff_cache .pytest_cache examples/camel-app/target \
+		examples/camel-oracle/target
 
 K8S_STAMP := $(CACHE)/k8s/bin/.stamp
 $(K8S_STAMP): tools/k8s/build.sh tools/k8s/versions.env
@@ -68,3 +69,9 @@ $(CAMEL_APP_STAMP): tools/camel-app/build.sh $(shell find examples/camel-app -ty
 	bash tools/camel-app/build.sh $(CACHE)/camel-app
 
 camel-app: $(CAMEL_APP_STAMP) ## build the Camel Main test runtime (Maven) into .cache/camel-app
+
+CAMEL_ORACLE_STAMP := $(CACHE)/camel-oracle/.stamp
+$(CAMEL_ORACLE_STAMP): tools/camel-oracle/build.sh $(shell find examples/camel-oracle -type f -not -path '*/target/*' 2>/dev/null)
+	bash tools/camel-oracle/build.sh $(CACHE)/camel-oracle
+
+camel-oracle: $(CAMEL_ORACLE_STAMP) ## build the test-only harness running Camel's own YAML loader (Maven) into .cache/camel-oracle

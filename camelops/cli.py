@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from camelops.cli_support import EXIT_ERROR, Subparsers
+from camelops.cli_support import EXIT_ERROR, Subparsers, run_command
 from camelops.settings import Settings, SettingsError
 
 
@@ -102,8 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"camelops: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    code: int = args.func(args)
-    return code
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from lxml import etree
 
-from schema.camel.endpoints import find_yaml_endpoints
+from schema.camel.endpoints import find_route_endpoints
 from schema.camel.xml_routes import parse_xml
 from schema.diagnostics import InvalidFileError
 from schema.limits import DEFAULT_LIMITS
@@ -138,7 +138,7 @@ def _yaml_routes(route_file: RouteFile) -> Iterator[RouteShape]:
             fingerprint=json.dumps(route, sort_keys=True, default=str),
             outline=tuple(_yaml_outline(route.get("from"), 0)),
             endpoints=frozenset(
-                _endpoint_text(e.uri, e.parameters) for e in find_yaml_endpoints(route)
+                _endpoint_text(e.uri, e.parameters) for e in find_route_endpoints(route)
             ),
         )
 

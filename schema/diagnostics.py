@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+# Control (Cc), format (Cf: bidi overrides, zero-width) and line/paragraph separators: characters
+# that can forge or disguise output lines when a file name or value is printed.
+HOSTILE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def hostile_char(text: str) -> str | None:
+    """The first character of `text` that may not appear in a path, or None."""
+    if text.isprintable():
+        return None
+    return next((ch for ch in text if unicodedata.category(ch) in HOSTILE_CATEGORIES), None)
+
+
+def printable(text: str) -> str:
+    """The text with every hostile character shown as an escape (\\n, \\x1b, \\u202e)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in HOSTILE_CATEGORIES
+        else ch
+        for ch in text
+    )
 
 
 class Severity(StrEnum):
@@ -25,8 +49,9 @@ class Diagnostic:
     code: str = ""
 
     def format_text(self) -> str:
-        where = self.path if not self.line else f"{self.path}:{self.line}:{self.col}"
-        return f"{where}: {self.severity}: {self.message}"
+        path = printable(self.path)
+        where = path if not self.line else f"{path}:{self.line}:{self.col}"
+        return f"{where}: {self.severity}: {printable(self.message)}"
 
     def as_json(self) -> dict[str, Any]:
         return {

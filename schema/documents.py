@@ -27,6 +27,18 @@ SEALED_VALUE_MESSAGE = (
     "plaintext secret, rotate it: it is now in the Git history"
 )
 
+DAMAGED_CIPHERTEXT_MESSAGE = (
+    "damaged sealed ciphertext: it starts with 'cops1:' but is cut short or holds characters "
+    "outside base64url (truncated when copied?); seal the value again with `camelops secret seal`"
+)
+
+
+def sealed_value_message(value: Any) -> str:
+    """A value that starts like our ciphertext is damaged ciphertext, not a plaintext secret."""
+    if isinstance(value, str) and value.startswith("cops1:"):
+        return DAMAGED_CIPHERTEXT_MESSAGE
+    return SEALED_VALUE_MESSAGE
+
 
 @cache
 def json_schema(kind: str) -> dict[str, Any]:
@@ -86,7 +98,7 @@ def _structural(doc: YamlDocument, kind: str) -> list[Diagnostic]:
         for leaf in leaf_errors(error):
             message, key = describe(leaf)
             if kind == "SealedSecret" and list(leaf.absolute_path)[:2] == ["spec", "encryptedData"]:
-                message = SEALED_VALUE_MESSAGE
+                message = sealed_value_message(leaf.instance)
             path = [*leaf.absolute_path, *([key] if key else [])]
             line, col = doc.locate(path, at_key=key is not None)
             where = json_pointer(path)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schema.camel.catalog import load_catalog
-from schema.camel.endpoints import find_yaml_endpoints
 from schema.camel.explain import suggest
-from schema.camel.xml_routes import validate_xml_routes
-from schema.camel.yaml_routes import validate_yaml_routes
+from schema.camel.kamelets import project_kamelets
+from schema.camel.route_ids import IdIndex
+from schema.camel.xml_routes import parse_xml, validate_xml_routes
+from schema.camel.yaml_routes import check_yaml_routes
 from schema.diagnostics import Diagnostic, InvalidFileError, Severity
 from schema.documents import validate_document
 from schema.loaded import LoadedIntegration, RouteDsl, RouteFile
@@ -107,9 +108,16 @@ def _load_routes(
             _err(rel, f"no route files match {globs}", "/spec/routes", "routes-missing", doc)
         )
     catalog = load_catalog(version)
+    kamelets, kamelet_problems = project_kamelets(files, directory)
+    problems += kamelet_problems
     routes: list[RouteFile] = []
     consumed: set[str] = set()
+    ids = IdIndex()
     for path in matched:
+        bad_name = _route_file_name_problem(path)
+        if bad_name:
+            problems.append(Diagnostic(path, 0, 0, Severity.ERROR, bad_name, code="routes-name"))
+            continue
         try:
             text = files.read_text(path)
         except InvalidFileError as exc:
@@ -119,6 +127,9 @@ def _load_routes(
             found, from_uris = validate_xml_routes(path, text, catalog)
             problems += found
             consumed |= from_uris
+            root, _ = parse_xml(path, text)
+            if root is not None:
+                ids.add_xml(path, root)
             routes.append(RouteFile(path, text, RouteDsl.XML))
         elif path.endswith(YAML_SUFFIXES):
             try:
@@ -126,8 +137,10 @@ def _load_routes(
             except InvalidFileError as exc:
                 problems += exc.diagnostics
                 continue
-            problems += validate_yaml_routes(route_doc, catalog)
-            consumed |= {e.uri for e in find_yaml_endpoints(route_doc.data) if e.consumer}
+            found_problems, endpoints = check_yaml_routes(route_doc, catalog, kamelets)
+            problems += found_problems
+            consumed |= {e.uri for e in endpoints if e.consumer}
+            ids.add_yaml(route_doc)
             routes.append(RouteFile(path, text, RouteDsl.YAML))
         else:
             problems.append(
@@ -140,7 +153,29 @@ def _load_routes(
                     code="routes-type",
                 )
             )
+    problems += ids.check()
     return routes, consumed, problems
+
+
+# Camel picks a route file's loader by everything after the FIRST dot of its name.
+CAMEL_ROUTE_EXTENSIONS = ("yaml", "camel.yaml", "xml", "camel.xml")
+
+
+def _route_file_name_problem(path: str) -> str | None:
+    name = path.rsplit("/", 1)[-1]
+    stem, _, extension = name.partition(".")
+    if extension in CAMEL_ROUTE_EXTENSIONS or not name.endswith(YAML_SUFFIXES + XML_SUFFIXES):
+        return None
+    if name.endswith(".yml"):
+        fixed = name.removesuffix(".yml").removesuffix(".camel") + ".camel.yaml"
+        return f"Camel loads no '.yml' route files (only .yaml): rename it to '{fixed}'"
+    kind = "camel.xml" if name.endswith(".xml") else "camel.yaml"
+    middle = extension.removesuffix(".xml").removesuffix(".yaml").removesuffix(".camel")
+    fixed = f"{stem}-{middle.replace('.', '-')}.{kind}"
+    return (
+        f"Camel picks the route loader by everything after the first dot ('{extension}' here) "
+        f"and finds none: rename it to '{fixed}'"
+    )
 
 
 def _load_properties(

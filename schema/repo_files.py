@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from schema.diagnostics import Diagnostic, InvalidFileError, Severity
+from schema.diagnostics import Diagnostic, InvalidFileError, Severity, hostile_char, printable
 from schema.limits import LoadLimits
 
 SKIPPED_DIRS = frozenset({".git"})
@@ -38,6 +38,13 @@ class RepoFiles:
             subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS)
             for name in [*subdirs, *files]:
                 full = os.path.join(directory, name)
+                bad = hostile_char(name)
+                if bad is not None:
+                    message = (
+                        f"file name holds the control character U+{ord(bad):04X}; rename it "
+                        "(names are printed, and such characters can forge output)"
+                    )
+                    problems.append(_error(self.relative(full), message, "repo-name"))
                 if os.path.islink(full):
                     links += 1
                     if not self._inside(os.path.realpath(full)):
@@ -78,6 +85,9 @@ class RepoFiles:
     def check_relative(self, rel: str, referenced_from: str) -> str | None:
         """An error message when a path from a repo file is absolute or climbs out; else None."""
         pure = PurePosixPath(rel)
+        bad = hostile_char(rel)
+        if bad is not None:
+            return f"path '{printable(rel)}' holds the control character U+{ord(bad):04X}"
         if pure.is_absolute() or "\\" in rel:
             return f"path '{rel}' must be relative to {referenced_from}"
         if ".." in pure.parts:

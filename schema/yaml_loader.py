@@ -39,6 +39,11 @@ _CoreResolver.add_implicit_resolver(
 )
 
 
+MAX_INT_DIGITS = 100
+"""Any longer integer literal is refused when loaded: no setting (Kubernetes, Camel) takes more than
+64 bits, and Python refuses to convert those of thousands of digits at all."""
+
+
 class _DataError(yaml.constructor.ConstructorError):
     """Well-formed YAML that is not acceptable data: reported without the 'invalid YAML' prefix."""
 
@@ -46,6 +51,14 @@ class _DataError(yaml.constructor.ConstructorError):
 class _CoreConstructor(yaml.constructor.SafeConstructor):
     def construct_core_int(self, node: ScalarNode) -> int:
         text = str(self.construct_scalar(node))
+        if len(text) > MAX_INT_DIGITS:
+            raise _DataError(
+                None,
+                None,
+                f"integer of {len(text)} digits is out of range (at most {MAX_INT_DIGITS} digits; "
+                "no setting takes more than 64 bits)",
+                node.start_mark,
+            )
         return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:

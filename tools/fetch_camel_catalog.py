@@ -1,8 +1,10 @@
 """Fetch the pinned @kaoto/camel-catalog npm package and extract what validation needs.
 
-Writes, per Camel Main version in the package, the YAML DSL JSON Schema, the camel-xml-io XSD and a
-trimmed component index (scheme -> endpoint option names) under schema/catalog/data/<version>/,
-plus the package's license notice. Idempotent: the npm tarball is cached under .cache/npm.
+Writes, per Camel Main version in the package, the YAML DSL JSON Schema, the camel-xml-io XSD, a
+trimmed component index (scheme -> path parameters and endpoint options with their types and enums,
+API-method options included) and the Kamelet index (name -> properties, required ones) under
+schema/catalog/data/<version>/, plus the package's license notice. Idempotent: the npm tarball is
+cached under .cache/npm.
 """
 
 from __future__ import annotations
@@ -53,21 +55,62 @@ def extract(tarball: Path, into: Path) -> None:
         archive.extractall(into, members=members, filter="data")
 
 
+def _option(spec: dict[str, Any]) -> dict[str, Any]:
+    """What a check of one option value needs: its type, its enum, whether Java holds a String."""
+    record: dict[str, Any] = {"type": spec.get("type", "string")}
+    if spec.get("enum"):
+        record["enum"] = [str(v) for v in spec["enum"]]
+    if spec.get("javaType") == "java.lang.String":
+        record["javaString"] = True
+    return record
+
+
+def _api_options(entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Options of the API methods (as2, box, ...): real endpoint options, listed per method."""
+    found: dict[str, dict[str, Any]] = {}
+    for api in (entry.get("apiProperties") or {}).values():
+        for method in api.get("methods", {}).values():
+            for name, spec in method.get("properties", {}).items():
+                found.setdefault(name, _option(spec))
+    return found
+
+
 def trim_components(components: dict[str, Any]) -> dict[str, Any]:
-    """scheme -> option names, multi-value prefixes, lenient flag (all validation uses)."""
+    """scheme -> options (type, enum), path parameters, multi-value prefixes, lenient flag."""
     out: dict[str, Any] = {}
     for name, entry in sorted(components.items()):
         head = entry["component"]
         properties = entry.get("properties", {})
+        path = sorted(
+            (k for k, v in properties.items() if v.get("kind") == "path"),
+            key=lambda k: int(properties[k].get("index", 0)),
+        )
+        options = _api_options(entry)
+        options.update({k: _option(v) for k, v in properties.items() if v.get("kind") != "path"})
         record = {
-            "options": sorted(k for k, v in properties.items() if v.get("kind") != "path"),
+            "options": dict(sorted(options.items())),
+            "path": [{"name": k, **_option(properties[k])} for k in path],
+            "requiredPath": [k for k in path if properties[k].get("required")],
             "prefixes": sorted({v["prefix"] for v in properties.values() if v.get("prefix")}),
             "lenient": bool(head.get("lenientProperties")),
+            "api": bool(head.get("api")),
             "syntax": head.get("syntax", ""),
         }
         schemes = {head.get("scheme", name), *str(head.get("alternativeSchemes") or "").split(",")}
         for scheme in sorted(s for s in schemes if s):
             out[scheme] = record
+    return out
+
+
+def trim_kamelets(kamelets: dict[str, Any]) -> dict[str, Any]:
+    """Kamelet name -> its property names and the required ones (what a reference is checked on)."""
+    out: dict[str, Any] = {}
+    for name, entry in sorted(kamelets.items()):
+        definition = entry.get("spec", {}).get("definition", {})
+        out[name] = {
+            "properties": sorted(definition.get("properties", {})),
+            "required": sorted(definition.get("required", [])),
+        }
     return out
 
 
@@ -79,6 +122,8 @@ def write_version(src: Path, dest: Path) -> str:
     shutil.copyfile(next(src.glob("camel-xml-io-*.xsd")), dest / "camel-xml-io.xsd")
     components = json.loads((src / index["catalogs"]["components"]["file"]).read_text())
     (dest / "components.json").write_text(json.dumps(trim_components(components), sort_keys=True))
+    kamelets = json.loads(next(src.glob("kamelets-aggregate-*.json")).read_text())
+    (dest / "kamelets.json").write_text(json.dumps(trim_kamelets(kamelets), sort_keys=True))
     return str(index["version"])
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
 from schema.camel.catalog import CatalogMissingError
+from schema.camel.oracle import OracleUnavailableError
+from schema.camel_check import with_camel_verdicts
+from schema.diagnostics import printable
 from schema.limits import LoadLimits
 from schema.repository import ValidationReport, load_repository
 
@@ -24,6 +27,12 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("path", nargs="?", default=".", type=Path, help="repository root")
     parser.add_argument("--env", help="check only what this environment needs")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--camel",
+        action="store_true",
+        help="also load every YAML route file with Camel's own YAML DSL loader (needs Java 17+ "
+        "and `make camel-oracle`); its refusals are reported as errors",
+    )
     add_limit_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -69,13 +78,19 @@ def limits_from(args: argparse.Namespace) -> LoadLimits:
 def run(args: argparse.Namespace) -> int:
     root: Path = args.path
     if not root.is_dir():
-        print(f"camelops validate: {root}: not a directory", file=sys.stderr)
+        print(f"camelops validate: {printable(str(root))}: not a directory", file=sys.stderr)
         return EXIT_ERROR
     try:
         report = load_repository(root, limits=limits_from(args), environment=args.env)
     except CatalogMissingError as exc:
         print(f"camelops validate: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if args.camel:
+        try:
+            report = with_camel_verdicts(root, report, limits_from(args))
+        except OracleUnavailableError as exc:
+            print(f"camelops validate: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     if args.format == "json":
         print(json.dumps(as_json(root, report), indent=2, sort_keys=True))
     else:
@@ -89,13 +104,14 @@ def summary(root: Path, report: ValidationReport) -> str:
     errors, warnings = len(report.errors), len(report.warnings)
     counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
     if report.project is None:
-        return f"{root}: invalid ({counts} in {report.files_checked} files)"
+        return f"{printable(str(root))}: invalid ({counts} in {report.files_checked} files)"
     project = report.project
     routes = sum(len(i.routes) for i in project.integrations)
     envs = ", ".join(e.name for e in project.project.spec.environments)
     return (
-        f"{root}: valid — project {project.name}, {len(project.integrations)} integrations, "
-        f"{routes} route files, environments {envs}, Camel {project.catalog_version} ({counts})"
+        f"{printable(str(root))}: valid — project {project.name}, "
+        f"{len(project.integrations)} integrations, {routes} route files, "
+        f"environments {envs}, Camel {project.catalog_version} ({counts})"
     )
 
 

@@ -21,11 +21,33 @@ class CatalogMissingError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
+class OptionInfo:
+    """One endpoint option or path parameter: its catalog type and allowed values."""
+
+    name: str
+    type: str
+    enum: tuple[str, ...] = ()
+    java_string: bool = False
+    """Java holds the value as a String: Camel itself never enforces the enum."""
+
+
+@dataclass(frozen=True, slots=True)
 class ComponentInfo:
-    options: frozenset[str]
+    options: dict[str, OptionInfo]
+    """Endpoint options (query parameters), API-method options included."""
+    path: tuple[OptionInfo, ...]
+    """Path parameters in the order of the component's syntax."""
+    required_path: frozenset[str]
     prefixes: tuple[str, ...]
     lenient: bool
     syntax: str
+    api: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KameletInfo:
+    properties: frozenset[str]
+    required: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +56,7 @@ class CamelCatalog:
     yaml_dsl_schema: dict[str, Any]
     components: dict[str, ComponentInfo]
     xsd_path: Path
+    kamelets: dict[str, KameletInfo]
 
     @property
     def processor_names(self) -> frozenset[str]:
@@ -77,18 +100,33 @@ def load_catalog(version: str) -> CamelCatalog:
         raise CatalogMissingError(f"no Camel catalog for {version} under {DATA_DIR}")
     raw_schema = json.loads((folder / "camelYamlDsl.json").read_text())
     raw_components = json.loads((folder / "components.json").read_text())
-    components = {
-        scheme: ComponentInfo(
-            options=frozenset(info["options"]),
-            prefixes=tuple(info["prefixes"]),
-            lenient=info["lenient"],
-            syntax=info["syntax"],
-        )
-        for scheme, info in raw_components.items()
+    components = {scheme: _component(info) for scheme, info in raw_components.items()}
+    raw_kamelets = json.loads((folder / "kamelets.json").read_text())
+    kamelets = {
+        name: KameletInfo(frozenset(info["properties"]), tuple(info["required"]))
+        for name, info in raw_kamelets.items()
     }
     return CamelCatalog(
         version=version,
         yaml_dsl_schema=lenient_schema(raw_schema),
         components=components,
         xsd_path=folder / "camel-xml-io.xsd",
+        kamelets=kamelets,
+    )
+
+
+def _option(name: str, raw: dict[str, Any]) -> OptionInfo:
+    enum = tuple(raw.get("enum", ()))
+    return OptionInfo(name, raw["type"], enum, bool(raw.get("javaString")))
+
+
+def _component(info: dict[str, Any]) -> ComponentInfo:
+    return ComponentInfo(
+        options={name: _option(name, raw) for name, raw in info["options"].items()},
+        path=tuple(_option(raw["name"], raw) for raw in info["path"]),
+        required_path=frozenset(info["requiredPath"]),
+        prefixes=tuple(info["prefixes"]),
+        lenient=info["lenient"],
+        syntax=info["syntax"],
+        api=info["api"],
     )

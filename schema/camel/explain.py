@@ -80,6 +80,9 @@ def describe(error: ValidationError, unknown_key_noun: str = "key") -> tuple[str
         return (f"{shown(instance)} does not match any allowed form here", None)
     if validator == "const":
         return (f"expected {expected!r}, found {shown(instance)}", None)
+    if validator in ("maximum", "minimum"):
+        relation = "greater than the maximum" if validator == "maximum" else "less than the minimum"
+        return (f"{shown(instance)} is {relation} of {expected}", None)
     if validator == "minItems":
         return (f"expected at least {expected} item{'s' * (expected != 1)}", None)
     return (error.message if len(error.message) < 200 else error.message[:197] + "...", None)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 
 from jsonschema import Draft7Validator
+from yaml.nodes import SequenceNode
 
-from schema.camel.catalog import CamelCatalog, load_catalog
-from schema.camel.endpoints import check_endpoint, find_yaml_endpoints
+from schema.camel.catalog import CamelCatalog, KameletInfo, load_catalog
+from schema.camel.endpoints import Endpoint, check_endpoint, find_yaml_endpoints
 from schema.camel.explain import describe, leaf_errors
 from schema.camel.fast_check import FastChecker
 from schema.diagnostics import Diagnostic, Severity, json_pointer
@@ -27,6 +29,17 @@ def _precise(version: str) -> Draft7Validator:
 
 
 def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagnostic]:
+    return check_yaml_routes(doc, catalog)[0]
+
+
+def check_yaml_routes(
+    doc: YamlDocument, catalog: CamelCatalog, kamelets: Mapping[str, KameletInfo] | None = None
+) -> tuple[list[Diagnostic], list[Endpoint]]:
+    """(diagnostics, the file's endpoints): one walk serves the checks and the callers."""
+    if isinstance(doc.data, dict) and doc.data and doc.root is not None:
+        # Camel's loader takes a single mapping (`route: ...` at the top) as a one-item list.
+        root = SequenceNode("tag:yaml.org,2002:seq", [doc.root], doc.root.start_mark)
+        doc = YamlDocument(doc.path, [doc.data], root)
     if not isinstance(doc.data, list) or not doc.data:
         line, col = doc.locate(())
         return [
@@ -38,12 +51,15 @@ def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagn
                 "a Camel YAML DSL file is a non-empty list (e.g. '- route: ...' or '- from: ...')",
                 code="camel-dsl",
             )
-        ]
+        ], []
     diagnostics: list[Diagnostic] = []
     if not _fast(catalog.version).is_valid(doc.data):
         diagnostics += _explain(doc, catalog)
-    for endpoint in find_yaml_endpoints(doc.data):
-        for severity, message, key in check_endpoint(endpoint.uri, endpoint.parameters, catalog):
+    endpoints = find_yaml_endpoints(doc.data, catalog)
+    for endpoint in endpoints:
+        for severity, message, key in check_endpoint(
+            endpoint.uri, endpoint.parameters, catalog, kamelets
+        ):
             path = (*endpoint.path[:-1], "parameters", key) if key else endpoint.path
             line, col = doc.locate(path, at_key=key is not None)
             diagnostics.append(
@@ -57,7 +73,7 @@ def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagn
                     code="camel-endpoint",
                 )
             )
-    return diagnostics
+    return diagnostics, endpoints
 
 
 def _explain(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagnostic]:

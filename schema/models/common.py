@@ -71,6 +71,10 @@ class IntegrationMetadata(StrictModel):
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d)")
 DURATION_PATTERN = r"^(\d+(ms|s|m|h|d))+$"
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = timedelta(days=3650)
+"""Longest duration any setting takes (ten years): a bound, so no input can overflow."""
+MAX_QUANTITY_CHARS = 32
+"""Longer than any quantity Kubernetes can hold (it stores them in 64 bits)."""
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -81,8 +85,18 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError(
             f"expected a duration such as '30s', '5m', '1h30m' or '7d', found {value!r}"
         )
-    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value))
-    return timedelta(seconds=seconds)
+    parts = _DURATION_PART.findall(value)
+    limit = MAX_DURATION.total_seconds()
+    # each part is checked before arithmetic: '9999…9d' with thousands of digits must not overflow
+    if any(len(n) > 12 for n, _u in parts) or (
+        sum(int(n) * _UNIT_SECONDS[u] for n, u in parts) > limit
+    ):
+        raise ValueError(f"duration {_short(value)} is longer than the maximum of 3650d")
+    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
+
+
+def _short(value: str) -> str:
+    return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
 
 
 def format_duration(value: timedelta) -> str:
@@ -117,7 +131,11 @@ def parse_quantity(value: Any) -> str:
         raise ValueError(
             f"expected a Kubernetes quantity such as '500m' or '512Mi', found {value!r}"
         )
+    if isinstance(value, int) and value.bit_length() > 64:
+        raise ValueError("quantity is too large for Kubernetes (more than 64 bits)")
     text = str(value)
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise ValueError(f"quantity {_short(text)} is too large for Kubernetes")
     if not re.fullmatch(QUANTITY_PATTERN, text):
         raise ValueError(
             f"expected a Kubernetes quantity such as '500m' or '512Mi', found {text!r}"

@@ -29,7 +29,7 @@ class Build(StrictModel):
 
 
 class Autoscaling(StrictModel):
-    min_replicas: int = Field(default=1, ge=1)
+    min_replicas: int = Field(default=1, ge=1, le=1000)
     max_replicas: int = Field(ge=1, le=1000)
     target_cpu_utilization: int = Field(default=80, ge=1, le=100)
 

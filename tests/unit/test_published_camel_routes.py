@@ -69,17 +69,21 @@ def test_every_published_kamelet_route_validates(version: str) -> None:
 
 
 def test_published_routes_do_fail_on_a_real_mistake() -> None:
-    """The same corpus with one step misspelled must fail: the check above can fail."""
+    """The same corpus with one step misspelled must fail: the check above can fail.
+
+    The two mistakes sit in separate copies: under a misspelled step nothing is an endpoint any
+    more (endpoints are found where the DSL schema puts them, never by key name).
+    """
     catalog = load_catalog("4.18.4")
     template = kamelets("4.18.4")["log-action"]["spec"]["template"]
-    text = (
-        kamelet_routes(template)
-        .replace("uri: log:", "uri: lgo:")
-        .replace("      - to:", "      - tto:")
-    )
-    assert "- tto:" in text
-    doc = load_yaml(text, "log-action.camel.yaml", LoadLimits())
-    messages = [d.message for d in validate_yaml_routes(doc, catalog)]
+    misspelled_step = kamelet_routes(template).replace("      - to:", "      - tto:")
+    misspelled_component = kamelet_routes(template).replace("uri: log:", "uri: lgo:")
+    assert "- tto:" in misspelled_step
+    assert "uri: lgo:" in misspelled_component
+    messages = []
+    for text in (misspelled_step, misspelled_component):
+        doc = load_yaml(text, "log-action.camel.yaml", LoadLimits())
+        messages += [d.message for d in validate_yaml_routes(doc, catalog)]
     assert any("unknown EIP step 'tto'; did you mean 'to'?" in m for m in messages), messages
     assert any("unknown Camel component 'lgo'" in m for m in messages), messages
 

@@ -165,6 +165,40 @@ def _(root: Path) -> None:
     del root
 
 
+# --- bounded integers ----------------------------------------------------------------------
+
+
+@case("integration-integer-of-thousands-of-digits")
+def _(root: Path) -> None:
+    replace(root, ORDERS, "      replicas: 2", "      replicas: " + "9" * 5000)
+
+
+@case("integration-replicas-beyond-64-bits")
+def _(root: Path) -> None:
+    replace(root, ORDERS, "      replicas: 2", "      replicas: " + "9" * 40)
+
+
+@case("integration-quantity-too-large")
+def _(root: Path) -> None:
+    replace(
+        root,
+        ORDERS,
+        "  replay:\n",
+        "  resources:\n    requests:\n      memory: " + "9" * 60 + "Gi\n  replay:\n",
+    )
+
+
+@case("project-sync-window-duration-overflow")
+def _(root: Path) -> None:
+    replace(
+        root,
+        PROJECT,
+        "      selfHeal: true",
+        "      syncWindows:\n        - kind: deny\n"
+        "          schedule: '0 22 * * *'\n          duration: " + "9" * 3000 + "d\n",
+    )
+
+
 # --- YAML safety ---------------------------------------------------------------------------
 
 
@@ -430,7 +464,7 @@ def _(root: Path) -> None:
 
 @case("route-not-a-list")
 def _(root: Path) -> None:
-    write(root, ROUTE, "route:\n  from:\n    uri: direct:orders\n")
+    write(root, ROUTE, "just some text\n")
 
 
 @case("route-step-two-keys")
@@ -448,6 +482,183 @@ def _(root: Path) -> None:
 @case("route-not-an-endpoint-uri")
 def _(root: Path) -> None:
     append_step(root, "        - to: inventory\n")
+
+
+@case("route-not-an-endpoint-uri-bad-scheme")
+def _(root: Path) -> None:
+    append_step(root, '        - to: "9inventory:stock"\n')
+
+
+@case("route-uri-scheme-parameters-bad-type")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - to:\n            uri: log\n            parameters:\n"
+        "              loggerName: orders\n              showBody: maybe\n",
+    )
+
+
+@case("route-uri-scheme-missing-path-parameter")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - to:\n            uri: jms\n            parameters:\n              priority: 4\n",
+    )
+
+
+@case("route-uri-path-bad-integer-option")
+def _(root: Path) -> None:
+    append_step(root, "        - to: seda:audit?size=many\n")
+
+
+@case("route-parameter-named-from-is-no-endpoint")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - to:\n            uri: log:orders\n            parameters:\n"
+        "              from: not-an-endpoint\n",
+    )
+
+
+@case("route-api-method-option-misspelled")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - to:\n            uri: as2:client/send\n            parameters:\n"
+        "              ediMessageContentTyp: application/edifact\n",
+    )
+
+
+@case("route-enum-option-unknown-value")
+def _(root: Path) -> None:
+    append_step(root, "        - to: jms:queue:audit?deliveryMode=3\n")
+
+
+@case("route-kamelet-unknown")
+def _(root: Path) -> None:
+    append_step(root, "        - kamelet:\n            name: log-snk\n")
+
+
+@case("route-kamelet-uri-unknown")
+def _(root: Path) -> None:
+    append_step(root, "        - to: kamelet:log-snk\n")
+
+
+@case("route-kamelet-unknown-property")
+def _(root: Path) -> None:
+    append_step(
+        root,
+        "        - kamelet:\n            name: log-sink\n            parameters:\n"
+        "              showHeadrs: true\n",
+    )
+
+
+@case("route-kamelet-missing-required-property")
+def _(root: Path) -> None:
+    append_step(root, "        - to: kamelet:timer-source\n")
+
+
+SECOND_ROUTE = "integrations/orders/routes/audit.camel.yaml"
+
+
+@case("routes-duplicate-route-id-across-files")
+def _(root: Path) -> None:
+    write(
+        root,
+        SECOND_ROUTE,
+        "- route:\n    id: orders\n    from:\n      uri: direct:audit\n"
+        "      steps:\n        - log: audit\n",
+    )
+
+
+@case("routes-duplicate-route-configuration-id")
+def _(root: Path) -> None:
+    config = "- routeConfiguration:\n    id: shared\n    onException:\n" + (
+        "      - onException:\n          exception: [java.lang.Exception]\n"
+        "          handled:\n            constant: true\n"
+    )
+    write(root, SECOND_ROUTE, config)
+    write(root, "integrations/orders/routes/audit2.camel.yaml", config)
+
+
+@case("routes-unknown-route-configuration-id")
+def _(root: Path) -> None:
+    write(root, SECOND_ROUTE, "- routeConfiguration:\n    id: errors\n")
+    replace(root, ROUTE, "    id: orders\n", "    id: orders\n    routeConfigurationId: erors\n")
+
+
+@case("routes-duplicate-rest-id-yaml-and-xml")
+def _(root: Path) -> None:
+    replace(
+        root,
+        ORDERS,
+        "    - routes/*.camel.yaml",
+        "    - routes/*.camel.yaml\n    - routes/*.camel.xml",
+    )
+    write(root, SECOND_ROUTE, "- rest:\n    id: api\n    get:\n      - to: direct:orders\n")
+    write(
+        root,
+        "integrations/orders/routes/api.camel.xml",
+        '<rests xmlns="http://camel.apache.org/schema/xml-io">\n'
+        '  <rest id="api">\n    <get><to uri="direct:orders"/></get>\n  </rest>\n</rests>\n',
+    )
+
+
+@case("route-file-yml-extension")
+def _(root: Path) -> None:
+    replace(
+        root, ORDERS, "    - routes/*.camel.yaml", "    - routes/*.camel.yaml\n    - routes/*.yml"
+    )
+    write(root, "integrations/orders/routes/audit.camel.yml", "- from:\n    uri: direct:a\n")
+
+
+@case("route-file-two-dots")
+def _(root: Path) -> None:
+    write(
+        root,
+        "integrations/orders/routes/orders.v2.camel.yaml",
+        "- from:\n    uri: direct:v2\n    steps:\n      - log: v2\n",
+    )
+
+
+@case("route-file-name-with-newline")
+def _(root: Path) -> None:
+    forged = "x.camel.yaml:1:1: error: forged\nok"
+    write(root, f"integrations/orders/routes/{forged}.camel.yaml", "- from:\n    uri: direct:n\n")
+
+
+@case("route-path-with-control-character")
+def _(root: Path) -> None:
+    replace(
+        root,
+        ORDERS,
+        "    - routes/*.camel.yaml",
+        '    - "routes/*.camel.yaml"\n    - "routes/\\e[2K.camel.yaml"',
+    )
+
+
+GREETER = (
+    "apiVersion: camel.apache.org/v1\nkind: Kamelet\nmetadata:\n  name: greeter\nspec:\n"
+    "  definition:\n    title: Greeter\n    required: [message]\n    properties:\n"
+    "      message:\n        type: string\n  template:\n    from:\n      uri: kamelet:source\n"
+    "      steps:\n        - setBody:\n            constant: '{{message}}'\n"
+)
+
+
+@case("route-project-kamelet-misspelled-property")
+def _(root: Path) -> None:
+    write(root, "integrations/orders/kamelets/greeter.kamelet.yaml", GREETER)
+    append_step(
+        root,
+        "        - kamelet:\n            name: greeter\n"
+        "            parameters:\n              mesage: hi\n",
+    )
+
+
+@case("route-project-kamelet-misspelled-name")
+def _(root: Path) -> None:
+    write(root, "integrations/orders/kamelets/greeter.kamelet.yaml", GREETER)
+    append_step(root, "        - to: kamelet:greeterr?message=hi\n")
 
 
 @case("route-file-unsupported-type")
@@ -530,6 +741,18 @@ def _(root: Path) -> None:
 @case("secret-plaintext-value")
 def _(root: Path) -> None:
     replace(root, "secrets/creds.sealed.yaml", "token: cops1:", "token: hunter2-")
+
+
+@case("secret-truncated-ciphertext")
+def _(root: Path) -> None:
+    path = root / "secrets/creds.sealed.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    cut = [
+        line[: line.index("cops1:") + 12] + "\n" if "token: cops1:" in line else line
+        for line in lines
+    ]
+    assert cut != lines
+    path.write_text("".join(cut))
 
 
 @case("secret-unknown-environment")

@@ -35,6 +35,12 @@ WARNING_ONLY = {
     "project-camel-version-without-catalog",
     "project-previews-label-not-evaluated",
     "route-unknown-endpoint-option",
+    "route-parameter-named-from-is-no-endpoint",
+    "route-api-method-option-misspelled",
+    "route-enum-option-unknown-value",
+    "route-kamelet-unknown-property",
+    "route-kamelet-missing-required-property",
+    "route-project-kamelet-misspelled-property",
 }
 
 
