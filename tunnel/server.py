@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tunnel.at_rest import RecordSealer
 from tunnel.connection import Link, LinkSettings, ProtocolViolation
 from tunnel.contract import commands, proxy
 from tunnel.contract.bundles import Bundle
@@ -57,6 +58,8 @@ class ServerSettings:
     port: int = 8443
     link: LinkSettings = field(default_factory=LinkSettings)
     state_path: Path | None = None  # SQLite for per-runner session state; None keeps it in memory
+    sealer: RecordSealer | None = None
+    """Seals queued messages at rest (the control plane's KEK); default: a key beside the file."""
     max_pending_per_runner: int = 10_000
 
 
@@ -73,7 +76,8 @@ class TunnelServer:
         self._states: dict[RunnerIdentity, PeerState] = {}
         self._links: dict[RunnerIdentity, tuple[Link, asyncio.Transport | None]] = {}
         self._locks: dict[RunnerIdentity, asyncio.Lock] = {}
-        self._store = SessionStore(self.settings.state_path) if self.settings.state_path else None
+        state_path, sealer = self.settings.state_path, self.settings.sealer
+        self._store = SessionStore(state_path, sealer) if state_path else None
         self._runner: web.AppRunner | None = None
         self._proxy_calls = ProxyCalls()
         self.metrics = Metrics("camelops_tunnel_server")

@@ -17,7 +17,8 @@ from camelops.wiring.replay_path import TunnelReplaySender
 from camelops.wiring.telemetry_path import ControlPlaneTelemetry
 from reconciler.api.replays import install_replays
 from reconciler.notify import Notifier
-from reconciler.server import ControlPlane, build_control_plane
+from reconciler.secrets.envelope import Envelope
+from reconciler.server import ControlPlane, build_control_plane, load_kek
 from reconciler.tunnel_dispatch import TunnelDispatcher
 from tunnel.pki.service import ControlPlanePki
 from tunnel.registration import registration_routes
@@ -64,7 +65,10 @@ def build_wired_plane(
     cert, key = server_certificate(pki, data_dir, [options.host, options.public_host])
     callbacks = ReconcilerCallbacks()
     settings = ServerSettings(
-        host=options.host, port=options.port, state_path=data_dir / "tunnel.sqlite"
+        host=options.host,
+        port=options.port,
+        state_path=data_dir / "tunnel.sqlite",
+        sealer=Envelope(load_kek(data_dir)),  # bundles wait here with decrypted Secrets
     )
     server = TunnelServer(
         pki, callbacks, tunnel_server_context(cert, key, pki.ca.cert_pem), settings
