@@ -26,6 +26,7 @@ from reconciler.previews import PreviewBuilder
 from reconciler.secrets.envelope import load_or_create_kek
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, Role
+from tunnel.at_rest import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def build_control_plane(
     settings: ControllerSettings | None = None,
 ) -> ControlPlane:
     """Everything `camelops serve` runs; without a dispatcher bundles stay in memory."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)  # 0700 whatever the umask: state, keys, caches and checkouts live here
     store = StateStore(data_dir / "state.db", load_kek(data_dir))
     cache = data_dir / "cache"
     cleanup_stale_trees(cache / "trees", max_age_s=3600)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
+from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers, owner_only_files
 from camelops.wiring.control_plane import TunnelOptions, build_wired_plane
 from reconciler.notify import WebhookNotifier
 from reconciler.server import bootstrap_admin
@@ -66,6 +66,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    owner_only_files()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         return asyncio.run(_serve(args))

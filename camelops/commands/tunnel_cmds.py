@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from camelops.cli_support import owner_only_files
 from camelops.wiring.pki import PASSPHRASE_ENV, close_pki, open_pki, pki_dir
 from schema.models.common import parse_duration
 from tunnel.pki.ca import CaError
@@ -35,6 +36,7 @@ def _parse_ttl(text: str) -> timedelta:
 
 
 def token_create(args: argparse.Namespace) -> int:
+    owner_only_files()  # it writes into the control plane's data dir
     try:
         identity = RunnerIdentity(args.org, args.runner)
         pki = open_pki(args.data_dir, args.org)
@@ -51,6 +53,7 @@ def token_create(args: argparse.Namespace) -> int:
 
 
 def runner_register(args: argparse.Namespace) -> int:
+    owner_only_files()
     try:
         identity = asyncio.run(register_runner(args.server, args.token, args.data_dir))
     except (TokenError, RegistrationError) as exc:
@@ -83,6 +86,7 @@ def runner_daemon(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    owner_only_files()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # imported here: the kubernetes client is slow to import and only the daemon needs it
     from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
