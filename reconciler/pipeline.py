@@ -62,7 +62,7 @@ class Pipeline:
     def fetch(self, mirror: git.GitMirror) -> dict[str, str]:
         try:
             return mirror.fetch()
-        except git.SourceTooLargeError as exc:
+        except (git.SourceTooLargeError, git.SourceRefusedError) as exc:
             raise stalled(Reason.SOURCE_REJECTED, str(exc)) from exc
         except git.GitSourceError as exc:
             raise transient(Reason.FETCH_FAILED, str(exc)) from exc

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiohttp import web
@@ -24,6 +24,7 @@ from reconciler.notify import Notifier
 from reconciler.pipeline import Pipeline
 from reconciler.previews import PreviewBuilder
 from reconciler.secrets.envelope import load_or_create_kek
+from reconciler.sources import TOKEN_HOSTS_ENV, HostToken, SourcePolicy, policy_from_env
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, Role
 from tunnel.at_rest import private_dir
@@ -51,11 +52,18 @@ def load_kek(data_dir: Path) -> bytes:
 
 
 def credentials_from_env() -> GitCredentials:
-    """One HTTPS token or SSH key for every repository (per-repository credentials: not yet)."""
+    """The operator's HTTPS token, sent only to the hosts in CAMELOPS_GIT_TOKEN_HOSTS (comma-
+    separated patterns such as `github.com,*.gitlab.example.com`), and SSH key."""
     key = os.environ.get("CAMELOPS_GIT_SSH_KEY")
+    token = os.environ.get("CAMELOPS_GIT_TOKEN", "")
+    hosts = tuple(h.strip() for h in os.environ.get(TOKEN_HOSTS_ENV, "").split(",") if h.strip())
+    if token and not hosts:
+        log.warning(
+            "CAMELOPS_GIT_TOKEN is ignored: %s names no host it may be sent to", TOKEN_HOSTS_ENV
+        )
+    username = os.environ.get("CAMELOPS_GIT_USERNAME", "git")
     return GitCredentials(
-        https_token=os.environ.get("CAMELOPS_GIT_TOKEN") or None,
-        https_username=os.environ.get("CAMELOPS_GIT_USERNAME", "git"),
+        https=(HostToken(hosts, username, token),) if token and hosts else (),
         ssh_private_key=Path(key) if key else None,
         ssh_public_key=Path(key + ".pub") if key and Path(key + ".pub").exists() else None,
         ssh_passphrase=os.environ.get("CAMELOPS_GIT_SSH_PASSPHRASE", ""),
@@ -69,19 +77,29 @@ def build_control_plane(
     notifier: Notifier | None = None,
     limits: SourceLimits | None = None,
     settings: ControllerSettings | None = None,
+    sources: SourcePolicy | None = None,
 ) -> ControlPlane:
-    """Everything `camelops serve` runs; without a dispatcher bundles stay in memory."""
+    """Everything `camelops serve` runs; without a dispatcher bundles stay in memory.
+    `sources`: default from the environment (CAMELOPS_LOCAL_REPO_ROOTS)."""
     private_dir(data_dir)  # 0700 whatever the umask: state, keys, caches and checkouts live here
     store = StateStore(data_dir / "state.db", load_kek(data_dir))
     cache = data_dir / "cache"
     cleanup_stale_trees(cache / "trees", max_age_s=3600)
     source_limits = limits or SourceLimits()
     credentials = credentials_from_env()
+    policy = sources or policy_from_env(data_dir)
 
     def mirrors(project: ProjectRecord) -> GitMirror:
         repo = project.repository
+        own = store.projects.credential(project)
+        chosen = replace(credentials, https=(own, *credentials.https)) if own else credentials
         return GitMirror(
-            cache / "mirrors", repo.name, repo.url, credentials=credentials, limits=source_limits
+            cache / "mirrors",
+            repo.name,
+            repo.url,
+            credentials=chosen,
+            limits=source_limits,
+            policy=policy,
         )
 
     pipeline = Pipeline(store, mirrors, cache / "trees")
@@ -95,7 +113,7 @@ def build_control_plane(
         notifier=notifier,
         settings=settings,
     )
-    app = make_app(build_services(store, controller, metrics))
+    app = make_app(build_services(store, controller, metrics, sources=policy))
     app.on_cleanup.append(lambda _app: _close(store))
     return ControlPlane(store, controller, app)
 

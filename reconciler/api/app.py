@@ -14,12 +14,19 @@ from reconciler.api.openapi import openapi_document
 from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
+from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
 
 
 def build_services(
-    store: StateStore, controller: Controller, metrics: Metrics, settings: ApiSettings | None = None
+    store: StateStore,
+    controller: Controller,
+    metrics: Metrics,
+    settings: ApiSettings | None = None,
+    *,
+    sources: SourcePolicy | None = None,
 ) -> Services:
+    """`sources`: which repository URLs may be registered (default: no local repositories)."""
     settings = settings or ApiSettings()
     return Services(
         store=store,
@@ -29,6 +36,7 @@ def build_services(
         hook_limiter=RateLimiter(settings.webhook_rate, settings.webhook_burst),
         auth_limiter=RateLimiter(settings.failed_auth_rate, 30),
         replays=ReplayGuard(),
+        sources=sources or SourcePolicy(),
     )
 
 

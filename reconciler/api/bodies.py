@@ -21,12 +21,20 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class RepositoryCredentials(Body):
+    """The repository's own HTTPS token: stored encrypted, sent only to the URL's host."""
+
+    username: Annotated[str, StringConstraints(pattern=r"^[^\s:@]{1,200}$")] = "git"
+    token: str = Field(min_length=1, max_length=4096, repr=False)
+
+
 class CreateProject(Body):
     name: Annotated[str, StringConstraints(pattern=DNS1123_LABEL, max_length=63)]
     url: Annotated[str, StringConstraints(pattern=URL_PATTERN, max_length=2048)]
     branch: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$")] = "main"
     poll_interval_seconds: int = Field(default=120, ge=0, le=86_400, alias="pollIntervalSeconds")
     webhook_secret: str = Field(default="", max_length=256, alias="webhookSecret")
+    credentials: RepositoryCredentials | None = None
 
 
 class SyncBody(Body):
@@ -50,13 +58,13 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
         data = json.loads(raw or b"{}")
         return model.model_validate(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise _bad("the body is not valid JSON") from None
+        raise bad_request("the body is not valid JSON") from None
     except ValidationError as exc:
         problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
-        raise _bad("; ".join(problems)[:2000]) from None
+        raise bad_request("; ".join(problems)[:2000]) from None
 
 
-def _bad(message: str) -> web.HTTPBadRequest:
+def bad_request(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
 

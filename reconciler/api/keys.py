@@ -9,6 +9,7 @@ from aiohttp import web
 from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
+from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
 from reconciler.store.records import Principal
 
@@ -35,6 +36,7 @@ class Services:
     hook_limiter: RateLimiter
     auth_limiter: RateLimiter
     replays: ReplayGuard
+    sources: SourcePolicy
 
 
 SERVICES = web.AppKey("services", Services)

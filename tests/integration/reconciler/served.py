@@ -38,9 +38,13 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def camelops_serve(data_dir: Path, timeout: float = 60.0) -> Iterator[Served]:
+def camelops_serve(
+    data_dir: Path, timeout: float = 60.0, *, local_roots: Path | None = None
+) -> Iterator[Served]:
+    """`local_roots`: where the test's local repositories may be (default: beside data_dir)."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    roots = str(local_roots or data_dir.parent)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAMELOPS_LOCAL_REPO_ROOTS": roots}
     log = (data_dir.parent / "serve.log").open("w")
     process = subprocess.Popen(
         [

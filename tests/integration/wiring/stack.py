@@ -68,8 +68,11 @@ def _https_ready(url: str, ca_file: Path) -> bool:
 
 
 @contextmanager
-def camelops_serve(data_dir: Path, timeout: float = 60.0, *, umask: int = -1) -> Iterator[Served]:
-    """`umask`: the one the process inherits (-1: ours)."""
+def camelops_serve(
+    data_dir: Path, timeout: float = 60.0, *, umask: int = -1, local_roots: Path | None = None
+) -> Iterator[Served]:
+    """`umask`: the one the process inherits (-1: ours); `local_roots`: where the test's local
+    repositories may be (default: beside data_dir)."""
     port, tunnel_port = free_port(), free_port()
     log_path = data_dir.parent / "serve.log"
     args = ["serve", "--data-dir", str(data_dir), "--port", str(port)]
@@ -79,7 +82,7 @@ def camelops_serve(data_dir: Path, timeout: float = 60.0, *, umask: int = -1) ->
             [sys.executable, "-m", "camelops", *args],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=clean_env(),
+            env=clean_env(CAMELOPS_LOCAL_REPO_ROOTS=str(local_roots or data_dir.parent)),
             umask=umask,
         )
         base = f"https://127.0.0.1:{port}"

@@ -112,7 +112,7 @@ async def test_the_canary_is_only_where_it_is_applied(
     runner_dir = tmp_path / "runner"
     driver = RecordingDriver()
     (tmp_path / "serve").mkdir()
-    with camelops_serve(tmp_path / "serve" / "data") as served:
+    with camelops_serve(tmp_path / "serve" / "data", local_roots=tmp_path) as served:
         async with aiohttp.ClientSession() as session:
             api = Api(served, session)
             bare = tmp_path / "git" / "origin.git"
