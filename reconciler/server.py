@@ -84,7 +84,8 @@ def build_control_plane(
     private_dir(data_dir)  # 0700 whatever the umask: state, keys, caches and checkouts live here
     store = StateStore(data_dir / "state.db", load_kek(data_dir))
     cache = data_dir / "cache"
-    cleanup_stale_trees(cache / "trees", max_age_s=3600)
+    # nothing runs yet: every checkout left there was cut short by a crash
+    cleanup_stale_trees(cache / "trees", max_age_s=0)
     source_limits = limits or SourceLimits()
     credentials = credentials_from_env()
     policy = sources or policy_from_env(data_dir)

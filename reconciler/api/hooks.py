@@ -49,7 +49,7 @@ async def git_hook(request: web.Request) -> web.Response:
             log.warning("webhook for %r refused: %s", request.match_info["repo"][:100], refused)
         services.metrics.webhook(f"refused-{refused.status}")
         return web.json_response({"error": refused.message}, status=refused.status)
-    services.controller.request(project_id)
+    await services.controller.request_durably(project_id)  # before the 202: survives a crash
     services.metrics.webhook("accepted")
     return web.json_response({"accepted": True}, status=202)
 

@@ -113,7 +113,7 @@ async def show_project(request: web.Request) -> web.Response:
 async def reconcile_project(request: web.Request) -> web.Response:
     require(request, Role.OPERATOR)
     project = await project_of(request)
-    request.app[SERVICES].controller.request(project.id)
+    await request.app[SERVICES].controller.request_durably(project.id)
     return web.json_response({"queued": True}, status=202)
 
 

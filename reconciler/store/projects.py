@@ -168,8 +168,18 @@ class Projects:
             )
 
     def mark_reconciling(self, project_id: int) -> None:
-        current = self.status(project_id)
-        self.set_status(project_id, replace(current, reconciling=True))
+        """Durable "a reconcile is owed": set before a request is acknowledged, cleared when a
+        reconcile ends; whatever is still set at start was cut short by a crash."""
+        with self._state.transaction():
+            current = self.status(project_id)
+            self.set_status(project_id, replace(current, reconciling=True))
+
+    def reconciling(self) -> list[int]:
+        """Projects marked Reconciling (at start: the reconciles a crash interrupted)."""
+        rows = self._state.query(
+            "SELECT project_id FROM project_status WHERE reconciling = 1 ORDER BY project_id"
+        )
+        return [int(r["project_id"]) for r in rows]
 
     def record_revision(self, project_id: int, revision: RevisionRecord) -> None:
         with self._state.transaction() as db:

@@ -20,6 +20,8 @@ class Served:
     base_url: str
     token: str
     data_dir: Path
+    pid: int = 0
+    """The serve process (crash tests kill it)."""
 
 
 def free_port() -> int:
@@ -72,7 +74,7 @@ def camelops_serve(
             assert time.monotonic() < deadline, "camelops serve did not start"
             time.sleep(0.05)
         token = (data_dir / "admin-token").read_text().strip()
-        yield Served(base, token, data_dir)
+        yield Served(base, token, data_dir, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
