@@ -43,9 +43,22 @@ class _DataError(yaml.constructor.ConstructorError):
     """Well-formed YAML that is not acceptable data: reported without the 'invalid YAML' prefix."""
 
 
+MAX_INT_DIGITS = 64
+"""Longer integers are refused as data: nothing in a config needs them, and Python refuses to
+convert thousands of digits (a crash instead of a report)."""
+
+
 class _CoreConstructor(yaml.constructor.SafeConstructor):
     def construct_core_int(self, node: ScalarNode) -> int:
         text = str(self.construct_scalar(node))
+        if len(text.lstrip("+-")) > MAX_INT_DIGITS:
+            raise _DataError(
+                None,
+                None,
+                f"an integer of {len(text)} characters is out of range "
+                f"(at most {MAX_INT_DIGITS} digits)",
+                node.start_mark,
+            )
         return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:

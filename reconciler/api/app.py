@@ -10,6 +10,7 @@ from reconciler.api import environments, projects, replays
 from reconciler.api.auth import authenticate
 from reconciler.api.hooks import git_hook
 from reconciler.api.keys import SERVICES, ApiSettings, Services
+from reconciler.api.log_bounds import bound_server_logs
 from reconciler.api.openapi import openapi_document
 from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
@@ -42,6 +43,7 @@ def build_services(
 
 def make_app(services: Services, *, run_controller: bool = True) -> web.Application:
     """`run_controller=False` when the caller owns the controller (tests, embedding)."""
+    bound_server_logs()
     app = web.Application(middlewares=[authenticate], client_max_size=1024 * 1024)
     app[SERVICES] = services
     app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)

@@ -13,6 +13,7 @@ from schema.models.common import DNS1123_LABEL
 
 Model = TypeVar("Model", bound=BaseModel)
 _MAX_BODY = 64 * 1024
+SQLITE_MAX_INT = 2**63 - 1  # any id beyond cannot be stored, so cannot exist
 # remote URLs: https, ssh (URL or scp-like), file:// and absolute local paths
 URL_PATTERN = r"^(https://|ssh://|file:///|/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[^\s\x00]*$"
 
@@ -43,7 +44,7 @@ class SyncBody(Body):
 
 class PinBody(Body):
     revision: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,40}$")] | None = None
-    bundle_id: int | None = Field(default=None, ge=1, alias="bundleId")
+    bundle_id: int | None = Field(default=None, ge=1, le=SQLITE_MAX_INT, alias="bundleId")
     override: bool = False
 
 
@@ -57,11 +58,13 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
     try:
         data = json.loads(raw or b"{}")
         return model.model_validate(data)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+    except (UnicodeDecodeError, RecursionError):
         raise bad_request("the body is not valid JSON") from None
     except ValidationError as exc:
         problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
         raise bad_request("; ".join(problems)[:2000]) from None
+    except ValueError:  # malformed JSON, or a number of thousands of digits
+        raise bad_request("the body is not valid JSON (or holds a number too long)") from None
 
 
 def bad_request(message: str) -> web.HTTPBadRequest:
