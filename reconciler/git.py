@@ -317,6 +317,25 @@ class GitMirror:
         author = f"{commit.author.name} <{commit.author.email}>"
         return CommitInfo(str(commit.id), author, commit.message[:2000], int(commit.commit_time))
 
+    def on_a_branch(self, commit_id: str) -> bool:
+        """Whether a branch of the repository holds the commit: someone allowed to push put it
+        there. A pull request from a fork (or an outside contributor) exists only under
+        `refs/pull/*` / `refs/merge-requests/*`."""
+        repo = self._open()
+        try:
+            wanted = pygit2.Oid(hex=commit_id)
+            branches = [
+                repo.references[name].target
+                for name in repo.references
+                if name.startswith("refs/heads/")
+            ]
+            return any(
+                isinstance(tip, pygit2.Oid) and (tip == wanted or repo.descendant_of(tip, wanted))
+                for tip in branches
+            )
+        except (ValueError, KeyError, pygit2.GitError):
+            return False
+
     def merge_base(self, a: str, b: str) -> str | None:
         base = self._open().merge_base(a, b)
         return None if base is None else str(base)
