@@ -31,6 +31,7 @@ from reconciler.controller import ControllerSettings
 from reconciler.dispatch import Delivery, InProcessSink
 from reconciler.secrets.sealing import load_public_pem, seal_value, unseal_value
 from reconciler.server import ControlPlane, build_control_plane
+from reconciler.sources import SourcePolicy
 from reconciler.store.records import ProjectRecord
 from renderers import render_environment
 from schema.repository import load_repository
@@ -85,7 +86,7 @@ def example_name() -> str:
 
 async def push_latency(root: Path, pushes: int) -> list[float]:
     sink = InProcessSink()
-    plane = build_control_plane(root / "data", dispatcher=sink)
+    plane = build_control_plane(root / "data", dispatcher=sink, sources=SourcePolicy((root,)))
     name = example_name()
     org = plane.store.accounts.ensure_org("bench")
     project = plane.store.projects.create(
@@ -143,7 +144,10 @@ async def throughput(root: Path, projects: int) -> tuple[float, float]:
     """(reconcile seconds, render-only seconds) for `projects` projects."""
     sink = InProcessSink()
     plane = build_control_plane(
-        root / "data", dispatcher=sink, settings=ControllerSettings(workers=2)
+        root / "data",
+        dispatcher=sink,
+        settings=ControllerSettings(workers=2),
+        sources=SourcePolicy((root,)),
     )
     made = [register(plane, root, i) for i in range(projects)]
     await plane.controller.start(scheduler=False)

@@ -14,6 +14,15 @@ EXIT_ERROR = 2
 EXIT_BROKEN_PIPE = 141
 """128 + SIGPIPE: what `yes | head` reports; the reader left, nothing went wrong here."""
 
+OWNER_ONLY_UMASK = 0o077
+
+
+def owner_only_files() -> None:
+    """Daemons (serve, runner) create every file owner-only, whatever umask they inherited:
+    databases, keys, chDB parts, checkouts."""
+    os.umask(OWNER_ONLY_UMASK)
+
+
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 else:

@@ -31,12 +31,19 @@ class LogSettings:
 
 @dataclass(frozen=True, slots=True)
 class GitSettings:
-    """One HTTPS token or SSH key for every repository the control plane fetches."""
+    """The operator's Git credentials (bound to hosts) and where local repositories may be."""
 
     https_token: str | None = field(default=None, repr=False)
-    """CAMELOPS_GIT_TOKEN: HTTPS token (as the password of `https_username`)."""
+    """CAMELOPS_GIT_TOKEN: HTTPS token (as the password of `https_username`), sent only to the
+    hosts in `token_hosts`."""
+    token_hosts: tuple[str, ...] = ()
+    """CAMELOPS_GIT_TOKEN_HOSTS: comma-separated host patterns (`github.com,*.example.com`) the
+    token may go to; none: the token is not used."""
     https_username: str = "git"
     """CAMELOPS_GIT_USERNAME (default `git`)."""
+    local_repo_roots: str | None = None
+    """CAMELOPS_LOCAL_REPO_ROOTS: os.pathsep-separated directories under which local
+    repositories (paths, file://) may be registered; unset: `<data-dir>/repos`."""
     ssh_private_key: Path | None = None
     """CAMELOPS_GIT_SSH_KEY: path of an SSH private key (its `.pub` beside it is used if found)."""
     ssh_passphrase: str = field(default="", repr=False)
@@ -82,7 +89,11 @@ class Settings:
             ),
             git=GitSettings(
                 https_token=env.get("CAMELOPS_GIT_TOKEN") or None,
+                token_hosts=tuple(
+                    h.strip() for h in env.get("CAMELOPS_GIT_TOKEN_HOSTS", "").split(",") if h.strip()
+                ),
                 https_username=env.get("CAMELOPS_GIT_USERNAME", "git"),
+                local_repo_roots=env.get("CAMELOPS_LOCAL_REPO_ROOTS"),
                 ssh_private_key=Path(ssh_key) if ssh_key else None,
                 ssh_passphrase=env.get("CAMELOPS_GIT_SSH_PASSPHRASE", ""),
             ),

@@ -79,6 +79,11 @@ class Controller:
             asyncio.create_task(self._worker(), name=f"reconcile-worker-{i}")
             for i in range(self.settings.workers)
         ]
+        interrupted = await asyncio.to_thread(self.store.projects.reconciling)
+        if interrupted:
+            log.info("re-queueing %d reconcile(s) cut short by a restart", len(interrupted))
+        for project_id in interrupted:
+            self.request(project_id)
         if scheduler:
             self._scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
             self._scheduler.add_job(
@@ -120,6 +125,12 @@ class Controller:
         return [] if self._scheduler is None else [job.id for job in self._scheduler.get_jobs()]
 
     async def _poll(self, project_id: int) -> None:
+        self.request(project_id)
+
+    async def request_durably(self, project_id: int) -> None:
+        """`request`, recorded first: a request acknowledged to a caller (a webhook's 202)
+        survives a crash; the next start re-queues it."""
+        await asyncio.to_thread(self.store.projects.mark_reconciling, project_id)
         self.request(project_id)
 
     def request(self, project_id: int) -> None:
@@ -209,7 +220,7 @@ class Controller:
         now = self.store.state.clock()
         status = ProjectStatus(
             "True",
-            False,
+            project.id in self._again,  # a request that came during this run is still owed
             False,
             Reason.SUCCEEDED.value,
             f"bundles for {commit_id[:12]} stored and dispatched",
@@ -237,7 +248,7 @@ class Controller:
         now = self.store.state.clock()
         status = ProjectStatus(
             "False",
-            False,
+            project.id in self._again,
             err.kind is ErrorKind.STALLED,
             err.reason.value,
             err.message,

@@ -20,6 +20,16 @@ from typing import Any
 import pygit2
 from pygit2.enums import CredentialType, FetchPrune, Option, ReferenceType
 
+from reconciler.sources import (
+    LOCAL_UNREADABLE,
+    HostToken,
+    RepositoryRefused,
+    SourcePolicy,
+    host_of,
+    is_local,
+    redact_url,
+)
+
 _BLOB = pygit2.enums.FileMode.BLOB
 _EXECUTABLE = pygit2.enums.FileMode.BLOB_EXECUTABLE
 _LINK = pygit2.enums.FileMode.LINK
@@ -151,12 +161,16 @@ class SourceRejectedError(GitSourceError):
     """The revision holds something a checkout refuses: an escaping symlink, a huge file."""
 
 
+class SourceRefusedError(GitSourceError):
+    """The URL itself is not allowed (credentials in it, a local path outside the roots)."""
+
+
 @dataclass(frozen=True, slots=True)
 class GitCredentials:
-    """How to authenticate to a remote: an HTTPS token or an SSH key pair (paths on disk)."""
+    """How to authenticate to a remote: HTTPS tokens bound to hosts, or an SSH key pair."""
 
-    https_token: str | None = field(default=None, repr=False)
-    https_username: str = "git"
+    https: tuple[HostToken, ...] = ()
+    """Each token is offered only to its hosts: the URL libgit2 asks for, after redirects."""
     ssh_private_key: Path | None = None
     ssh_public_key: Path | None = None
     ssh_passphrase: str = field(default="", repr=False)
@@ -191,7 +205,6 @@ class _Callbacks(pygit2.RemoteCallbacks):
         self._attempts = 0
 
     def credentials(self, url: str, username_from_url: str | None, allowed_types: Any) -> Any:
-        del url  # one remote per callbacks object
         self._attempts += 1
         if self._attempts > 3:  # libgit2 asks again after a refusal; stop instead of looping
             raise GitUnreachableError("authentication failed for the remote")
@@ -200,9 +213,12 @@ class _Callbacks(pygit2.RemoteCallbacks):
             public = str(creds.ssh_public_key) if creds.ssh_public_key else ""
             user = username_from_url or "git"
             return pygit2.Keypair(user, public, str(creds.ssh_private_key), creds.ssh_passphrase)
-        if creds.https_token is not None and allowed_types & CredentialType.USERPASS_PLAINTEXT:
-            return pygit2.UserPass(creds.https_username, creds.https_token)
-        raise GitUnreachableError("the remote asks for credentials and none are configured")
+        # `url` is where libgit2 is now: a redirect to another host must not get our token
+        token = next((t for t in creds.https if t.allows(url)), None)
+        if token is not None and allowed_types & CredentialType.USERPASS_PLAINTEXT:
+            return pygit2.UserPass(token.username, token.token)
+        host = host_of(url) or "the remote"
+        raise GitUnreachableError(f"{host} asks for credentials and none are configured for it")
 
     def transfer_progress(self, stats: Any) -> None:
         if stats.received_bytes > self._limits.max_fetch_bytes:
@@ -237,11 +253,14 @@ class GitMirror:
         *,
         credentials: GitCredentials | None = None,
         limits: SourceLimits | None = None,
+        policy: SourcePolicy | None = None,
     ) -> None:
         self.path = mirror_path(cache_dir, name, url)
         self.url = url  # libgit2 takes file://, local paths, https:// and ssh:// alike
         self.credentials = credentials or GitCredentials()
         self.limits = limits or SourceLimits()
+        self.policy = policy
+        """Checked before every fetch: a URL registered before the policy changed is refused."""
 
     def _open(self) -> pygit2.Repository:
         if (self.path / "HEAD").exists():
@@ -253,6 +272,11 @@ class GitMirror:
 
     def fetch(self) -> dict[str, str]:
         """Fetch every branch and PR head (force-pushes overwrite, deleted refs are pruned)."""
+        if self.policy is not None:
+            try:
+                self.policy.check(self.url)
+            except RepositoryRefused as exc:
+                raise SourceRefusedError(str(exc)) from None
         repo = self._open()
         _set_transport_timeouts(self.limits.fetch_timeout_s)
         remote = repo.remotes.create_anonymous(self.url)
@@ -265,8 +289,10 @@ class GitMirror:
         except GitSourceError:
             raise
         except (pygit2.GitError, KeyError, ValueError, OSError) as exc:
+            if is_local(self.url):  # libgit2's words would map the server's filesystem
+                raise GitUnreachableError(LOCAL_UNREADABLE) from None
             raise GitUnreachableError(
-                _short(f"fetch from {_redact(self.url)} failed: {exc}")
+                _short(f"fetch from {redact_url(self.url)} failed: {exc}")
             ) from exc
         return self.refs()
 
@@ -287,9 +313,28 @@ class GitMirror:
             target = repo.references[name].target if name in repo.references else ref
             commit = repo[target].peel(pygit2.Commit)
         except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError) as exc:
-            raise RefNotFoundError(f"'{ref}' does not exist in {_redact(self.url)}") from exc
+            raise RefNotFoundError(f"'{ref}' does not exist in {redact_url(self.url)}") from exc
         author = f"{commit.author.name} <{commit.author.email}>"
         return CommitInfo(str(commit.id), author, commit.message[:2000], int(commit.commit_time))
+
+    def on_a_branch(self, commit_id: str) -> bool:
+        """Whether a branch of the repository holds the commit: someone allowed to push put it
+        there. A pull request from a fork (or an outside contributor) exists only under
+        `refs/pull/*` / `refs/merge-requests/*`."""
+        repo = self._open()
+        try:
+            wanted = pygit2.Oid(hex=commit_id)
+            branches = [
+                repo.references[name].target
+                for name in repo.references
+                if name.startswith("refs/heads/")
+            ]
+            return any(
+                isinstance(tip, pygit2.Oid) and (tip == wanted or repo.descendant_of(tip, wanted))
+                for tip in branches
+            )
+        except (ValueError, KeyError, pygit2.GitError):
+            return False
 
     def merge_base(self, a: str, b: str) -> str | None:
         base = self._open().merge_base(a, b)
@@ -328,14 +373,6 @@ def cleanup_stale_trees(work_dir: Path, max_age_s: float) -> int:
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
-
-
-def _redact(url: str) -> str:
-    """Never echo credentials embedded in a URL (https://user:token@host/...)."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
 
 
 def _short(text: str, limit: int = 500) -> str:

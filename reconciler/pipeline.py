@@ -62,7 +62,7 @@ class Pipeline:
     def fetch(self, mirror: git.GitMirror) -> dict[str, str]:
         try:
             return mirror.fetch()
-        except git.SourceTooLargeError as exc:
+        except (git.SourceTooLargeError, git.SourceRefusedError) as exc:
             raise stalled(Reason.SOURCE_REJECTED, str(exc)) from exc
         except git.GitSourceError as exc:
             raise transient(Reason.FETCH_FAILED, str(exc)) from exc
@@ -85,6 +85,11 @@ class Pipeline:
             raise stalled(Reason.SOURCE_REJECTED, str(exc), (str(exc),)) from exc
         except git.GitSourceError as exc:
             raise transient(Reason.FETCH_FAILED, str(exc)) from exc
+        except Exception as exc:  # a loader bug records a failed revision, never a crash
+            log.exception("loading %s at %s failed", project.name, commit.id[:12])
+            error = f"the revision could not be loaded: {type(exc).__name__}: {str(exc)[:200]}"
+            self._record(project, commit, RevisionState.INVALID, (error,))
+            raise stalled(Reason.VALIDATION_FAILED, error, (error,)) from exc
         if report.project is None:
             errors = tuple(d.format_text() for d in report.errors) or ("the revision is invalid",)
             self._record(project, commit, RevisionState.INVALID, errors)

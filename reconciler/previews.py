@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 PR_REF = re.compile(r"^refs/(?:pull|merge-requests)/([1-9][0-9]{0,8})/head$")
 _CLOSED = ("closed", "expired")
+FORK_HELD = (
+    "not deployed: the pull request's head is on no branch of this repository (a fork or an "
+    "outside contributor); previews.deployForks allows it"
+)
 
 
 def branch_number(branch: str) -> int:
@@ -148,7 +152,9 @@ class PreviewBuilder:
             base = self._load(mirror, base_commit)
             if head is not None:
                 summary = self._summary(base, head, env)
-                bundle = self._deployable(project, head, env, pr.sha, settings)
+                bundle, held = self._deployable(project, mirror, head, pr, settings)
+                if held:
+                    summary["held"] = held
         except (git.GitSourceError, SealError) as exc:
             head, errors = None, (str(exc),)
         ttl = settings.ttl.total_seconds()
@@ -170,12 +176,23 @@ class PreviewBuilder:
             changes.deliveries.append((settings.runner, bundle))
 
     def _deployable(
-        self, project: ProjectRecord, head: LoadedProject, env: str, sha: str, settings: Previews
-    ) -> Bundle | None:
+        self,
+        project: ProjectRecord,
+        mirror: git.GitMirror,
+        head: LoadedProject,
+        pr: _Head,
+        settings: Previews,
+    ) -> tuple[Bundle | None, str]:
+        """The preview's bundle, or why it is held back (rendered and diffed, not deployed).
+        Secrets not marked previewSafe never get their values (the renderer withholds them)."""
         if not (settings.deploy and settings.runner):
-            return None
+            return None, ""
+        outside = not pr.ref.startswith("refs/heads/") and not mirror.on_a_branch(pr.sha)
+        if outside and not settings.deploy_forks:
+            return None, FORK_HELD
+        env = f"pr-{pr.number}"
         manifests = render_environment(head, env, self.pipeline.decrypter(project))
-        return _bundle(project, env, sha, manifests)
+        return _bundle(project, env, pr.sha, manifests), ""
 
     def _load_report(
         self, mirror: git.GitMirror, sha: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiohttp import web
@@ -24,12 +24,19 @@ from reconciler.notify import Notifier
 from reconciler.pipeline import Pipeline
 from reconciler.previews import PreviewBuilder
 from reconciler.secrets.envelope import load_or_create_kek
+from reconciler.sources import SourcePolicy, default_policy
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, Role
+from tunnel.at_rest import private_dir
 
 log = logging.getLogger(__name__)
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a secret
+
+
+def load_kek(data_dir: Path) -> bytes:
+    """The data dir's key-encryption key (created on first use), when settings hold none."""
+    return load_or_create_kek(data_dir / "kek")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +55,32 @@ def build_control_plane(
     settings: ControllerSettings | None = None,
     credentials: GitCredentials | None = None,
     kek: bytes | None = None,
+    sources: SourcePolicy | None = None,
 ) -> ControlPlane:
     """Everything `camelops serve` runs; without a dispatcher bundles stay in memory.
-    `credentials`: one HTTPS token or SSH key for every repository (default: none);
-    `kek`: the key-encryption key (default: `<data-dir>/kek`, created on first use)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    store = StateStore(data_dir / "state.db", kek or load_or_create_kek(data_dir / "kek"))
+    `credentials`: the operator's host-bound HTTPS token and SSH key (default: none);
+    `kek`: the key-encryption key (default: `<data-dir>/kek`, created on first use);
+    `sources`: where local repositories may be (default: `<data-dir>/repos`)."""
+    private_dir(data_dir)  # 0700 whatever the umask: state, keys, caches and checkouts live here
+    store = StateStore(data_dir / "state.db", kek or load_kek(data_dir))
     cache = data_dir / "cache"
-    cleanup_stale_trees(cache / "trees", max_age_s=3600)
+    # nothing runs yet: every checkout left there was cut short by a crash
+    cleanup_stale_trees(cache / "trees", max_age_s=0)
     source_limits = limits or SourceLimits()
     credentials = credentials or GitCredentials()
+    policy = sources or default_policy(data_dir)
 
     def mirrors(project: ProjectRecord) -> GitMirror:
         repo = project.repository
+        own = store.projects.credential(project)
+        chosen = replace(credentials, https=(own, *credentials.https)) if own else credentials
         return GitMirror(
-            cache / "mirrors", repo.name, repo.url, credentials=credentials, limits=source_limits
+            cache / "mirrors",
+            repo.name,
+            repo.url,
+            credentials=chosen,
+            limits=source_limits,
+            policy=policy,
         )
 
     pipeline = Pipeline(store, mirrors, cache / "trees")
@@ -76,7 +94,7 @@ def build_control_plane(
         notifier=notifier,
         settings=settings,
     )
-    app = make_app(build_services(store, controller, metrics))
+    app = make_app(build_services(store, controller, metrics, sources=policy))
     app.on_cleanup.append(lambda _app: _close(store))
     return ControlPlane(store, controller, app)
 

@@ -1,5 +1,8 @@
 """The runner's own SQLite (sqlite-utils): the last N bundles per environment, a local copy of
-each inventory, and the status outbox kept while the control plane is unreachable."""
+each inventory, and the status outbox kept while the control plane is unreachable.
+
+Bundles (their Secrets are decrypted) and queued statuses are sealed row by row under the
+runner's local key; the file is owner-only."""
 
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ import sqlite_utils
 
 from contract.bundles import Bundle
 from runner.objects import ObjectRef
+from tunnel.at_rest import RecordSealer, local_sealer, private_database
+from contract.bundles import Bundle
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +35,19 @@ class Queued:
 class RunnerStore:
     """Thread-safe: the sync daemon calls it from worker threads."""
 
-    def __init__(self, path: Path, *, keep_bundles: int = 10, clock: Any = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        keep_bundles: int = 10,
+        clock: Any = time.time,
+        sealer: RecordSealer | None = None,
+    ) -> None:
+        """`sealer`: default, the local key file beside the database."""
+        self._sealer = sealer or local_sealer(path.parent)
+        conn = sqlite3.connect(
+            str(private_database(path)), check_same_thread=False, isolation_level=None
+        )
         self._db = sqlite_utils.Database(conn)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
@@ -45,8 +60,17 @@ class RunnerStore:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version >= _SCHEMA_VERSION:
                 return
+            if version == 1:
+                self._seal_version_1_rows()
             self._db.table("bundles").create(
-                {"seq": int, "env": str, "revision": str, "digest": str, "body": str, "at": float},
+                {
+                    "seq": int,
+                    "env": str,
+                    "revision": str,
+                    "digest": str,
+                    "body": bytes,
+                    "at": float,
+                },
                 pk="seq",
                 if_not_exists=True,
             )
@@ -55,9 +79,20 @@ class RunnerStore:
                 {"env": str, "entries": str, "at": float}, pk="env", if_not_exists=True
             )
             self._db.table("outbox").create(
-                {"id": int, "kind": str, "payload": str, "at": float}, pk="id", if_not_exists=True
+                {"id": int, "kind": str, "payload": bytes, "at": float}, pk="id", if_not_exists=True
             )
             self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+
+    def _seal_version_1_rows(self) -> None:
+        """Version 1 kept bodies and statuses in plain text: seal them in place."""
+        rows = self._db.execute("SELECT seq, env, revision, digest, body FROM bundles").fetchall()
+        for seq, env, revision, digest, body in rows:
+            sealed = self._sealer.seal(str(body).encode(), _bundle_context(env, revision, digest))
+            self._db.execute("UPDATE bundles SET body = ? WHERE seq = ?", [sealed, seq])
+        for id_, kind, payload in self._db.execute("SELECT id, kind, payload FROM outbox"):
+            sealed = self._sealer.seal(str(payload).encode(), _status_context(kind))
+            self._db.execute("UPDATE outbox SET payload = ? WHERE id = ?", [sealed, id_])
+        self._db.execute("VACUUM")  # the plain text must not linger in free pages
 
     def close(self) -> None:
         self._db.close()
@@ -71,7 +106,10 @@ class RunnerStore:
                     "env": env,
                     "revision": bundle.revision,
                     "digest": bundle.digest,
-                    "body": bundle.model_dump_json(),
+                    "body": self._sealer.seal(
+                        bundle.model_dump_json().encode(),
+                        _bundle_context(env, bundle.revision, bundle.digest),
+                    ),
                     "at": self._clock(),
                 }
             )
@@ -85,18 +123,23 @@ class RunnerStore:
         """Newest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT body FROM bundles WHERE env = ? ORDER BY seq DESC", [env]
+                "SELECT env, revision, digest, body FROM bundles WHERE env = ? ORDER BY seq DESC",
+                [env],
             ).fetchall()
-        return [Bundle.model_validate_json(row[0]) for row in rows]
+        return [self._open_bundle(*row) for row in rows]
 
     def latest(self) -> list[Bundle]:
         """The newest bundle of every environment this runner has seen."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT body FROM bundles WHERE seq IN (SELECT MAX(seq) FROM bundles GROUP BY env)"
-                " ORDER BY env"
+                "SELECT env, revision, digest, body FROM bundles"
+                " WHERE seq IN (SELECT MAX(seq) FROM bundles GROUP BY env) ORDER BY env"
             ).fetchall()
-        return [Bundle.model_validate_json(row[0]) for row in rows]
+        return [self._open_bundle(*row) for row in rows]
+
+    def _open_bundle(self, env: str, revision: str, digest: str, body: bytes) -> Bundle:
+        plain = self._sealer.open(bytes(body), _bundle_context(env, revision, digest))
+        return Bundle.model_validate_json(plain)
 
     # ---- inventory ---------------------------------------------------------------------
     def save_inventory(self, env: str, refs: Sequence[ObjectRef]) -> None:
@@ -116,8 +159,13 @@ class RunnerStore:
     # ---- outbox ------------------------------------------------------------------------
     def enqueue(self, kind: str, payload: dict[str, Any]) -> None:
         with self._lock:
+            plain = json.dumps(payload, sort_keys=True).encode()
             self._db.table("outbox").insert(
-                {"kind": kind, "payload": json.dumps(payload, sort_keys=True), "at": self._clock()}
+                {
+                    "kind": kind,
+                    "payload": self._sealer.seal(plain, _status_context(kind)),
+                    "at": self._clock(),
+                }
             )
 
     def pending(self, limit: int = 100) -> list[Queued]:
@@ -125,7 +173,10 @@ class RunnerStore:
             rows = self._db.execute(
                 "SELECT id, kind, payload FROM outbox ORDER BY id LIMIT ?", [limit]
             ).fetchall()
-        return [Queued(row[0], row[1], json.loads(row[2])) for row in rows]
+        return [
+            Queued(row[0], row[1], json.loads(self._sealer.open(row[2], _status_context(row[1]))))
+            for row in rows
+        ]
 
     def acknowledge(self, ids: Sequence[int]) -> None:
         with self._lock:
@@ -134,3 +185,11 @@ class RunnerStore:
 
 def env_key(bundle: Bundle) -> str:
     return f"{bundle.project}/{bundle.environment}"
+
+
+def _bundle_context(env: str, revision: str, digest: str) -> bytes:
+    return f"runner-bundle:{env}:{revision}:{digest}".encode()
+
+
+def _status_context(kind: str) -> bytes:
+    return f"runner-status:{kind}".encode()

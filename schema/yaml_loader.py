@@ -48,6 +48,11 @@ class _DataError(yaml.constructor.ConstructorError):
     """Well-formed YAML that is not acceptable data: reported without the 'invalid YAML' prefix."""
 
 
+MAX_INT_DIGITS = 64
+"""Longer integers are refused as data: nothing in a config needs them, and Python refuses to
+convert thousands of digits (a crash instead of a report)."""
+
+
 class _CoreConstructor(yaml.constructor.SafeConstructor):
     def construct_core_int(self, node: ScalarNode) -> int:
         text = str(self.construct_scalar(node))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -21,12 +22,13 @@ from contract.bundles import Bundle
 from contract.commands import RUNNER_CONTROL_TYPES
 from contract.envelopes import Channel, Envelope, Hello
 from contract.proxy import ProxyResponse
+from tunnel.at_rest import RecordSealer
 from tunnel.connection import Link, LinkSettings, ProtocolViolation
 from tunnel.metrics import Metrics
 from tunnel.pki.identity import IdentityError, RunnerIdentity, identity_from_peercert
 from tunnel.pki.service import ControlPlanePki, RegistrationRefused
 from tunnel.proxy import ProxyCalls
-from tunnel.session import PeerState
+from tunnel.session import Key, PeerState
 from tunnel.store import SessionStore
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class ServerSettings:
     port: int = 8443
     link: LinkSettings = field(default_factory=LinkSettings)
     state_path: Path | None = None  # SQLite for per-runner session state; None keeps it in memory
+    sealer: RecordSealer | None = None
+    """Seals queued messages at rest (the control plane's KEK); default: a key beside the file."""
     max_pending_per_runner: int = 10_000
 
 
@@ -73,7 +77,10 @@ class TunnelServer:
         self._states: dict[RunnerIdentity, PeerState] = {}
         self._links: dict[RunnerIdentity, tuple[Link, asyncio.Transport | None]] = {}
         self._locks: dict[RunnerIdentity, asyncio.Lock] = {}
-        self._store = SessionStore(self.settings.state_path) if self.settings.state_path else None
+        state_path, sealer = self.settings.state_path, self.settings.sealer
+        self._store = SessionStore(state_path, sealer) if state_path else None
+        # (runner, project/environment) -> the bundle queued for it and not acked yet
+        self._queued_bundles: dict[tuple[RunnerIdentity, str], Key] = {}
         self._runner: web.AppRunner | None = None
         self._proxy_calls = ProxyCalls()
         self.metrics = Metrics("camelops_tunnel_server")
@@ -143,9 +150,18 @@ class TunnelServer:
             raise PermissionError(
                 f"runner {runner} does not serve environment {bundle.environment}"
             )
-        return await self.send(
-            runner, Channel.CONTROL, commands.BUNDLE, bundle.model_dump(mode="json")
-        )
+        state = await self._state(runner)
+        if runner in self._links:
+            await state.backlog.wait()
+        # An offline runner needs only the newest desired state of an environment: the bundle
+        # still queued for it is withdrawn (commands around it keep their order).
+        slot = (runner, f"{bundle.project}/{bundle.environment}")
+        superseded = self._queued_bundles.get(slot)
+        if superseded is not None and state.withdraw(superseded):
+            self.metrics.inc("bundles_superseded_total")
+        message = state.enqueue(Channel.CONTROL, commands.BUNDLE, bundle.model_dump(mode="json"))
+        self._queued_bundles[slot] = (message.channel, message.seq)
+        return message.id
 
     async def _state(self, runner: RunnerIdentity) -> PeerState:
         state = self._states.get(runner)
@@ -154,8 +170,22 @@ class TunnelServer:
             loaded = None
             if self._store is not None:
                 loaded = await asyncio.to_thread(self._store.load, runner.uri, max_pending=limit)
+            if loaded is not None and runner not in self._states:
+                self._coalesce_restored(runner, loaded)
             state = self._states.setdefault(runner, loaded or PeerState(max_pending=limit))
         return state
+
+    def _coalesce_restored(self, runner: RunnerIdentity, state: PeerState) -> None:
+        """Index the bundles of a restored outbox; an older one of an environment goes."""
+        for key, message in list(state.pending.items()):
+            if message.channel != Channel.CONTROL or message.type != commands.BUNDLE:
+                continue
+            payload = json.loads(message.body).get("payload", {})
+            slot = (runner, f"{payload.get('project')}/{payload.get('environment')}")
+            superseded = self._queued_bundles.get(slot)
+            if superseded is not None and state.withdraw(superseded):
+                self.metrics.inc("bundles_superseded_total")
+            self._queued_bundles[slot] = key
 
     async def _authenticate(self, request: web.Request) -> RunnerIdentity:
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None

@@ -74,11 +74,19 @@ class PeerState:
             self.on_enqueue(message)
         return message
 
+    def withdraw(self, key: Key) -> bool:
+        """Take back a message the peer has not acked (a newer one supersedes it): it is not
+        sent, or sent again. The peer tolerates the gap: it applies anything above its last."""
+        if self.pending.pop(key, None) is None:
+            return False
+        self.backlog.update(len(self.pending))
+        return True
+
     def _enforce_bound(self) -> None:
         telemetry = self._seqs[Channel.TELEMETRY]
         # Status and control are never dropped; the backlog gate slows their producers instead.
         while len(self.pending) > self.max_pending and telemetry:
-            del self.pending[(Channel.TELEMETRY, telemetry.popleft())]
+            self.pending.pop((Channel.TELEMETRY, telemetry.popleft()), None)
             self.dropped[Channel.TELEMETRY] = self.dropped.get(Channel.TELEMETRY, 0) + 1
 
     def ack(self, channel: Channel, upto: int) -> list[Key]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
+from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers, owner_only_files
 from camelops.logs import setup_logging
 from camelops.settings import Settings
 from camelops.signals import stop_requested
@@ -67,6 +67,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    owner_only_files()
     setup_logging(args.settings.log)
     try:
         return asyncio.run(_serve(args))

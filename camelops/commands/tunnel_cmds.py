@@ -10,6 +10,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from camelops.cli_support import owner_only_files
 from camelops.logs import setup_logging
 from camelops.settings import Settings
 from camelops.wiring.pki import close_pki, open_pki
@@ -42,6 +43,7 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 
 
 def token_create(args: argparse.Namespace) -> int:
+    owner_only_files()  # it writes into the control plane's data dir
     try:
         identity = RunnerIdentity(args.org, args.runner)
         pki = open_pki(data_dir_of(args), args.org, args.settings.secrets.ca_passphrase)
@@ -58,6 +60,7 @@ def token_create(args: argparse.Namespace) -> int:
 
 
 def runner_register(args: argparse.Namespace) -> int:
+    owner_only_files()
     try:
         data_dir = data_dir_of(args)
         identity = asyncio.run(register_runner(args.server, args.token, data_dir))
@@ -92,6 +95,7 @@ def runner_daemon(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    owner_only_files()
     setup_logging(args.settings.log)
     namespace = args.inventory_namespace or args.settings.runner.inventory_namespace
     # imported here: the kubernetes client is slow to import and only the daemon needs it

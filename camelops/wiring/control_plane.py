@@ -20,7 +20,9 @@ from reconciler.dispatch import Dispatcher
 from reconciler.git import GitCredentials
 from reconciler.notify import Notifier
 from reconciler.replay_waiter import TunnelReplaySender
-from reconciler.server import ControlPlane, build_control_plane
+from reconciler.secrets.envelope import Envelope
+from reconciler.server import ControlPlane, build_control_plane, load_kek
+from reconciler.sources import HostToken, policy_for
 from reconciler.tunnel_callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from reconciler.tunnel_dispatch import TunnelDispatcher
 from telemetry.intake import ControlPlaneTelemetry
@@ -72,7 +74,11 @@ def build_wired_plane(
     cert, key = server_certificate(pki, data_dir, [options.host, options.public_host])
     callbacks = ReconcilerCallbacks()
     server_settings = ServerSettings(
-        host=options.host, port=options.port, state_path=data_dir / "tunnel.sqlite"
+        host=options.host,
+        port=options.port,
+        state_path=data_dir / "tunnel.sqlite",
+        # bundles wait here with decrypted Secrets: sealed under the control plane's KEK
+        sealer=Envelope(secrets.kek or load_kek(data_dir)),
     )
     server = TunnelServer(
         pki, callbacks, tunnel_server_context(cert, key, pki.ca.cert_pem), server_settings
@@ -97,9 +103,11 @@ def _control_plane(
 ) -> ControlPlane:
     git = settings.git
     public_key = Path(f"{git.ssh_private_key}.pub") if git.ssh_private_key else None
+    if git.https_token and not git.token_hosts:
+        log.warning("CAMELOPS_GIT_TOKEN is ignored: CAMELOPS_GIT_TOKEN_HOSTS names no host")
+    token = git.https_token if git.token_hosts else None
     credentials = GitCredentials(
-        https_token=git.https_token,
-        https_username=git.https_username,
+        https=(HostToken(git.token_hosts, git.https_username, token),) if token else (),
         ssh_private_key=git.ssh_private_key,
         ssh_public_key=public_key if public_key and public_key.exists() else None,
         ssh_passphrase=git.ssh_passphrase,
@@ -110,6 +118,7 @@ def _control_plane(
         notifier=notifier,
         credentials=credentials,
         kek=settings.secrets.kek,
+        sources=policy_for(data_dir, git.local_repo_roots),
     )
 
 

@@ -16,12 +16,14 @@ from reconciler.api.auth import (
 )
 from reconciler.api.hooks import git_hook
 from reconciler.api.keys import SERVICES, ApiSettings, Services
+from reconciler.api.log_bounds import bound_server_logs
 from reconciler.api.openapi import openapi_document
 from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
 from reconciler.service.projects import ProjectService
+from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
 
 MetricsSource = Callable[[], str]
@@ -35,8 +37,14 @@ def add_metrics(app: web.Application, source: MetricsSource) -> None:
 
 
 def build_services(
-    store: StateStore, controller: Controller, metrics: Metrics, settings: ApiSettings | None = None
+    store: StateStore,
+    controller: Controller,
+    metrics: Metrics,
+    settings: ApiSettings | None = None,
+    *,
+    sources: SourcePolicy | None = None,
 ) -> Services:
+    """`sources`: which repository URLs may be registered (default: no local repositories)."""
     settings = settings or ApiSettings()
     return Services(
         store=store,
@@ -48,11 +56,13 @@ def build_services(
         replays=ReplayGuard(),
         environments=EnvironmentService(store, controller.deployer),
         projects=ProjectService(store, controller),
+        sources=sources or SourcePolicy(),
     )
 
 
 def make_app(services: Services, *, run_controller: bool = True) -> web.Application:
     """`run_controller=False` when the caller owns the controller (tests, embedding)."""
+    bound_server_logs()
     app = web.Application(middlewares=[authenticate], client_max_size=1024 * 1024)
     app[SERVICES] = services
     app[METRICS_SOURCES] = []

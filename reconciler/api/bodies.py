@@ -13,6 +13,7 @@ from schema.models.common import DNS1123_LABEL
 
 Model = TypeVar("Model", bound=BaseModel)
 _MAX_BODY = 64 * 1024
+SQLITE_MAX_INT = 2**63 - 1  # any id beyond cannot be stored, so cannot exist
 # remote URLs: https, ssh (URL or scp-like), file:// and absolute local paths
 URL_PATTERN = r"^(https://|ssh://|file:///|/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[^\s\x00]*$"
 
@@ -21,12 +22,20 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class RepositoryCredentials(Body):
+    """The repository's own HTTPS token: stored encrypted, sent only to the URL's host."""
+
+    username: Annotated[str, StringConstraints(pattern=r"^[^\s:@]{1,200}$")] = "git"
+    token: str = Field(min_length=1, max_length=4096, repr=False)
+
+
 class CreateProject(Body):
     name: Annotated[str, StringConstraints(pattern=DNS1123_LABEL, max_length=63)]
     url: Annotated[str, StringConstraints(pattern=URL_PATTERN, max_length=2048)]
     branch: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,200}$")] = "main"
     poll_interval_seconds: int = Field(default=120, ge=0, le=86_400, alias="pollIntervalSeconds")
     webhook_secret: str = Field(default="", max_length=256, alias="webhookSecret")
+    credentials: RepositoryCredentials | None = None
 
 
 class SyncBody(Body):
@@ -35,7 +44,7 @@ class SyncBody(Body):
 
 class PinBody(Body):
     revision: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,40}$")] | None = None
-    bundle_id: int | None = Field(default=None, ge=1, alias="bundleId")
+    bundle_id: int | None = Field(default=None, ge=1, le=SQLITE_MAX_INT, alias="bundleId")
     override: bool = False
 
 
@@ -49,14 +58,16 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
     try:
         data = json.loads(raw or b"{}")
         return model.model_validate(data)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise _bad("the body is not valid JSON") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise bad_request("the body is not valid JSON") from None
     except ValidationError as exc:
         problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
-        raise _bad("; ".join(problems)[:2000]) from None
+        raise bad_request("; ".join(problems)[:2000]) from None
+    except ValueError:  # malformed JSON, or a number of thousands of digits
+        raise bad_request("the body is not valid JSON (or holds a number too long)") from None
 
 
-def _bad(message: str) -> web.HTTPBadRequest:
+def bad_request(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
 

@@ -2,9 +2,11 @@
 
 The body is never parsed or trusted (Argo CD's model): a valid delivery just queues the
 repository's project for a reconcile, which fetches from the configured URL. Checks, in order:
-per-client failure budget (429), size (413, before reading when Content-Length says so),
-signature or token in constant time (401; unknown repositories look the same), replay (401),
-per-repository rate (429).
+per-client budget of unverified deliveries (429; charged on arrival, so requests in flight
+count, and refunded once a delivery verifies: forgeries spend it, genuine deliveries never),
+size (413, before reading when Content-Length says so), signature or token in constant time
+(401; unknown repositories look the same), replay (401), per-repository rate of verified
+deliveries (429; forgeries never reach it). A refusal is logged as one bounded line.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from aiohttp import web
 
 from reconciler.api.keys import SERVICES, Services
+from reconciler.api.log_bounds import printable
 
 log = logging.getLogger(__name__)
 
@@ -29,27 +32,41 @@ POST_RECEIVE_SCRIPT = Path(__file__).resolve().parent.parent / "hooks" / "post-r
 
 
 class HookRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, verified: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.verified = verified
+        """The signature was good: not charged to the client's unverified budget."""
 
 
 async def git_hook(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     client = request.remote or "unknown"
+    # charged before any work: a burst of concurrent forgeries cannot all be in flight at once
+    if not services.auth_limiter.allow(client):
+        services.metrics.webhook("refused-429")
+        return web.json_response(
+            {"error": "too many unverified deliveries from this address"}, status=429
+        )
     try:
-        if services.auth_limiter.exhausted(client):
-            raise HookRefused(429, "too many refused deliveries from this address")
         body = await _read_capped(request, services.settings.webhook_max_body)
         project_id = await _verify(request, services, body)
     except HookRefused as refused:
-        if refused.status == 401:
-            services.auth_limiter.allow(client)
-            log.warning("webhook for %r refused: %s", request.match_info["repo"][:100], refused)
+        if refused.verified:
+            services.auth_limiter.refund(client)
+        else:
+            log.warning(
+                "webhook for %s from %s refused (%d): %s",
+                printable(request.match_info["repo"], 100),
+                client,
+                refused.status,
+                refused.message,
+            )
         services.metrics.webhook(f"refused-{refused.status}")
         return web.json_response({"error": refused.message}, status=refused.status)
-    services.controller.request(project_id)
+    services.auth_limiter.refund(client)  # genuine deliveries never spend the client's budget
+    await services.controller.request_durably(project_id)  # before the 202: survives a crash
     services.metrics.webhook("accepted")
     return web.json_response({"accepted": True}, status=202)
 
@@ -78,7 +95,7 @@ async def _verify(request: web.Request, services: Services, body: bytes) -> int:
     if delivery and not services.replays.first_time(f"{project.id}:{delivery}"):
         raise HookRefused(401, "delivery already received (replay)")
     if not services.hook_limiter.allow(str(project.id)):
-        raise HookRefused(429, "too many deliveries for this repository")
+        raise HookRefused(429, "too many deliveries for this repository", verified=True)
     return project.id
 
 

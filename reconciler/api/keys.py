@@ -11,6 +11,7 @@ from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
 from reconciler.service.projects import ProjectService
+from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
 from reconciler.store.records import Principal
 
@@ -39,6 +40,7 @@ class Services:
     replays: ReplayGuard
     environments: EnvironmentService
     projects: ProjectService
+    sources: SourcePolicy
 
 
 SERVICES = web.AppKey("services", Services)

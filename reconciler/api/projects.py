@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from reconciler.api.auth import require
-from reconciler.api.bodies import CreateProject, name_ok, read_body
+from reconciler.api.bodies import CreateProject, bad_request, name_ok, read_body
 from reconciler.api.keys import PRINCIPAL, SERVICES
 from reconciler.api.views import (
     audit_view,
@@ -16,6 +16,7 @@ from reconciler.api.views import (
     revision_view,
 )
 from reconciler.service.projects import NewProject
+from reconciler.sources import HostToken, RepositoryRefused, SourcePolicy, host_of
 from reconciler.store import ConflictError
 from reconciler.store.records import ProjectRecord, Role
 
@@ -61,6 +62,7 @@ async def create_project(request: web.Request) -> web.Response:
         branch=body.branch,
         poll_interval_s=body.poll_interval_seconds,
         webhook_secret=body.webhook_secret,
+        credential=_credential(services.sources, body),
     )
     try:
         project = await services.projects.create(principal, new)
@@ -69,6 +71,20 @@ async def create_project(request: web.Request) -> web.Response:
     store = services.store
     status = await asyncio.to_thread(store.projects.status, project.id)
     return web.json_response(project_view(project, status), status=201)
+
+
+def _credential(sources: SourcePolicy, body: CreateProject) -> HostToken | None:
+    """Refuse URLs with credentials or outside the local roots; bind the token to the host."""
+    try:
+        sources.check(body.url)
+    except RepositoryRefused as exc:
+        raise bad_request(str(exc)) from None
+    if body.credentials is None:
+        return None
+    host = host_of(body.url)
+    if not body.url.startswith("https://") or not host:
+        raise bad_request("`credentials` go with an https:// URL (SSH keys are the operator's)")
+    return HostToken((host,), body.credentials.username, body.credentials.token)
 
 
 @routes.get("/api/v1/projects/{project}")
@@ -86,7 +102,7 @@ async def show_project(request: web.Request) -> web.Response:
 async def reconcile_project(request: web.Request) -> web.Response:
     require(request, Role.OPERATOR)
     project = await project_of(request)
-    request.app[SERVICES].controller.request(project.id)
+    await request.app[SERVICES].controller.request_durably(project.id)
     return web.json_response({"queued": True}, status=202)
 
 

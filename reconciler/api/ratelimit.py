@@ -23,6 +23,11 @@ class RateLimiter:
         tokens, last = self._buckets.get(key, (float(self.burst), self.clock()))
         return min(float(self.burst), tokens + (self.clock() - last) * self.rate) < 1.0
 
+    def refund(self, key: str) -> None:
+        """Give back the token an `allow(key)` took (the request turned out to be genuine)."""
+        tokens, last = self._buckets.get(key, (float(self.burst), self.clock()))
+        self._buckets[key] = (min(float(self.burst), tokens + 1.0), last)
+
     def allow(self, key: str) -> bool:
         now = self.clock()
         tokens, last = self._buckets.pop(key, (float(self.burst), now))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.sources import redact_url
 from reconciler.store.previews import PreviewRecord
 from reconciler.store.records import (
     AuditRecord,
@@ -20,7 +21,7 @@ def project_view(project: ProjectRecord, status: ProjectStatus) -> dict[str, Any
         "name": project.name,
         "repository": {
             "name": project.repository.name,
-            "url": _redact(project.repository.url),
+            "url": redact_url(project.repository.url),
             "branch": project.repository.branch,
             "pollIntervalSeconds": project.repository.poll_interval_s,
         },
@@ -107,10 +108,3 @@ def audit_view(record: AuditRecord) -> dict[str, Any]:
         "revision": record.revision,
         "detail": record.detail,
     }
-
-
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from reconciler.controller import Controller
+from reconciler.sources import HostToken
 from reconciler.store import StateStore
 from reconciler.store.records import Principal, ProjectRecord
 
@@ -17,6 +18,8 @@ class NewProject:
     branch: str
     poll_interval_s: int
     webhook_secret: str
+    credential: HostToken | None = None
+    """The repository's own HTTPS token, bound to the URL's host."""
 
 
 class ProjectService:
@@ -34,6 +37,7 @@ class ProjectService:
                 branch=new.branch,
                 poll_interval_s=new.poll_interval_s,
                 webhook_secret=new.webhook_secret,
+                credential=new.credential,
             )
         )
         self.controller.schedule_polling(project)

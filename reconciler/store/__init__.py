@@ -11,6 +11,7 @@ from reconciler.store.db import Clock, ConflictError, StateDB, StoreError
 from reconciler.store.desired import DesiredState
 from reconciler.store.previews import Previews
 from reconciler.store.projects import Projects
+from reconciler.sources import HostToken
 from reconciler.store.records import ProjectRecord
 from reconciler.store.replays import Replays
 
@@ -39,8 +40,10 @@ class StateStore:
         branch: str,
         poll_interval_s: int,
         webhook_secret: str,
+        credential: HostToken | None = None,
     ) -> ProjectRecord:
-        """A project, its repository and the audit record, in one transaction."""
+        """A project, its repository and the audit record, in one transaction. `credential`:
+        the repository's own HTTPS token, bound to its host, sealed at rest."""
         try:
             with self.state.transaction():
                 project = self.projects.create(
@@ -50,6 +53,7 @@ class StateStore:
                     branch=branch,
                     poll_interval_s=poll_interval_s,
                     webhook_secret=webhook_secret,
+                    credential=credential,
                 )
                 self.desired.audit(org_id, actor, "project.created", project=project.name)
         except sqlite3.IntegrityError:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from reconciler.store.migrations import MIGRATIONS
+from tunnel.at_rest import private_database
 
 Clock = Callable[[], float]
 
@@ -33,7 +34,7 @@ class StateDB:
     """
 
     def __init__(self, path: Path | None, *, clock: Clock = time.time) -> None:
-        target = ":memory:" if path is None else str(path)
+        target = ":memory:" if path is None else str(private_database(path))
         conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30)
         conn.execute("PRAGMA foreign_keys = ON")
         self.db = Database(conn)

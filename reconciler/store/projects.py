@@ -14,6 +14,7 @@ from reconciler.secrets.sealing import (
     private_der,
     public_pem,
 )
+from reconciler.sources import HostToken
 from reconciler.store.db import StateDB, insert_row
 from reconciler.store.records import (
     ProjectRecord,
@@ -62,8 +63,11 @@ class Projects:
         poll_interval_s: int = 120,
         webhook_secret: str = "",
         key_kind: str = "x25519",
+        credential: HostToken | None = None,
     ) -> ProjectRecord:
-        """Register a project and its repository; the repository takes the project's name."""
+        """Register a project and its repository; the repository takes the project's name.
+
+        `credential`: the repository's own HTTPS token, bound to its host, sealed at rest."""
         key = generate_private_key(key_kind)
         now = self._state.clock()
         with self._state.transaction() as db:
@@ -80,6 +84,9 @@ class Projects:
                     "webhook_secret": self._envelope.seal(
                         webhook_secret.encode(), b"hook:" + name.encode()
                     ),
+                    "credentials": None
+                    if credential is None
+                    else self._envelope.seal(_credential_json(credential), _git_context(name)),
                 },
             )
             db.table("projects").insert(
@@ -122,6 +129,19 @@ class Projects:
         context = b"hook:" + project.repository.name.encode()
         return self._envelope.open(bytes(row["webhook_secret"]), context)
 
+    def credential(self, project: ProjectRecord) -> HostToken | None:
+        """The repository's own HTTPS token (decrypted; for the git source only)."""
+        row = self._state.one(
+            "SELECT credentials FROM repositories WHERE id = ?", (project.repository.id,)
+        )
+        if row is None or not row["credentials"]:
+            return None
+        plain = self._envelope.open(
+            bytes(row["credentials"]), _git_context(project.repository.name)
+        )
+        data = json.loads(plain)
+        return HostToken(tuple(data["hosts"]), str(data["username"]), str(data["token"]))
+
     def public_key_pem(self, project: ProjectRecord) -> bytes:
         row = self._state.one("SELECT public_key FROM projects WHERE id = ?", (project.id,))
         assert row is not None
@@ -148,8 +168,18 @@ class Projects:
             )
 
     def mark_reconciling(self, project_id: int) -> None:
-        current = self.status(project_id)
-        self.set_status(project_id, replace(current, reconciling=True))
+        """Durable "a reconcile is owed": set before a request is acknowledged, cleared when a
+        reconcile ends; whatever is still set at start was cut short by a crash."""
+        with self._state.transaction():
+            current = self.status(project_id)
+            self.set_status(project_id, replace(current, reconciling=True))
+
+    def reconciling(self) -> list[int]:
+        """Projects marked Reconciling (at start: the reconciles a crash interrupted)."""
+        rows = self._state.query(
+            "SELECT project_id FROM project_status WHERE reconciling = 1 ORDER BY project_id"
+        )
+        return [int(r["project_id"]) for r in rows]
 
     def record_revision(self, project_id: int, revision: RevisionRecord) -> None:
         with self._state.transaction() as db:
@@ -184,6 +214,15 @@ class Projects:
             )
             for r in rows
         ]
+
+
+def _git_context(repository: str) -> bytes:
+    return b"git-credential:" + repository.encode()
+
+
+def _credential_json(credential: HostToken) -> bytes:
+    document = {"hosts": list(credential.hosts), "username": credential.username}
+    return json.dumps({**document, "token": credential.token}).encode()
 
 
 def _status_row(status: ProjectStatus) -> dict[str, Any]:

@@ -19,6 +19,7 @@ _KEY_UNSAFE = re.compile(r"[^-._a-zA-Z0-9]")
 MAX_KEY = 253
 MAX_CONFIGMAP_BYTES = 1024 * 1024  # the API server refuses bigger ConfigMaps
 CONFIG_WAVE = -1
+WITHHELD_ANNOTATION = "camelops.io/preview-withheld"
 
 
 def route_keys(integration: LoadedIntegration) -> dict[str, str]:
@@ -75,11 +76,18 @@ def secrets_used(ctx: EnvContext, integrations: list[LoadedIntegration]) -> list
 
 def secret(ctx: EnvContext, sealed: SealedSecret) -> Manifest:
     """With `decrypt` the real values (bundles only); without, a mask per value that still changes
-    when the ciphertext does, so diffs show which keys changed without showing any value."""
+    when the ciphertext does, so diffs show which keys changed without showing any value.
+
+    A preview (whoever can open a pull request gets one) never gets values unless the secret is
+    marked `previewSafe`: its copy keeps the keys, so workloads still start, with empty values.
+    """
     obj = new_object(ctx, "v1", "Secret", sealed.metadata.name, integration=None, wave=CONFIG_WAVE)
     obj["type"] = "Opaque"
     encrypted = sealed.spec.encrypted_data
-    if ctx.decrypt is None:
+    if ctx.is_preview and not sealed.spec.preview_safe:
+        obj["metadata"]["annotations"][WITHHELD_ANNOTATION] = "true"
+        obj["data"] = dict.fromkeys(sorted(encrypted), "")
+    elif ctx.decrypt is None:
         obj["metadata"]["annotations"][MASKED_ANNOTATION] = "true"
         obj["stringData"] = {key: mask(value) for key, value in sorted(encrypted.items())}
     else:

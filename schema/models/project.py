@@ -90,6 +90,11 @@ class Previews(StrictModel):
         json_schema_extra={"default": "3d"},
     )
     deploy: bool = Field(default=False, description="deploy previews to namespace pr-<n>")
+    deploy_forks: bool = Field(
+        default=False,
+        description="also deploy pull requests whose head is on no branch of this repository "
+        "(forks, outside contributors); otherwise they are rendered and diffed only",
+    )
 
     @model_validator(mode="after")
     def _deploy_needs_runner(self) -> Previews:

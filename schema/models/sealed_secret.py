@@ -25,6 +25,11 @@ class SealedSecretSpec(StrictModel):
     environments: tuple[Name, ...] = Field(
         default=(), description="limit this secret to these environments (all when empty)"
     )
+    preview_safe: bool = Field(
+        default=False,
+        description="previews (pr-<n>) get the real values; otherwise a preview's copy of this "
+        "Secret has its keys with empty values",
+    )
 
 
 class SealedSecret(StrictModel):

@@ -47,6 +47,8 @@ def test_locate_finds_values_and_keys() -> None:
         ("a: !!python/name:os.system\n", "x.yaml:1:4: error: invalid YAML: could not determine"),
         ("? [a, b]\n: c\n", "x.yaml:1:3: error: mapping keys must be plain scalars"),
         ("a: 1\n---\nb: 2\n", "x.yaml:2:1: error: invalid YAML: expected a single document"),
+        ("a:\n  n: " + "9" * 5000 + "\n", "x.yaml:2:6: error: an integer of 5000 characters"),
+        ("a: 0x" + "f" * 70 + "\n", "x.yaml:1:4: error: an integer of 72 characters"),
     ],
 )
 def test_hostile_documents_are_refused(text: str, expected: str) -> None:

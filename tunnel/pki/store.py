@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from tunnel.at_rest import private_database
 from tunnel.pki.identity import RunnerIdentity
 
 
@@ -53,7 +54,9 @@ class SqlitePkiStore:
     """SQLite, one connection guarded by a lock (calls are rare: registration and connects)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            str(private_database(Path(path))), check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.api.app import build_services, make_app
+from reconciler.sources import SourcePolicy
 from reconciler.store.records import Role
 from tests.integration.reconciler.apiclient import Api, issue
 from tests.integration.reconciler.gitrepo import GitRepo, base_files
@@ -33,7 +34,8 @@ async def core(tmp_path: Path, git_repo: GitRepo) -> AsyncIterator[Core]:
 
 
 @pytest.fixture
-async def api(core: Core, aiohttp_client: Any) -> Api:
-    services = build_services(core.store, core.controller, core.controller.metrics)
+async def api(core: Core, aiohttp_client: Any, tmp_path: Path) -> Api:
+    sources = SourcePolicy(local_roots=(tmp_path,))  # the test's own repositories only
+    services = build_services(core.store, core.controller, core.controller.metrics, sources=sources)
     client = await aiohttp_client(make_app(services, run_controller=False))
     return Api(client, core, issue(core, "alice", Role.ADMIN), issue(core, "victor", Role.VIEWER))

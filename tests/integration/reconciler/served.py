@@ -20,6 +20,8 @@ class Served:
     base_url: str
     token: str
     data_dir: Path
+    pid: int = 0
+    """The serve process (crash tests kill it)."""
 
 
 def free_port() -> int:
@@ -43,9 +45,18 @@ def camelops_serve(
     timeout: float = 60.0,
     args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    *,
+    local_roots: Path | None = None,
 ) -> Iterator[Served]:
+    """`local_roots`: where the test's local repositories may be (default: beside data_dir)."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    roots = str(local_roots or data_dir.parent)
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "CAMELOPS_LOCAL_REPO_ROOTS": roots,
+        **(env or {}),
+    }
     log = (data_dir.parent / "serve.log").open("w")
     process = subprocess.Popen(
         [
@@ -74,7 +85,7 @@ def camelops_serve(
             assert time.monotonic() < deadline, "camelops serve did not start"
             time.sleep(0.05)
         token = (data_dir / "admin-token").read_text().strip()
-        yield Served(base, token, data_dir)
+        yield Served(base, token, data_dir, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)

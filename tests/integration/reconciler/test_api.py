@@ -81,7 +81,7 @@ async def test_create_project_validates_its_body(api: Api) -> None:
         assert response.status == 400, body
     raw = await api.client.post("/api/v1/projects", data=b"{not json", headers=api.auth())
     assert raw.status == 400
-    clash = {"name": "shop", "url": "/x.git"}
+    clash = {"name": "shop", "url": str(api.core.repo.bare)}
     assert (await api.client.post("/api/v1/projects", json=clash, headers=api.auth())).status == 409
 
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from reconciler.sources import LOCAL_UNREADABLE
 from reconciler.store.records import ProjectStatus, RevisionState
 from tests.integration.reconciler.gitrepo import GitRepo, base_files
 from tests.integration.reconciler.harness import Core, make_core
@@ -41,7 +42,8 @@ async def test_unreachable_git_keeps_last_good_retries_with_backoff_and_recovers
     await reconcile(core)
     failed = status(core)
     assert (failed.ready, failed.reason, failed.stalled) == ("False", "FetchFailed", False)
-    assert "fetch from" in failed.message
+    # a local path's failure is one neutral message: no filesystem detail reaches a tenant
+    assert failed.message == LOCAL_UNREADABLE
     assert failed.next_attempt_at > failed.last_attempt_at
     await until(lambda: status(core).failures >= 3)  # retried by itself, no new request
     assert latest_revisions(core) == {good}

@@ -36,10 +36,16 @@ async def preview(api: Api, number: int) -> dict[str, object]:
     return body
 
 
-def open_pr(api: Api, number: int, files: dict[str, str], message: str) -> str:
+def open_pr(
+    api: Api, number: int, files: dict[str, str], message: str, *, fork: bool = False
+) -> str:
+    """A pull request from a branch of the repository, or (`fork`) from outside it: then its
+    head exists only under refs/pull/<n>/head."""
     repo = api.core.repo
     repo.git("checkout", "-q", "-B", f"pr-{number}", "main")
     sha = repo.commit(files, message)
+    if not fork:
+        repo.push(f"HEAD:refs/heads/pr-{number}", force=True)
     repo.push(f"HEAD:refs/pull/{number}/head", force=True)
     repo.git("checkout", "-q", "main")
     return sha

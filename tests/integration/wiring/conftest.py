@@ -16,5 +16,7 @@ from tests.integration.wiring.stack import Served, camelops_serve
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`camelops serve` as a subprocess, one per test module (each registers its own project)."""
-    with camelops_serve(tmp_path_factory.mktemp("wiring") / "data") as running:
+    data_dir = tmp_path_factory.mktemp("wiring") / "data"
+    # the tests' repositories live in their own tmp_path, under the same base
+    with camelops_serve(data_dir, local_roots=tmp_path_factory.getbasetemp()) as running:
         yield running

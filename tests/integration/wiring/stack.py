@@ -68,7 +68,11 @@ def _https_ready(url: str, ca_file: Path) -> bool:
 
 
 @contextmanager
-def camelops_serve(data_dir: Path, timeout: float = 60.0) -> Iterator[Served]:
+def camelops_serve(
+    data_dir: Path, timeout: float = 60.0, *, umask: int = -1, local_roots: Path | None = None
+) -> Iterator[Served]:
+    """`umask`: the one the process inherits (-1: ours); `local_roots`: where the test's local
+    repositories may be (default: beside data_dir)."""
     port, tunnel_port = free_port(), free_port()
     log_path = data_dir.parent / "serve.log"
     args = ["serve", "--data-dir", str(data_dir), "--port", str(port)]
@@ -78,7 +82,8 @@ def camelops_serve(data_dir: Path, timeout: float = 60.0) -> Iterator[Served]:
             [sys.executable, "-m", "camelops", *args],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=clean_env(),
+            env=clean_env(CAMELOPS_LOCAL_REPO_ROOTS=str(local_roots or data_dir.parent)),
+            umask=umask,
         )
         base = f"https://127.0.0.1:{port}"
         ca_file = data_dir / "pki" / "ca.crt.pem"
@@ -95,10 +100,13 @@ def camelops_serve(data_dir: Path, timeout: float = 60.0) -> Iterator[Served]:
             process.wait(timeout=30)
 
 
-async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+async def cli(
+    *args: str, env: dict[str, str] | None = None, umask: int = -1
+) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "camelops", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env or clean_env(),
+        umask=umask,
     )  # fmt: skip
     out, err = await process.communicate()
     assert process.returncode is not None

@@ -17,6 +17,7 @@ from reconciler.git import (
     _Callbacks,
     mirror_path,
 )
+from reconciler.sources import HostToken
 
 
 def closed_port() -> int:
@@ -56,17 +57,20 @@ def test_mirror_paths_are_per_url_and_safe(tmp_path: Path) -> None:
 
 
 def test_credentials_are_offered_once_per_kind_and_never_loop(tmp_path: Path) -> None:
-    token = _Callbacks(GitCredentials(https_token="t0k"), SourceLimits())
+    bound = GitCredentials(https=(HostToken(("h",), "git", "t0k"),))
+    token = _Callbacks(bound, SourceLimits())
     offered = token.credentials("https://h/x.git", None, CredentialType.USERPASS_PLAINTEXT)
     assert type(offered).__name__ == "UserPass"
-    assert "t0k" not in repr(GitCredentials(https_token="t0k"))
+    assert "t0k" not in repr(bound)
     key = tmp_path / "id_ed25519"
     ssh = _Callbacks(GitCredentials(ssh_private_key=key), SourceLimits())
     assert type(ssh.credentials("ssh://h/x", "git", CredentialType.SSH_KEY)).__name__ == "Keypair"
     none = _Callbacks(GitCredentials(), SourceLimits())
     with pytest.raises(GitUnreachableError, match="none are configured"):
         none.credentials("https://h/x.git", None, CredentialType.USERPASS_PLAINTEXT)
-    for _ in range(2):  # three offers in all, then libgit2's retry loop is cut
+    with pytest.raises(GitUnreachableError, match=r"other\.example asks for credentials"):
+        token.credentials("https://other.example/x.git", None, CredentialType.USERPASS_PLAINTEXT)
+    for _ in range(1):  # three offers in all, then libgit2's retry loop is cut
         token.credentials("https://h/x.git", None, CredentialType.USERPASS_PLAINTEXT)
     with pytest.raises(GitUnreachableError, match="authentication failed"):
         token.credentials("https://h/x.git", None, CredentialType.USERPASS_PLAINTEXT)
