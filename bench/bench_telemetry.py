@@ -1,8 +1,9 @@
 """Telemetry ingest into chDB, and the sidecar's CPU cost per exchange.
 
-1. Whole ingest path: batch JSON as it arrives from a relay -> pydantic validation ->
-   de-duplication query -> rows -> inserts into exchanges / exchange_nodes / route_stats.
-   Baseline in the same run: a bare clickhouse-connect insert of the same rows.
+1. Whole ingest path: batch JSON as it arrives from a relay -> compiled decode and check ->
+   de-duplication (memory) -> columns -> inserts into exchanges / exchange_nodes / route_stats.
+   Baseline in the same run: a bare column-oriented insert of the same rows (columns prepared
+   beforehand), so the ratio is what decoding, checking and de-duplicating add.
 2. Sidecar: tracer dump JSON -> decode (double unescape) -> assemble -> sample -> redact ->
    records, as CPU seconds per 1,000 exchanges (= cores busy at 1,000 exchanges/s).
 Anchor: the OpenTelemetry Collector writes about 137,000 spans/s per core into ClickHouse.
@@ -20,9 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.timing import load_average
 from telemetry.batch import ExchangeRecord, ExchangeStatus, NodeRecord, TelemetryBatch
 from telemetry.ingest import Ingestor
-from telemetry.rows import batch_rows
+from telemetry.ingest_columns import Columns
+from telemetry.ingest_wire import WireBatch, decode_batch, from_model
 from telemetry.sidecar.assemble import ExchangeAssembler
 from telemetry.sidecar.capture import to_record
 from telemetry.sidecar.events import decode_dump
@@ -30,8 +33,9 @@ from telemetry.sidecar.redact import Redactor
 from telemetry.store import TelemetryStore
 
 EXCHANGES = 10_000
-ROUNDS = 3
+ROUNDS = 5
 PER_BATCH = 1_000
+FLUSH = 10  # batches per coalesced insert
 NODES = 5
 CORPUS = Path(__file__).parent.parent / "tests/unit/telemetry/corpus/dump-camel-4.18.json"
 BASE_MS = int(time.time() * 1000) - 3_600_000
@@ -87,25 +91,49 @@ def timed(run: Callable[[], None]) -> tuple[float, float]:
 
 
 def bench_ingest(dsn: str) -> None:
+    """Two granularities: one insert per 1,000-exchange batch (a lone sidecar), and one per
+    coalescing-queue flush of 10 batches (FLUSH_EXCHANGES, the queue's default)."""
     all_batches = batches()
     wire = [b.model_dump_json().encode() for b in all_batches]
-    rows = [batch_rows("acme", b, b.exchanges, BASE_MS) for b in all_batches]
+    decoded = [from_model(one) for one in all_batches]
+
+    def columns_of(group: list[WireBatch]) -> Columns:
+        columns = Columns()
+        for one in group:
+            columns.add("acme", one, one.exchanges, BASE_MS)
+        return columns
+
+    per_batch = [columns_of([one]) for one in decoded]
+    per_flush = [columns_of(decoded[i : i + FLUSH]) for i in range(0, len(decoded), FLUSH)]
     store = TelemetryStore(dsn, database="bench_telemetry")
     # the prepared inputs are millions of live objects; without freezing them, every gen-2
-    # collection triggered by the allocating path (pydantic models) rescans them, a cost a real
-    # ingestor holding one batch at a time does not pay
+    # collection triggered by the allocating path rescans them, a cost a real ingestor
+    # holding one batch at a time does not pay
     gc.freeze()
 
-    def ingest_path() -> None:
+    def ingest_each() -> None:
         ingestor = Ingestor(store)
         for raw in wire:
             ingestor.ingest_json("acme", raw)
 
-    def bare_insert() -> None:
-        for one_batch in rows:
-            store.insert_rows(one_batch)
+    def ingest_flushes() -> None:
+        ingestor = Ingestor(store)
+        for i in range(0, len(wire), FLUSH):
+            ingestor.ingest_many([("acme", decode_batch(raw)) for raw in wire[i : i + FLUSH]])
 
-    runs = {"bare clickhouse-connect insert": bare_insert, "ingest path": ingest_path}
+    def bare(prepared: list[Columns]) -> Callable[[], None]:
+        def insert() -> None:
+            for c in prepared:
+                store.insert_columns(exchanges=c.exchanges, nodes=c.nodes, stats=c.stats)
+
+        return insert
+
+    runs = {
+        "bare insert, 1,000/insert": bare(per_batch),
+        "ingest path, 1,000/insert": ingest_each,
+        "bare insert, 10,000/insert": bare(per_flush),
+        "ingest path, 10,000/insert": ingest_flushes,
+    }
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     # interleaved rounds so load from elsewhere on the machine hits both alike; the schema
     # reset before each run is not timed; round 0 warms chDB up and is discarded
@@ -123,12 +151,14 @@ def bench_ingest(dsn: str) -> None:
     }
     for name, (wall, cpu) in medians.items():
         print(
-            f"{name:31s} {EXCHANGES / wall:9,.0f} exchanges/s wall {EXCHANGES / cpu:9,.0f}/CPU-s "
+            f"{name:27s} {EXCHANGES / wall:9,.0f} exchanges/s wall {EXCHANGES / cpu:9,.0f}/CPU-s "
             f"{EXCHANGES * (NODES + 1) / cpu:10,.0f} rows/CPU-s (median of {ROUNDS})"
         )
-    base, full = medians["bare clickhouse-connect insert"], medians["ingest path"]
-    wall_ratio, cpu_ratio = full[0] / base[0], full[1] / base[1]
-    print(f"ratio ingest path / bare insert: wall {wall_ratio:.2f}x, CPU {cpu_ratio:.2f}x")
+    for size in ("1,000", "10,000"):
+        base, full = medians[f"bare insert, {size}/insert"], medians[f"ingest path, {size}/insert"]
+        wall_ratio, cpu_ratio = full[0] / base[0], full[1] / base[1]
+        print(f"ratio ingest path / bare insert at {size}/insert: wall {wall_ratio:.2f}x, "
+              f"CPU {cpu_ratio:.2f}x")  # fmt: skip
     print("1 exchange row + 5 node rows per exchange; anchor: OTel Collector ~137,000 spans/s/core")
 
 
@@ -166,6 +196,7 @@ def bench_sidecar() -> None:
 
 
 def main() -> None:
+    print(load_average())
     with tempfile.TemporaryDirectory() as directory:
         bench_ingest(f"chdb://{directory}/telemetry")
     bench_sidecar()
