@@ -69,8 +69,9 @@ class DedupMemory:
     def remember(self, key: Key, exchanges: Iterable[tuple[str, int]]) -> None:
         """Ids just written: from now on they are answered without the store."""
         memory = self._memories.setdefault(key, _Memory())
-        for exchange_id, start in exchanges:
-            self._put(memory, exchange_id, start)
+        before = len(memory.ids)
+        memory.ids.update(exchanges)  # one C-level pass; new ids go last, in order
+        self._size += len(memory.ids) - before
         while self._size > self._capacity:
             self._evict_oldest()
 
