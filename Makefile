@@ -11,7 +11,7 @@ CATALOG_STAMP := schema/catalog/data/.stamp
 CAMEL_CATALOG_VERSION := $(shell cat tools/camel-catalog.version)
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint golden bench schema clean catalog k8s camel-app camel-oracle chromium
+.PHONY: help setup run test test-fast lint golden bench schema clean catalog k8s camel-app camel-oracle chromium peers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ test-fast: setup ## unit tests only, no lint
 golden: setup ## rewrite golden expectations (review the diff!)
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/golden tests/unit/validate_corpus -q
 
-bench: setup k8s ## benchmarks: figures and ratios against an in-run baseline
+bench: setup k8s peers ## benchmarks: figures and ratios against an in-run baseline or peer
 	$(PY) -m bench
 
 schema: setup ## regenerate schema/json/*.schema.json and docs/config-reference.md from the models
@@ -63,6 +63,14 @@ $(K8S_STAMP): tools/k8s/build.sh tools/k8s/versions.env
 	bash tools/k8s/build.sh $(CACHE)/k8s
 
 k8s: $(K8S_STAMP) ## build the Kubernetes test control plane from Go modules into .cache/k8s
+
+PEERS := $(CACHE)/peers/bin
+$(PEERS)/helm: tools/peers/helm.sh tools/k8s/versions.env
+	bash tools/peers/helm.sh $(CACHE)/peers
+$(PEERS)/kubectl: tools/peers/kubectl.sh tools/k8s/versions.env
+	bash tools/peers/kubectl.sh $(CACHE)/peers
+
+peers: $(PEERS)/helm $(PEERS)/kubectl ## build the benches' peers (helm, kubectl) from Go modules into .cache/peers
 
 CAMEL_APP_STAMP := $(CACHE)/camel-app/.stamp
 $(CAMEL_APP_STAMP): tools/camel-app/build.sh $(shell find examples/camel-app -type f -not -path '*/target/*' 2>/dev/null)

@@ -69,11 +69,11 @@ spec:
 """ % ("A" * 60)
 
 
-def write_project(root: Path) -> None:
+def write_project(root: Path, integrations: int = INTEGRATIONS) -> None:
     (root / "camelops.yaml").write_text(PROJECT)
     (root / "secrets").mkdir()
     (root / "secrets" / "shared.sealed.yaml").write_text(SEALED)
-    for index in range(INTEGRATIONS):
+    for index in range(integrations):
         name = f"integration-{index:03d}"
         extra = EXPOSE.format(name=name) if index % 3 == 0 else ""
         extra += SCALE if index % 5 == 0 else ""

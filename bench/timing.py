@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -35,3 +36,9 @@ def compare(
     return {
         name: Timing(statistics.median(walls[name]), statistics.median(cpus[name])) for name in runs
     }
+
+
+def load_average() -> str:
+    """Printed by every bench: figures taken on a loaded machine read differently."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)"

@@ -1,5 +1,10 @@
-"""Control-plane ingestor: validate a sidecar batch, scope it to the sending org, drop what was
-already stored (at-least-once delivery upstream), write the rest to the telemetry store."""
+"""Control-plane ingestor: check a sidecar batch, scope it to the sending org, drop what was
+already stored (at-least-once delivery upstream), write the rest to the telemetry store.
+
+The hot path never builds a pydantic object per row: JSON bytes are decoded and checked in one
+compiled pass (telemetry.ingest_wire), de-duplication is answered from memory
+(telemetry.ingest_dedup) and rows go to the store column by column (telemetry.ingest_columns).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
-from contract.telemetry import ExchangeRecord, TelemetryBatch
-from telemetry.rows import Rows, batch_rows
+from contract.telemetry import TelemetryBatch
+from telemetry.ingest_columns import Columns
+from telemetry.ingest_dedup import DedupMemory
+from telemetry.ingest_wire import WireBatch, WireError, WireExchange, decode_batch, from_model
 from telemetry.store import TelemetryStore
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 _ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+Batch = TelemetryBatch | WireBatch
 
 
 class IngestError(ValueError):
@@ -45,11 +52,13 @@ class Ingestor:
         *,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         remembered_batches: int = 10_000,
+        remembered_exchanges: int = 500_000,
     ) -> None:
         self._store = store
         self._clock_ms = clock_ms
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._remembered = remembered_batches
+        self.dedup = DedupMemory(store.stored_ids, capacity=remembered_exchanges)
         # one writer at a time, so two deliveries of the same batch cannot both pass the check
         self._lock = threading.Lock()
 
@@ -57,62 +66,66 @@ class Ingestor:
         if len(raw) > MAX_BATCH_BYTES:
             raise IngestError(f"batch of {len(raw)} bytes exceeds {MAX_BATCH_BYTES}")
         try:
-            batch = TelemetryBatch.model_validate_json(raw)
-        except ValidationError as exc:
-            # locations and messages only: input values may be message bodies
-            problems = "; ".join(
-                ".".join(str(p) for p in err["loc"]) + ": " + err["msg"] for err in exc.errors()[:5]
-            )
-            raise IngestError(f"invalid telemetry batch: {problems}") from exc
+            batch = decode_batch(raw)
+        except WireError as exc:
+            raise IngestError(f"invalid telemetry batch: {exc}") from exc
         return self.ingest(org, batch)
 
-    def ingest(self, org: str, batch: TelemetryBatch) -> IngestResult:
+    def ingest(self, org: str, batch: Batch) -> IngestResult:
         """``org`` comes from the authenticated runner, never from the batch itself."""
         return self.ingest_many([(org, batch)])[0]
 
-    def ingest_many(self, items: Sequence[tuple[str, TelemetryBatch]]) -> list[IngestResult]:
+    def ingest_many(self, items: Sequence[tuple[str, Batch]]) -> list[IngestResult]:
         """Several batches, one insert per table: what the coalescing queue flushes."""
         for org, _ in items:
             check_org(org)
+        wire = [(org, _wire(batch)) for org, batch in items]
         with self._lock:
-            results, merged = [], Rows([], [], [])
-            taken: set[tuple[str, str]] = set()  # (org, exchange id) written by this call
-            for org, batch in items:
+            results: list[IngestResult] = []
+            columns = Columns()
+            written: dict[tuple[str, str], dict[str, int]] = {}
+            fresh_keys: list[tuple[str, str]] = []
+            ingested_ms = self._clock_ms()
+            for org, batch in wire:
                 key = (org, batch.batch_id)
-                if key in self._seen:
+                if key in self._seen or key in fresh_keys:
                     results.append(IngestResult(batch.batch_id, 0, len(batch.exchanges), True))
                     continue
-                fresh = self._fresh(org, batch, taken)
-                rows = batch_rows(org, batch, fresh, self._clock_ms())
-                merged.exchanges.extend(rows.exchanges)
-                merged.nodes.extend(rows.nodes)
-                merged.stats.extend(rows.stats)
-                self._remember(key)
+                scope = (org, batch.integration)
+                fresh = self._fresh(scope, batch, written.setdefault(scope, {}))
+                columns.add(org, batch, fresh, ingested_ms)
+                fresh_keys.append(key)
                 results.append(
                     IngestResult(
                         batch.batch_id, len(fresh), len(batch.exchanges) - len(fresh), False
                     )
                 )
-            self._store.insert_rows(merged)
+            self._store.insert_columns(
+                exchanges=columns.exchanges, nodes=columns.nodes, stats=columns.stats
+            )
+            # remembered only once stored: a failed insert must not turn the retry into
+            # "duplicates"
+            for scope, taken in written.items():
+                self.dedup.remember(scope, taken.items())
+            for key in fresh_keys:
+                self._remember(key)
         return results
 
     def _fresh(
-        self, org: str, batch: TelemetryBatch, taken: set[tuple[str, str]]
-    ) -> list[ExchangeRecord]:
-        unique = {
-            record.exchange_id: record
-            for record in batch.exchanges
-            if (org, record.exchange_id) not in taken
-        }
-        starts = [record.started_at_ms for record in unique.values()] or [0]
-        stored = self._store.existing_ids(
-            org, batch.integration, list(unique), (min(starts), max(starts))
+        self, scope: tuple[str, str], batch: WireBatch, taken: dict[str, int]
+    ) -> list[WireExchange]:
+        """The batch's exchanges not stored yet, nor written earlier in this call, each once.
+        ``taken`` (id -> start) collects what this call writes for ``scope``."""
+        unique = {record.exchange_id: record for record in batch.exchanges}
+        stored = self.dedup.stored(
+            scope, [(key, record.started_at_ms) for key, record in unique.items()]
         )
-        fresh = [record for key, record in unique.items() if key not in stored]
-        taken.update((org, record.exchange_id) for record in fresh)
+        fresh = [record for key, record in unique.items() if key not in stored and key not in taken]
+        for record in fresh:
+            taken[record.exchange_id] = record.started_at_ms
         return fresh
 
-    async def ingest_async(self, org: str, batch: TelemetryBatch) -> IngestResult:
+    async def ingest_async(self, org: str, batch: Batch) -> IngestResult:
         """chDB blocks: keep it off the event loop."""
         return await asyncio.to_thread(self.ingest, org, batch)
 
@@ -120,3 +133,12 @@ class Ingestor:
         self._seen[key] = None
         while len(self._seen) > self._remembered:
             self._seen.popitem(last=False)
+
+
+def _wire(batch: Batch) -> WireBatch:
+    if isinstance(batch, WireBatch):
+        return batch
+    try:
+        return from_model(batch)
+    except WireError as exc:
+        raise IngestError(f"invalid telemetry batch: {exc}") from exc

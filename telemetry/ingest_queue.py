@@ -10,8 +10,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from contract.telemetry import TelemetryBatch
-from telemetry.ingest import Ingestor, IngestResult, check_org
+from telemetry.ingest import Batch, Ingestor, IngestResult, check_org
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +18,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class _Pending:
     org: str
-    batch: TelemetryBatch
+    batch: Batch
     done: asyncio.Future[IngestResult]
 
 
 class CoalescingIngestor:
     def __init__(
-        self, ingestor: Ingestor, *, max_rows: int = 1_000, max_delay_seconds: float = 1.0
+        self, ingestor: Ingestor, *, max_rows: int = 10_000, max_delay_seconds: float = 1.0
     ) -> None:
         self._ingestor = ingestor
         self._max_rows = max_rows
@@ -36,7 +35,7 @@ class CoalescingIngestor:
         self._flushing = asyncio.Lock()
         self.flushes = 0
 
-    async def submit(self, org: str, batch: TelemetryBatch) -> IngestResult:
+    async def submit(self, org: str, batch: Batch) -> IngestResult:
         check_org(org)  # refused here, so one bad sender cannot fail a shared flush
         done: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(org, batch, done))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import msgspec
 
 # Error bodies can carry message bodies or stack traces: keep what we log and raise short.
 _ERROR_TEXT_MAX = 300
@@ -54,20 +54,21 @@ class JolokiaClient:
             async with self._session.post(
                 self._url, json=list(requests), timeout=self._timeout
             ) as response:
-                text = await response.text()
+                # bytes straight into the decoder: a tracer dump is megabytes of JSON
+                body = await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise JolokiaUnavailable(f"Jolokia at {self._url} unreachable: {exc!r}") from exc
         if status != 200:
             raise JolokiaUnavailable(
-                f"Jolokia at {self._url} answered HTTP {status}: {truncate(text)}"
+                f"Jolokia at {self._url} answered HTTP {status}: {_text(body)}"
             )
         try:
-            decoded = json.loads(text)
-        except ValueError as exc:
-            raise JolokiaUnavailable(f"Jolokia answered non-JSON: {truncate(text)}") from exc
+            decoded = msgspec.json.decode(body)
+        except msgspec.DecodeError as exc:
+            raise JolokiaUnavailable(f"Jolokia answered non-JSON: {_text(body)}") from exc
         if not isinstance(decoded, list) or len(decoded) != len(requests):
-            raise JolokiaUnavailable(f"Jolokia answered an unexpected shape: {truncate(text)}")
+            raise JolokiaUnavailable(f"Jolokia answered an unexpected shape: {_text(body)}")
         return [_checked(item) for item in decoded]
 
     async def one(self, request: dict[str, Any]) -> Any:
@@ -102,6 +103,10 @@ class JolokiaClient:
         return await self.one(
             {"type": "exec", "mbean": mbean, "operation": operation, "arguments": list(arguments)}
         )
+
+
+def _text(body: bytes) -> str:
+    return truncate(body[: _ERROR_TEXT_MAX * 4].decode("utf-8", "replace"))
 
 
 def _checked(item: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,8 +14,7 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from telemetry.rows import Row, Rows
-from telemetry.schema_sql import EXCHANGE_COLUMNS, NODE_COLUMNS, STAT_COLUMNS, table_ddl
+from telemetry.schema_sql import table_ddl
 
 MAX_RETENTION_DAYS = 3_650
 _DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -113,6 +112,7 @@ class TelemetryStore:
         self.database = database
         self.retention_days = retention_days
         self._client = _open_client(dsn)
+        self._types: dict[str, dict[str, str]] = {}
 
     def migrate(self) -> None:
         for statement in table_ddl(self.database, self.retention_days):
@@ -120,37 +120,49 @@ class TelemetryStore:
 
     def drop(self) -> None:
         self._command(f"DROP DATABASE IF EXISTS {self.database}")
+        self._types.clear()
 
-    def insert_rows(self, rows: Rows) -> None:
-        """One insert per table; the exchange rows go last so a reader that finds an exchange
-        also finds its nodes."""
-        self._insert("exchange_nodes", NODE_COLUMNS, rows.nodes)
-        self._insert("route_stats", STAT_COLUMNS, rows.stats)
-        self._insert("exchanges", EXCHANGE_COLUMNS, rows.exchanges)
+    def insert_columns(
+        self,
+        *,
+        exchanges: Mapping[str, list[Any]],
+        nodes: Mapping[str, list[Any]],
+        stats: Mapping[str, list[Any]],
+    ) -> None:
+        """Column-oriented inserts, one per table; the exchange rows go last so a reader that
+        finds an exchange also finds its nodes. Times are epoch milliseconds."""
+        self._insert_columns("exchange_nodes", nodes)
+        self._insert_columns("route_stats", stats)
+        self._insert_columns("exchanges", exchanges)
 
-    def existing_ids(
-        self, org: str, integration: str, exchange_ids: Sequence[str], started: tuple[int, int]
-    ) -> set[str]:
-        """Which of these ids are stored already. ``started`` (min, max epoch ms of the batch)
-        lets the primary key (org, integration, started_at) prune: a redelivered exchange keeps
-        its start time."""
-        if not exchange_ids:
-            return set()
+    def stored_ids(
+        self,
+        org: str,
+        integration: str,
+        since_ms: int,
+        exchange_ids: Sequence[str] | None,
+        limit: int,
+    ) -> list[tuple[str, int]]:
+        """(id, started_at ms) of stored exchanges that started at or after ``since_ms``, newest
+        first, at most ``limit``; only those of ``exchange_ids`` unless it is None. The primary
+        key (org, integration, started_at) prunes to the window."""
+        only = "" if exchange_ids is None else "AND exchange_id IN {ids:Array(String)} "
         rows = self._query(
-            "SELECT DISTINCT exchange_id FROM $db.exchanges "
+            "SELECT exchange_id, toUnixTimestamp64Milli(max(started_at)) AS started "
+            "FROM $db.exchanges "
             "WHERE org = {org:String} AND integration = {integration:String} "
-            "AND started_at BETWEEN fromUnixTimestamp64Milli({low:Int64}, 'UTC') "
-            "AND fromUnixTimestamp64Milli({high:Int64}, 'UTC') "
-            "AND exchange_id IN {ids:Array(String)}",
+            "AND started_at >= fromUnixTimestamp64Milli({low:Int64}, 'UTC') "
+            + only
+            + "GROUP BY exchange_id ORDER BY started DESC LIMIT {limit:UInt64}",
             {
                 "org": org,
                 "integration": integration,
-                "ids": list(exchange_ids),
-                "low": started[0],
-                "high": started[1],
+                "ids": list(exchange_ids or ()),
+                "low": since_ms,
+                "limit": max(0, limit),
             },
         )
-        return {str(row[0]) for row in rows}
+        return [(str(row[0]), int(row[1])) for row in rows]
 
     def search(
         self,
@@ -288,14 +300,37 @@ class TelemetryStore:
         except ClickHouseError as exc:
             raise StoreError(f"telemetry store command failed: {str(exc)[:300]}") from exc
 
-    def _insert(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> None:
-        data = list(rows)
-        if not data:
+    def _insert_columns(self, table: str, columns: Mapping[str, list[Any]]) -> None:
+        names = list(columns)
+        data = list(columns.values())
+        if not data or not data[0]:
             return
+        types = self._insert_types(table)
         try:
-            self._client.insert(f"{self.database}.{table}", data, column_names=list(columns))
+            self._client.insert(
+                f"{self.database}.{table}",
+                data,
+                column_names=names,
+                column_type_names=[types[name] for name in names],
+                column_oriented=True,
+            )
         except ClickHouseError as exc:
             raise StoreError(f"insert into {table} failed: {str(exc)[:300]}") from exc
+
+    def _insert_types(self, table: str) -> dict[str, str]:
+        """Column types as sent: read once per table, LowCardinality(String) sent as String so
+        the client does not build a dictionary per insert in Python (the engine does it)."""
+        if table not in self._types:
+            rows = self._query(
+                "SELECT name, type FROM system.columns "
+                "WHERE database = {db:String} AND table = {table:String}",
+                {"db": self.database, "table": table},
+            )
+            self._types[table] = {
+                str(name): str(kind).replace("LowCardinality(String)", "String")
+                for name, kind in rows
+            }
+        return self._types[table]
 
     def _query(self, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
         try:

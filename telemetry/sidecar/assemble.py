@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from telemetry.sidecar.events import TracedException, TracedMessage, TraceEvent
+from telemetry.sidecar.events import LazyMessage, TracedException, TracedMessage, TraceEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +34,18 @@ class CapturedExchange:
     complete: bool
     failed_node: str
     exception: TracedException | None
-    input: TracedMessage | None
+    lazy_input: LazyMessage | None
     input_endpoint: str
     nodes: tuple[CapturedNode, ...]
+
+    @property
+    def input(self) -> TracedMessage | None:
+        """The route's input message, decoded on first read (only kept exchanges are read)."""
+        return self.lazy_input.decoded() if self.lazy_input is not None else None
+
+    def input_mentions(self, text: str) -> bool:
+        """Whether ``text`` may occur in the input, without decoding it (false positives only)."""
+        return self.lazy_input is not None and self.lazy_input.mentions(text)
 
 
 @dataclass(slots=True)
@@ -52,11 +61,19 @@ class ExchangeAssembler:
     share the exchange id and end before it."""
 
     def __init__(
-        self, *, incomplete_after_seconds: float = 30.0, max_pending: int = 10_000
+        self,
+        *,
+        incomplete_after_seconds: float = 30.0,
+        max_pending: int = 10_000,
+        wanted: Callable[[Sequence[TraceEvent]], bool] | None = None,
     ) -> None:
         self._pending: dict[str, _Pending] = {}
         self._incomplete_after = incomplete_after_seconds
         self._max_pending = max_pending
+        # asked once per complete exchange, before anything is built from its events: most
+        # exchanges are sampled out and cost no more than this question
+        self._wanted = wanted
+        self.unwanted = 0
 
     @property
     def pending(self) -> int:
@@ -72,7 +89,10 @@ class ExchangeAssembler:
             pending.events.append(event)
             if event.last and event.route_id == pending.outer_route:
                 del self._pending[event.exchange_id]
-                done.append(build_exchange(pending.events, complete=True))
+                if self._wanted is None or self._wanted(pending.events):
+                    done.append(build_exchange(pending.events, complete=True))
+                else:
+                    self.unwanted += 1
         while len(self._pending) > self._max_pending:
             oldest = next(iter(self._pending))
             done.append(build_exchange(self._pending.pop(oldest).events, complete=False))
@@ -113,7 +133,7 @@ def build_exchange(events: list[TraceEvent], *, complete: bool) -> CapturedExcha
         complete=complete,
         failed_node=origin.node_id if origin and failed else "",
         exception=exceptions[-1] if exceptions and failed else None,
-        input=outer.message if outer.first else None,
+        lazy_input=outer.lazy_message if outer.first else None,
         input_endpoint=outer.endpoint_uri if outer.first else "",
         nodes=nodes,
     )

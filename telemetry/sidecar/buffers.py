@@ -83,6 +83,9 @@ class ReplayBuffer:
         while len(self._replayed) > self._capacity:
             self._replayed.popitem(last=False)
 
+    def replayed_any(self) -> bool:
+        return bool(self._replayed)
+
     def was_replayed(self, exchange_id: object) -> bool:
         return isinstance(exchange_id, str) and exchange_id in self._replayed
 

@@ -4,14 +4,14 @@ and hand assembled, sampled, redacted exchanges to the ring buffer."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from contract.telemetry import CaptureCounters, ExchangeRecord, ExchangeStatus, NodeRecord
 from telemetry.jolokia import JolokiaClient, JolokiaUnavailable, raise_for_item
 from telemetry.sidecar.assemble import CapturedExchange, ExchangeAssembler
 from telemetry.sidecar.buffers import ReplayBuffer, ReplayOriginal, RingBuffer, sampled_in
-from telemetry.sidecar.events import TraceEvent, decode_dump
+from telemetry.sidecar.events import TraceEvent, decode_dump, is_clipped
 from telemetry.sidecar.redact import Redactor, cap
 from telemetry.sidecar.replay import REPLAY_HEADER
 from telemetry.sidecar.settings import SidecarSettings
@@ -79,7 +79,7 @@ class TracerCapture:
         self.clock = clock
         self.redactor = Redactor.from_rules(settings.redaction_patterns, settings.redaction_headers)
         self.assembler = ExchangeAssembler(
-            incomplete_after_seconds=settings.incomplete_after_seconds
+            incomplete_after_seconds=settings.incomplete_after_seconds, wanted=self._wanted
         )
         self.ring: RingBuffer[ExchangeRecord] = RingBuffer(settings.ring_capacity)
         self.replay = ReplayBuffer(
@@ -92,8 +92,14 @@ class TracerCapture:
 
     async def connect(self) -> CamelTarget:
         """Discover Camel and switch the tracer on. We own the tracer: RemoveOnDump stays on so
-        the queue drains, and we take full bodies (BodyMaxChars=0) because replay needs the
-        original; the upstream copy is capped after redaction."""
+        the queue drains. Bodies are cut in the JVM at ``tracer_body_max_chars`` (bounded: the
+        tracer copies the body at every node); the upstream copy is capped after redaction.
+
+        Sampling cannot be decided in the JVM without losing failures: Camel 4.18 evaluates
+        the trace filter before each node runs, and records a route's closing event only if it
+        traced its first one, so no filter can tell at the first node that an exchange will
+        fail. Every exchange is traced; sampled-out ones are dropped after a skim of their
+        small fields (telemetry.sidecar.events), before their messages are decoded."""
         target = await discover(self.client)
         # compare with the last JVM we traced, not with `target` (cleared on any failure):
         # a transient Jolokia error must not throw away half-assembled exchanges
@@ -103,7 +109,7 @@ class TracerCapture:
             self.cursor = 0
         settings: list[tuple[str, object]] = [
             ("BacklogSize", self.settings.tracer_backlog_size),
-            ("BodyMaxChars", 0),
+            ("BodyMaxChars", self.settings.tracer_body_max_chars),
             ("RemoveOnDump", True),
             # properties and variables are copied at every node and we never use them
             ("IncludeExchangeProperties", False),
@@ -150,16 +156,42 @@ class TracerCapture:
         self.counters.exchanges_incomplete += len(exchanges)
         self._keep(exchanges)
 
+    def _wanted(self, events: Sequence[TraceEvent]) -> bool:
+        """Keep a complete exchange? Failures and our replays always, the rest as sampled;
+        asked before the exchange is built or its messages decoded."""
+        if sampled_in(events[0].exchange_id, self.settings.sample_rate):
+            return True
+        if any(event.failed for event in events):
+            return True
+        if self.replay.replayed_any() and any(
+            e.lazy_message is not None
+            and e.lazy_message.mentions(REPLAY_HEADER)
+            and self._replayed(e)
+            for e in events
+        ):
+            return True
+        self.counters.exchanges_sampled_out += 1
+        return False
+
+    def _replayed(self, event: TraceEvent) -> bool:
+        message = event.message
+        return message is not None and any(
+            name == REPLAY_HEADER and self.replay.was_replayed(value)
+            for name, value in message.headers
+        )
+
     def _keep(self, exchanges: list[CapturedExchange]) -> None:
         for exchange in exchanges:
-            if exchange.input is not None:
-                self.replay.put(self._original(exchange))
             replay = self._replay_of(exchange)
             # failures and replays are what operators look for: never sample them out
             keep_always = exchange.failed or replay
             if not keep_always and not sampled_in(exchange.exchange_id, self.settings.sample_rate):
+                # decided before the input message is decoded: a sampled-out exchange costs
+                # its events' small fields only
                 self.counters.exchanges_sampled_out += 1
                 continue
+            if exchange.input is not None and not is_clipped(exchange.input.body):
+                self.replay.put(self._original(exchange))
             # the replay header holds a Camel exchange id ("<hex>-<16-digit counter>"), which
             # passes the card check one time in ten: it is ours, so it is kept as it is
             verbatim = frozenset({REPLAY_HEADER}) if replay else frozenset()
@@ -169,6 +201,8 @@ class TracerCapture:
 
     def _replay_of(self, exchange: CapturedExchange) -> bool:
         """True when this sidecar replayed the exchange (not when a client sent the header)."""
+        if not self.replay.replayed_any() or not exchange.input_mentions(REPLAY_HEADER):
+            return False
         headers = exchange.input.headers if exchange.input else ()
         return any(
             name == REPLAY_HEADER and self.replay.was_replayed(value) for name, value in headers
@@ -217,7 +251,7 @@ def to_record(
         headers=redactor.headers(message.headers[:500], verbatim=verbatim) if message else {},
         body=body[:65536],
         body_truncated=truncated,
-        replayable=message is not None,
+        replayable=message is not None and not is_clipped(message.body),
         nodes=tuple(
             NodeRecord(
                 seq=node.seq,

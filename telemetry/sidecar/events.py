@@ -1,10 +1,19 @@
-"""Decode BacklogTracer JSON dumps (the 4.4-era and the current event shapes) into TraceEvents."""
+"""Decode BacklogTracer JSON dumps (the 4.4-era and the current event shapes) into TraceEvents.
+
+The tracer copies the message (headers and body) at every node, most of a dump's bytes, yet
+only a kept exchange's input message is ever read. The fast path decodes each event's small
+fields with a compiled msgspec schema and keeps the message as raw JSON bytes, decoded on
+first read: an exchange sampled out costs a skim of its bytes, not a dict per header.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 
 class TraceDecodeError(ValueError):
@@ -18,6 +27,30 @@ class TracedMessage:
     headers: tuple[tuple[str, Any], ...]
     body: str | None
     body_type: str
+
+
+class LazyMessage:
+    """A traced message still as JSON bytes: ``.decoded()`` parses it once, when needed."""
+
+    __slots__ = ("_decoded", "_raw")
+
+    def __init__(self, raw: bytes | TracedMessage) -> None:
+        self._raw = raw if isinstance(raw, bytes) else b""
+        self._decoded = raw if isinstance(raw, TracedMessage) else None
+
+    def mentions(self, text: str) -> bool:
+        if self._decoded is not None:
+            return any(text in str(item) for item in (*self._decoded.headers, self._decoded.body))
+        return text.encode() in self._raw
+
+    def decoded(self) -> TracedMessage:
+        if self._decoded is None:
+            try:
+                document = msgspec.json.decode(self._raw)
+            except msgspec.DecodeError:
+                document = {}
+            self._decoded = _message(document if isinstance(document, dict) else {})
+        return self._decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +75,21 @@ class TraceEvent:
     elapsed_ms: int
     failed: bool
     endpoint_uri: str
-    message: TracedMessage | None
+    lazy_message: LazyMessage | None
     exception: TracedException | None
+
+    @property
+    def message(self) -> TracedMessage | None:
+        return self.lazy_message.decoded() if self.lazy_message is not None else None
+
+
+# what the tracer appends to a body it cut at BodyMaxChars (MessageHelper.extractBodyForLogging)
+_CLIPPED = re.compile(r"\.\.\. \[Body clipped after \d+ chars, total length is \d+\]$")
+
+
+def is_clipped(body: str | None) -> bool:
+    """A body the JVM cut: shown (capped) but never replayed, it is not the original."""
+    return body is not None and body.endswith("]") and _CLIPPED.search(body) is not None
 
 
 def unescape(value: str) -> str:
@@ -58,11 +104,93 @@ def unescape(value: str) -> str:
     return decoded if isinstance(decoded, str) else value
 
 
+class _RawException(msgspec.Struct, gc=False):
+    type: str = ""
+    message: str = ""
+    stackTrace: str = ""
+
+
+class _RawEvent(msgspec.Struct, gc=False):
+    """The fields we read, under Camel's names; every other one (new ones keep appearing) is
+    skipped unparsed."""
+
+    uid: int
+    exchangeId: str = ""
+    routeId: str = ""
+    nodeId: str = ""
+    nodeShortName: str = ""
+    nodeLevel: int = 1
+    nodeParentId: str = ""
+    first: bool = False
+    last: bool = False
+    timestamp: int = 0
+    elapsed: int = 0
+    failed: bool = False
+    endpointUri: str = ""
+    message: msgspec.Raw = msgspec.Raw(b"")  # absent: empty
+    exception: _RawException | None = None
+
+
+class _RawDump(msgspec.Struct, gc=False):
+    traces: list[_RawEvent]
+
+
+class _MessageId(msgspec.Struct, gc=False):
+    exchangeId: str = ""
+
+
+_dump_decoder = msgspec.json.Decoder(_RawDump)
+_id_decoder = msgspec.json.Decoder(_MessageId)
+
+
 def decode_dump(dump: str | None) -> list[TraceEvent]:
-    """Parse the string value of ``dumpAllTracedMessagesAsJSon()``; skip malformed events
-    rather than losing the whole dump, since new fields keep appearing across 4.x."""
+    """Parse the string value of ``dumpAllTracedMessagesAsJSon()``. A dump the compiled schema
+    refuses (a field changed type in some Camel version) takes the tolerant path, which skips
+    malformed events rather than losing the whole dump."""
     if not dump:
         return []
+    try:
+        raw = _dump_decoder.decode(dump)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _decode_tolerant(dump)
+    events = [event for item in raw.traces if (event := _fast_event(item)) is not None]
+    return sorted(events, key=lambda event: event.uid)
+
+
+def _fast_event(raw: _RawEvent) -> TraceEvent | None:
+    if raw.uid < 0:
+        return None
+    exchange_id = raw.exchangeId
+    has_message = len(raw.message) > 0 and bytes(raw.message) != b"null"
+    if not exchange_id and has_message:
+        # 4.4-era events carry the exchange id only inside the message
+        exchange_id = _id_decoder.decode(raw.message).exchangeId
+    if not exchange_id:
+        return None
+    error = raw.exception
+    return TraceEvent(
+        uid=raw.uid,
+        exchange_id=exchange_id,
+        route_id=raw.routeId,
+        node_id=raw.nodeId,
+        node_name=raw.nodeShortName,
+        node_level=raw.nodeLevel,
+        node_parent_id=raw.nodeParentId,
+        first=raw.first,
+        last=raw.last,
+        timestamp_ms=raw.timestamp,
+        elapsed_ms=max(0, raw.elapsed),
+        failed=raw.failed,
+        endpoint_uri=raw.endpointUri,
+        # only a route's first event is replayed or shown
+        lazy_message=LazyMessage(bytes(raw.message)) if has_message and raw.first else None,
+        exception=TracedException(error.type, error.message, unescape(error.stackTrace))
+        if error is not None
+        else None,
+    )
+
+
+def _decode_tolerant(dump: str) -> list[TraceEvent]:
     try:
         document = json.loads(dump)
     except ValueError as exc:
@@ -99,7 +227,9 @@ def decode_event(raw: Any) -> TraceEvent | None:
         endpoint_uri=_text(raw.get("endpointUri")),
         # only a route's first event is replayed or shown; copying every node's message
         # (the tracer sends one per node) would triple the sidecar's CPU for nothing
-        message=_message(message) if message and raw.get("first") is True else None,
+        lazy_message=LazyMessage(_message(message))
+        if message and raw.get("first") is True
+        else None,
         exception=_exception(raw.get("exception")),
     )
 

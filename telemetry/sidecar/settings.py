@@ -28,6 +28,9 @@ class SidecarSettings:
     replay_capacity: int = 1_000
     replay_ttl_seconds: float = 900.0
     """Originals older than this cannot be replayed any more."""
+    tracer_body_max_chars: int = 65_536
+    """The JVM cuts each traced body to this many characters before copying it (at every node,
+    so this bounds the tracer's cost per exchange); a cut original cannot be replayed."""
     tracer_backlog_size: int = 1_000
     """BacklogTracer queue size (Camel caps it at 1000 in current 4.x)."""
     incomplete_after_seconds: float = 30.0

@@ -7,16 +7,23 @@ from datetime import UTC, datetime
 import pytest
 
 from contract.telemetry import ExchangeRecord
-from telemetry.rows import batch_rows, ms_to_datetime
+from telemetry.ingest_columns import Columns
+from telemetry.ingest_wire import from_model
 from telemetry.store import StoreError, TelemetryStore
 from tests.integration.telemetry.conftest import chdb_dsn
 from tests.integration.telemetry.records import BASE_MS, batch, exchange
 
 
+def ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
 def load(store: TelemetryStore, org: str, *records_batches: list[ExchangeRecord]) -> None:
     for index, records in enumerate(records_batches):
-        b = batch(f"b{index}", records)
-        store.insert_rows(batch_rows(org, b, b.exchanges, BASE_MS))
+        wire = from_model(batch(f"b{index}", records))
+        columns = Columns()
+        columns.add(org, wire, wire.exchanges, BASE_MS)
+        store.insert_columns(exchanges=columns.exchanges, nodes=columns.nodes, stats=columns.stats)
 
 
 def test_search_filters_and_orders_newest_first(telemetry_store: TelemetryStore) -> None:
@@ -68,11 +75,14 @@ def test_the_same_exchange_written_twice_reads_once(telemetry_store: TelemetrySt
     detail = telemetry_store.detail("acme", "EX-00000001")
     assert detail is not None
     assert len(detail.nodes) == 3
-    window = (BASE_MS, BASE_MS + 5000)
     ids = ["EX-00000001", "EX-2"]
-    assert telemetry_store.existing_ids("acme", "orders", ids, window) == {"EX-00000001"}
-    assert telemetry_store.existing_ids("acme", "billing", ids, window) == set()
-    assert telemetry_store.existing_ids("acme", "orders", [], window) == set()
+    start = BASE_MS + 1000
+    one = [("EX-00000001", start)]
+    assert telemetry_store.stored_ids("acme", "orders", BASE_MS, ids, 10) == one
+    assert telemetry_store.stored_ids("acme", "orders", BASE_MS, None, 10) == one
+    assert telemetry_store.stored_ids("acme", "orders", start + 1, ids, 10) == []
+    assert telemetry_store.stored_ids("acme", "billing", BASE_MS, ids, 10) == []
+    assert telemetry_store.stored_ids("acme", "orders", BASE_MS, [], 10) == []
 
 
 def test_count_text_finds_values_in_any_column(telemetry_store: TelemetryStore) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,23 @@ def test_docs_example_on_the_example_repository(
     docs = (REPO_ROOT / "docs" / "render-and-diff.md").read_text()
     camel_block = summary[summary.index("Camel routes:") :]
     assert camel_block in docs
+
+
+def test_render_freezes_the_loaded_graph_so_collections_skip_it() -> None:
+    """The regression behind render's cost per object growing with the repository: the cyclic
+    collector rescanning the loaded YAML graph. Run in a child: freezing is per process."""
+    script = (
+        "import gc, sys\n"
+        "from pathlib import Path\n"
+        "from camelops.commands.render import load_valid\n"
+        "from schema.limits import LoadLimits\n"
+        "before = gc.get_freeze_count()\n"
+        "project = load_valid(Path(sys.argv[1]), 'prod', LoadLimits())\n"
+        "assert gc.isenabled(), 'the collector runs again for what render allocates'\n"
+        "print(gc.get_freeze_count() - before)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(REPO_ROOT / "examples" / "repo-layout")],
+        capture_output=True, text=True, check=True, cwd=REPO_ROOT,
+    )  # fmt: skip
+    assert int(done.stdout) > 10_000, "the loaded project stays out of every collection"

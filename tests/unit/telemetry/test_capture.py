@@ -47,7 +47,7 @@ async def test_failed_exchanges_survive_a_zero_sample_rate(capture: TracerCaptur
     kept = capture.ring.peek(10)
     assert [record.status for record in kept] == [ExchangeStatus.FAILED]
     assert capture.counters.exchanges_sampled_out == 1
-    assert len(capture.replay) == 2, "originals are held for replay whether sampled or not"
+    assert len(capture.replay) == 1, "only captured exchanges can be replayed"
 
 
 def test_records_leaving_the_pod_are_redacted_and_capped() -> None:
@@ -139,3 +139,17 @@ def test_endpoint_uris_exception_messages_and_stack_traces_are_redacted() -> Non
         dumped = json.dumps(record.model_dump())
         assert EMAIL not in dumped
         assert CARD not in dumped
+
+
+async def test_sampled_out_exchanges_are_dropped_before_their_messages_are_read(
+    capture: TracerCapture,
+) -> None:
+    capture.settings = SidecarSettings(integration="orders", sample_rate=0.0)
+    capture.assembler = ExchangeAssembler(wanted=capture._wanted)
+    events = corpus_events()
+    capture._keep(capture.assembler.feed(events, now=0.0))
+    ok_first = events[0]
+    assert ok_first.lazy_message is not None
+    assert ok_first.lazy_message._decoded is None, "the successful exchange was never decoded"
+    assert capture.counters.exchanges_sampled_out == 1
+    assert [record.status for record in capture.ring.peek(10)] == [ExchangeStatus.FAILED]

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from telemetry.sidecar.events import TraceDecodeError, decode_dump, decode_event, unescape
+from telemetry.sidecar.events import (
+    TraceDecodeError,
+    _decode_tolerant,
+    decode_dump,
+    decode_event,
+    is_clipped,
+    unescape,
+)
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -119,3 +126,35 @@ def test_wrong_field_types_fall_back_to_defaults() -> None:
     assert event.message is not None
     assert event.message.headers == (("k", None),)
     assert event.message.body is None
+
+
+def test_compiled_and_tolerant_decoders_agree_on_a_real_dump() -> None:
+    fast = decode_dump(real_dump())
+    tolerant = _decode_tolerant(real_dump())
+    assert len(fast) == len(tolerant) == 16
+    for a, b in zip(fast, tolerant, strict=True):
+        assert (a.uid, a.exchange_id, a.route_id, a.node_id, a.failed, a.exception) == (
+            b.uid, b.exchange_id, b.route_id, b.node_id, b.failed, b.exception,
+        )  # fmt: skip
+        assert a.message == b.message
+
+
+def test_a_message_is_decoded_only_when_read() -> None:
+    first = decode_dump(real_dump())[0]
+    assert first.lazy_message is not None
+    assert first.lazy_message.mentions("Authorization")
+    assert first.lazy_message._decoded is None, "a skim decodes nothing"
+    assert first.message is not None
+    assert first.message.headers[1] == ("Authorization", "Bearer abc.def")
+
+
+@pytest.mark.parametrize(
+    ("body", "clipped"),
+    [
+        ("abc... [Body clipped after 3 chars, total length is 9]", True),
+        ("abc [Body clipped]", False),
+        (None, False),
+    ],
+)
+def test_clipped_bodies_are_recognised(body: str | None, clipped: bool) -> None:
+    assert is_clipped(body) is clipped

@@ -1,0 +1,147 @@
+"""`camelops render` against `helm template` at 300, 3,000 and 30,000 objects, in one run.
+
+Peer: helm (built from Go modules by `make peers`) renders a chart generated here whose
+templates are the very objects camelops rendered, as static YAML: helm parses, executes and
+sorts them, the least work a chart can ask of it. Both run as processes from start to finish
+(interpreter start and imports included), output to /dev/null; wall time and the child's CPU.
+
+In process, the cost per object of load + render with the loaded graph frozen (what the CLI
+does) and without (before), to show it stays flat with size.
+"""
+
+from __future__ import annotations
+
+import gc
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import yaml
+
+from bench.bench_render import write_project
+from bench.timing import load_average
+from renderers import OutputFormat, render_environment, to_stream
+from schema.limits import LoadLimits
+from schema.repository import load_repository
+
+OBJECTS_PER_INTEGRATION = 5.87  # the bench project's mix renders this many objects each
+SIZES = (300, 3_000, 30_000)
+REPEATS = 5
+ROOT = Path(__file__).resolve().parent.parent
+CAMELOPS = Path(sys.executable).parent / "camelops"
+HELM = ROOT / ".cache" / "peers" / "bin" / "helm"
+LIMITS = LoadLimits(max_repo_files=100_000, max_repo_bytes=1024**3)
+Sample = tuple[float, float]  # wall, cpu
+
+
+def child_run(command: list[str]) -> Sample:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def write_chart(root: Path, stream: str) -> None:
+    """A chart whose templates are the rendered objects, 100 per template file."""
+    (root / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text("apiVersion: v2\nname: bench\nversion: 0.1.0\n")
+    documents = [d for d in stream.split("\n---\n") if d.strip()]
+    for start in range(0, len(documents), 100):
+        text = "\n---\n".join(documents[start : start + 100])
+        # helm would read {{ in a value as a template action
+        text = text.replace("{{", '{{ "{{" }}')
+        (root / "templates" / f"objects-{start // 100:04d}.yaml").write_text(text + "\n")
+
+
+def in_process(project_dir: Path, frozen: bool) -> Sample:
+    """Load + render + YAML in this process; run in a child so freezing stays per sample."""
+    script = (
+        "import gc, sys, time\n"
+        "from pathlib import Path\n"
+        "from bench.bench_render_scale import LIMITS\n"
+        "from camelops.commands.render import loaded_graph_frozen\n"
+        "from renderers import OutputFormat, render_environment, to_stream\n"
+        "from schema.repository import load_repository\n"
+        "wall, cpu = time.perf_counter(), time.process_time()\n"
+        "if sys.argv[2] == 'frozen':\n"
+        "    with loaded_graph_frozen():\n"
+        "        report = load_repository(Path(sys.argv[1]), limits=LIMITS)\n"
+        "else:\n"
+        "    report = load_repository(Path(sys.argv[1]), limits=LIMITS)\n"
+        "to_stream(render_environment(report.project, 'prod'), OutputFormat('yaml'))\n"
+        "print(time.perf_counter() - wall, time.process_time() - cpu)\n"
+    )
+    mode = "frozen" if frozen else "plain"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(project_dir), mode],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    wall, cpu = (float(x) for x in done.stdout.split())
+    return wall, cpu
+
+
+def interleaved(runs: dict[str, Callable[[], Sample]]) -> dict[str, Sample]:
+    for run in runs.values():  # warm-up: file cache, Go and Python start-up
+        run()
+    samples: dict[str, list[Sample]] = {name: [] for name in runs}
+    for _ in range(REPEATS):
+        for name, run in runs.items():
+            samples[name].append(run())
+    return {
+        name: (statistics.median(w for w, _ in s), statistics.median(c for _, c in s))
+        for name, s in samples.items()
+    }
+
+
+def main() -> int:
+    if not HELM.exists():
+        print(f"helm peer missing: run `make peers` ({HELM})")
+        return 1
+    print(load_average())
+    for size in SIZES:
+        with tempfile.TemporaryDirectory(prefix="bench-render-scale-") as tmp:
+            project_dir, chart_dir = Path(tmp) / "project", Path(tmp) / "chart"
+            project_dir.mkdir()
+            write_project(project_dir, round(size / OBJECTS_PER_INTEGRATION))
+            report = load_repository(project_dir, limits=LIMITS)
+            assert report.project is not None, report.errors[:3]
+            objects = render_environment(report.project, "prod")
+            stream = to_stream(objects, OutputFormat("yaml"))
+            write_chart(chart_dir, stream)
+            del report, objects
+            gc.collect()
+            render = [str(CAMELOPS), "render", str(project_dir), "--env", "prod"]
+            render += ["--max-repo-files", "100000", "--max-repo-bytes", str(1024**3)]
+            helm = [str(HELM), "template", "bench", str(chart_dir)]
+            count = sum(1 for d in yaml.safe_load_all(stream) if d)
+            results = interleaved(
+                {
+                    "camelops render": partial(child_run, render),
+                    "helm template": partial(child_run, helm),
+                    "load+render, graph frozen": partial(in_process, project_dir, True),
+                    "load+render, before (plain)": partial(in_process, project_dir, False),
+                }
+            )
+        print(f"{count:,} objects (median of {REPEATS}, interleaved)")
+        for name, (wall, cpu) in results.items():
+            print(f"  {name:28s} wall {wall:7.2f} s  CPU {cpu:7.2f} s  "
+                  f"{cpu / count * 1e6:6.0f} us CPU/object")  # fmt: skip
+        ours, peer = results["camelops render"], results["helm template"]
+        print(f"  ratio camelops render / helm template: wall {ours[0] / peer[0]:.2f}x, "
+              f"CPU {ours[1] / peer[1]:.2f}x")  # fmt: skip
+        frozen, plain = results["load+render, graph frozen"], results["load+render, before (plain)"]
+        print(f"  ratio frozen / plain (in process): CPU {frozen[1] / plain[1]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
