@@ -13,6 +13,7 @@ from aiohttp import web
 
 from camelops.wiring.callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from camelops.wiring.pki import close_pki, open_pki, server_certificate
+from camelops.wiring.portal_mount import mount_portal
 from camelops.wiring.replay_path import TunnelReplaySender
 from camelops.wiring.telemetry_path import ControlPlaneTelemetry
 from reconciler.api.replays import install_replays
@@ -59,6 +60,7 @@ def build_wired_plane(
     """Everything `camelops serve` runs; the tunnel starts and stops with `plane.app`."""
     if options.port == 0:
         plane = build_control_plane(data_dir, notifier=notifier)
+        mount_portal(plane, traces=None, replays=None)
         return WiredPlane(plane, None, None, _api_context(data_dir, options) if api_tls else None)
     pki = open_pki(data_dir, DEFAULT_ORG, generate_passphrase=True)
     cert, key = server_certificate(pki, data_dir, [options.host, options.public_host])
@@ -75,27 +77,33 @@ def build_wired_plane(
     callbacks.bind(plane.store)
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
     plane.app.cleanup_ctx.insert(0, _tunnel_lifetime(server, pki))
-    _wire_replays(plane, server, callbacks)
+    replays = _wire_replays(plane, server, callbacks)
+    telemetry = None
     if telemetry_dsn is not None:
-        _wire_telemetry(plane, callbacks, telemetry_dsn)
+        telemetry = _wire_telemetry(plane, callbacks, telemetry_dsn)
+    mount_portal(plane, traces=telemetry.store if telemetry else None, replays=replays)
     api_ssl = registration_server_context(cert, key) if api_tls else None
     return WiredPlane(plane, server, callbacks, api_ssl)
 
 
 def _wire_replays(
     plane: ControlPlane, server: TunnelServer, callbacks: ReconcilerCallbacks
-) -> None:
+) -> TunnelReplaySender:
     """Replay API -> audited command over the tunnel -> the runner's answer back into the API."""
     replays = TunnelReplaySender(server, plane.store)
     install_replays(plane.app, replays)
     callbacks.add_handler(replays.handle)
+    return replays
 
 
-def _wire_telemetry(plane: ControlPlane, callbacks: ReconcilerCallbacks, dsn: str) -> None:
+def _wire_telemetry(
+    plane: ControlPlane, callbacks: ReconcilerCallbacks, dsn: str
+) -> ControlPlaneTelemetry:
     """Telemetry batches from runners -> ingestor -> store; up before the tunnel, down after it."""
     telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of)
     plane.app.cleanup_ctx.insert(0, telemetry.lifetime)
     callbacks.add_handler(telemetry.intake.handle)
+    return telemetry
 
 
 def tunnel_url(options: TunnelOptions) -> str:
