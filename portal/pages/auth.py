@@ -26,8 +26,7 @@ STATIC_FILES = {
 @routes.get("/login")
 @public
 async def login_form(request: web.Request) -> web.StreamResponse:
-    if SESSION_ID in request:
-        raise web.HTTPSeeOther(safe_next(request.query.get("next", "/")))
+    # shown even with a session: logging in as someone else replaces (and ends) that session
     return _form(request, "", status=200)
 
 

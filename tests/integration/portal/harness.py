@@ -53,10 +53,15 @@ class Browser:
         return response.status, await response.text()
 
     def cookie(self, name: str) -> str | None:
-        for morsel in self.client.session.cookie_jar:
-            if morsel.key == name:
-                return morsel.value
-        return None
+        """The value this browser sends to the portal (what the server sees)."""
+        morsel = self.client.session.cookie_jar.filter_cookies(self.client.make_url("/")).get(name)
+        return None if morsel is None else morsel.value
+
+    def plant(self, name: str, value: str) -> None:
+        """A cookie set for the portal's host, as an attacker on a sibling site might."""
+        self.client.session.cookie_jar.update_cookies(
+            {name: value}, response_url=self.client.make_url("/")
+        )
 
 
 @dataclass
@@ -90,7 +95,7 @@ class PortalWorld:
 async def login(browser: Browser, name: str, password: str) -> tuple[int, str]:
     status, page = await browser.get("/login")
     assert status == 200
-    token = csrf_of(page)
+    token = csrf_of(page[page.index('action="/login"') :])  # not the logout form's token
     response = await browser.client.post(
         "/login",
         data={"csrf": token, "username": name, "password": password, "next": "/"},
