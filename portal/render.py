@@ -30,6 +30,7 @@ def make_templates() -> Environment:
     )
     env.filters["when"] = when
     env.filters["short"] = lambda value: str(value or "")[:12]
+    env.filters["digest"] = short_digest
     # a path segment or query built from data: fully percent-encoded, so never a scheme
     env.filters["seg"] = lambda value: quote(str(value), safe="")
     env.filters["qs"] = urlencode
@@ -42,6 +43,12 @@ def when(value: float | datetime | None) -> str:
         return "never"
     moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def short_digest(value: str | None) -> str:
+    """`sha256:` and the first 12 hex digits (the algorithm prefix alone says nothing)."""
+    algorithm, sep, hexdigits = str(value or "").partition(":")
+    return f"{algorithm}:{hexdigits[:12]}" if sep else algorithm[:12]
 
 
 def fragment_of(request: web.Request) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from reconciler.service.accounts import LoginRefused
 from reconciler.service.portal_types import Role
 
 routes = web.RouteTableDef()
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_FILES = {
     "app.css": "text/css",
+    "app.js": "text/javascript",
     "vendor/htmx.min.js": "text/javascript",
     "vendor/htmx.LICENSE": "text/plain",
 }
@@ -31,7 +34,10 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 def _form(request: web.Request, error: str, *, status: int) -> web.Response:
-    token = secrets.token_urlsafe(32)
+    # keep a token the browser already holds: a second GET /login (another tab, or the
+    # browser's own favicon request redirected here) must not void the form on screen
+    held = request.cookies.get(LOGIN_COOKIE, "")
+    token = held if _TOKEN.fullmatch(held) else secrets.token_urlsafe(32)
     context = {
         "login_csrf": token,
         "next": safe_next(request.query.get("next", "/")),
@@ -76,6 +82,14 @@ async def logout(request: web.Request) -> web.StreamResponse:
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@routes.get("/favicon.ico")
+@public
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """No icon: answered here so the browser's request never lands on the login redirect."""
+    del request
+    return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @routes.get("/static/{name:.+}")

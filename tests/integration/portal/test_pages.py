@@ -59,7 +59,8 @@ async def test_environment_shows_provenance_and_history(world: PortalWorld) -> N
     assert status == 200
     bundle = world.core.store.desired.history_of(world.core.project.id, "prod")[0]
     assert f"#{bundle.id}" in page
-    assert bundle.digest[:12] in page
+    algorithm, hexdigits = bundle.digest.split(":")
+    assert f"<code>{algorithm}:{hexdigits[:12]}</code>" in page
     assert bundle.revision[:12] in page
     assert "no report yet" in page
     assert "No window blocks syncs now." in page

@@ -155,6 +155,24 @@ async def test_login_form_needs_its_double_submit_token(world: PortalWorld) -> N
     assert browser.cookie(SESSION_COOKIE) is None
 
 
+async def test_a_second_login_page_load_keeps_the_first_form_valid(world: PortalWorld) -> None:
+    """Regression (found by the browser test): the favicon request, redirected to /login,
+    replaced the login token and the form on screen answered 403."""
+    browser = await world.browser()
+    _, first = await browser.get("/login")
+    assert (await browser.get("/favicon.ico"))[0] == 204
+    assert (await browser.get("/login"))[0] == 200
+    token = re.search(r'name="csrf" value="([^"]+)"', first)
+    assert token is not None
+    response = await browser.client.post(
+        "/login",
+        data={"csrf": token.group(1), "username": "victor",
+              "password": "correct horse battery staple"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert response.status == 303
+
+
 ACTIONS = [
     ("GET", f"{ENV}/sync"),
     ("GET", f"{ENV}/unpin"),
@@ -301,8 +319,13 @@ async def test_default_deny_routing_and_headers(world: PortalWorld) -> None:
     htmx = await anonymous.client.get("/", headers={"HX-Request": "true"}, allow_redirects=False)
     assert htmx.status == 401
     assert htmx.headers["HX-Redirect"] == "/login"
-    assert (await anonymous.get("/static/app.css"))[0] == 200
-    assert (await anonymous.get("/static/vendor/htmx.min.js"))[0] == 200
+    _, login_page = await anonymous.get("/login")
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', login_page)
+    assert len(assets) == 3
+    for asset in assets:  # regression: app.js was referenced but not served
+        response = await anonymous.client.get(asset)
+        assert response.status == 200, asset
+        assert response.content_type in ("text/css", "text/javascript"), asset
     assert (await anonymous.get("/static/..%2Fsecurity.py"))[0] == 404
     assert (await anonymous.get("/static/vendor/htmx.org.version"))[0] == 404
     viewer = await world.login("victor")
