@@ -90,6 +90,12 @@ async def test_operator_replays_a_failed_exchange_and_finds_the_audit_entry(
     await expect(page.get_by_role("heading", name="shop / prod")).to_be_visible()
     await expect(page.get_by_text("Provenance")).to_be_visible()
     await visit.check("environment")
+    digest = world.core.store.desired.history_of(world.core.project.id, "prod")[0].digest
+    world.core.store.desired.report_status(
+        "acme", "shop", "prod", digest, state="healthy", detail="2/2 replicas ready"
+    )
+    # the live part polls (every 5 s while the tab is visible) and swaps itself in place
+    await expect(page.locator("#live")).to_contain_text("2/2 replicas ready", timeout=12_000)
 
     await page.get_by_role("link", name="Failed messages").click()
     await expect(page.get_by_text("EX-00000002")).to_be_visible()
