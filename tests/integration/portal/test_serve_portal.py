@@ -12,6 +12,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.integration.reconciler.served import camelops_serve
 
 
@@ -27,26 +29,23 @@ def test_serve_portal_login_with_a_created_user(tmp_path: Path) -> None:
             [sys.executable, "-m", "camelops", "user", "create", "--data-dir", str(data_dir),
              "--name", "ops", "--role", "operator"],
             input="a long enough secret\n", capture_output=True, text=True, timeout=60,
+            check=False,
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
-        try:
+        with pytest.raises(urllib.error.HTTPError) as anonymous:
             opener.open(served.base_url + "/", timeout=10)
-            raise AssertionError("the portal served / without a session")
-        except urllib.error.HTTPError as exc:
-            assert exc.code == 303
-            assert exc.headers["Location"] == "/login"
+        assert anonymous.value.code == 303
+        assert anonymous.value.headers["Location"] == "/login"
         with opener.open(served.base_url + "/login", timeout=10) as response:
             page = response.read().decode()
         token = re.search(r'name="csrf" value="([^"]+)"', page)
         assert token is not None
         form = {"csrf": token.group(1), "username": "ops", "password": "a long enough secret"}
-        try:
+        with pytest.raises(urllib.error.HTTPError) as logged_in:
             opener.open(served.base_url + "/login", urllib.parse.urlencode(form).encode(), 10)
-            raise AssertionError("login did not redirect")
-        except urllib.error.HTTPError as exc:
-            assert exc.code == 303
+        assert logged_in.value.code == 303
         with opener.open(served.base_url + "/", timeout=10) as response:
             home = response.read().decode()
         assert "Environments" in home
