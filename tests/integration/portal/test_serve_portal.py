@@ -38,6 +38,7 @@ def test_serve_portal_login_with_a_created_user(tmp_path: Path) -> None:
             opener.open(served.base_url + "/", timeout=10)
         assert anonymous.value.code == 303
         assert anonymous.value.headers["Location"] == "/login"
+        anonymous.value.close()
         with opener.open(served.base_url + "/login", timeout=10) as response:
             page = response.read().decode()
         token = re.search(r'name="csrf" value="([^"]+)"', page)
@@ -46,6 +47,7 @@ def test_serve_portal_login_with_a_created_user(tmp_path: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as logged_in:
             opener.open(served.base_url + "/login", urllib.parse.urlencode(form).encode(), 10)
         assert logged_in.value.code == 303
+        logged_in.value.close()
         with opener.open(served.base_url + "/", timeout=10) as response:
             home = response.read().decode()
         assert "Environments" in home
