@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from jinja2 import Environment
 
+from portal.runner_credentials import RunnerCredentials
 from portal.traces import TraceReader
 from reconciler.service.accounts import PortalAccounts
 from reconciler.service.portal_actions import PortalActions
@@ -20,6 +21,7 @@ class Portal:
     views: PortalViews
     actions: PortalActions
     traces: TraceReader | None
+    credentials: RunnerCredentials | None
     templates: Environment
 
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from camelops.wiring.callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from camelops.wiring.pki import close_pki, open_pki, server_certificate
-from camelops.wiring.portal_mount import mount_portal
+from camelops.wiring.portal_mount import PkiRunnerCredentials, mount_portal
 from camelops.wiring.replay_path import TunnelReplaySender
 from camelops.wiring.telemetry_path import ControlPlaneTelemetry
 from reconciler.api.replays import install_replays
@@ -81,7 +81,12 @@ def build_wired_plane(
     telemetry = None
     if telemetry_dsn is not None:
         telemetry = _wire_telemetry(plane, callbacks, telemetry_dsn)
-    mount_portal(plane, traces=telemetry.store if telemetry else None, replays=replays)
+    mount_portal(
+        plane,
+        traces=telemetry.store if telemetry else None,
+        replays=replays,
+        credentials=PkiRunnerCredentials(pki),
+    )
     api_ssl = registration_server_context(cert, key) if api_tls else None
     return WiredPlane(plane, server, callbacks, api_ssl)
 

@@ -1,4 +1,4 @@
-"""The landing page: one row per environment, filtered and paged on the server; and runners."""
+"""The landing page: one row per environment, filtered and paged on the server."""
 
 from __future__ import annotations
 
@@ -20,10 +20,3 @@ async def overview(request: web.Request) -> web.Response:
     text, after = request.query.get("q", "")[:100], request.query.get("after", "")[:200]
     page = await request.app[PORTAL].views.overview(who, after=after, text=text, limit=PAGE_SIZE)
     return render(request, "overview.html", {"page": page, "q": text, "after": after})
-
-
-@routes.get("/runners")
-@needs(Role.VIEWER)
-async def runners(request: web.Request) -> web.Response:
-    rows = await request.app[PORTAL].views.runners(request[SESSION].principal)
-    return render(request, "runners.html", {"runners": rows})

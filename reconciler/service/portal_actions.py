@@ -193,3 +193,10 @@ class PortalActions:
         assert final is not None
         audit = await asyncio.to_thread(self._store.portal.audit_of_replay, who.org_id, request_id)
         return ReplayOutcomeView(final, tuple(int(a["id"]) for a in audit), repeated)
+
+    async def record(self, who: Principal, action: str, detail: dict[str, str]) -> None:
+        """An audit record for an action whose effect lives outside the state store (runner
+        tokens and certificates live in the tunnel PKI)."""
+        await asyncio.to_thread(
+            lambda: self._store.desired.audit(who.org_id, who.name, action, detail=detail)
+        )
