@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 CACHE := .cache
 SETUP_STAMP := $(CACHE)/setup-$(shell sha256sum pyproject.toml | cut -c1-12).stamp
 CATALOG_STAMP := schema/catalog/data/.stamp
+WEB_STAMP := portal/static/vendor/.stamp
 CAMEL_CATALOG_VERSION := $(shell cat tools/camel-catalog.version)
 PYTEST_ARGS ?=
 
@@ -26,7 +27,10 @@ $(SETUP_STAMP): pyproject.toml
 $(CATALOG_STAMP): tools/camel-catalog.version tools/fetch_camel_catalog.py $(SETUP_STAMP)
 	$(PY) tools/fetch_camel_catalog.py --version $(CAMEL_CATALOG_VERSION) --cache $(CACHE)/npm --out schema/catalog/data
 
-setup: $(SETUP_STAMP) $(CATALOG_STAMP) ## install Python deps into .venv and the pinned Camel catalog
+$(WEB_STAMP): tools/fetch_web_assets.py $(SETUP_STAMP)
+	$(PY) tools/fetch_web_assets.py --cache $(CACHE)/npm --static portal/static/vendor --test-assets $(CACHE)/web
+
+setup: $(SETUP_STAMP) $(CATALOG_STAMP) $(WEB_STAMP) ## install Python deps, the pinned Camel catalog, htmx and axe-core
 
 catalog: $(CATALOG_STAMP) ## fetch the pinned @kaoto/camel-catalog and extract what validation needs
 
@@ -39,7 +43,7 @@ lint: setup ## ruff format --check, ruff check, mypy --strict, import contracts
 	$(VENV)/bin/mypy camelops contract schema renderers reconciler tunnel runner telemetry portal tests bench tools
 	$(VENV)/bin/lint-imports
 
-test: setup k8s camel-app camel-oracle lint ## the whole suite (set-up incl. the k8s control plane, Camel app and oracle, lint, pytest)
+test: setup k8s camel-app camel-oracle chromium lint ## the whole suite (set-up incl. the k8s control plane, Camel app and oracle, Chromium, lint, pytest)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup ## unit tests only, no lint
@@ -57,6 +61,9 @@ schema: setup ## regenerate schema/json/*.schema.json and docs/config-reference.
 clean: ## remove caches and build output (keeps .venv)
 	rm -rf $(CACHE) schema/catalog/data .mypy_cache .ruff_cache .pytest_cache examples/camel-app/target \
 		examples/camel-oracle/target
+
+chromium: ## Debian's Chromium for the browser tests (apt-get, idempotent; never a downloaded browser)
+	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 K8S_STAMP := $(CACHE)/k8s/bin/.stamp
 $(K8S_STAMP): tools/k8s/build.sh tools/k8s/versions.env

@@ -55,6 +55,7 @@ COMMANDS: dict[str, Command] = {
         ("camelops.commands.serve",),
     ),
     "secret": Command("sealed secrets for config repositories", ("camelops.commands.secrets",)),
+    "user": Command("portal users: create and set passwords", ("camelops.commands.users",)),
 }
 
 

@@ -203,6 +203,56 @@ class TelemetryStore:
         )
         return [_summary(row) for row in rows]
 
+    def search_page(
+        self,
+        org: str,
+        *,
+        environment: str | None = None,
+        integration: str | None = None,
+        route: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        exchange_id: str | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[ExchangeSummary]:
+        """Newest first, one page: `before` is the (started_at, exchange_id) of the last row
+        of the previous page (keyset pagination; never OFFSET over the table)."""
+        filters, params = ["org = {org:String}"], {"org": org, "limit": max(1, min(limit, 1000))}
+        for column, value in (
+            ("environment", environment),
+            ("integration", integration),
+            ("route_id", route),
+            ("status", status),
+            ("exchange_id", exchange_id),
+        ):
+            if value is not None:
+                filters.append(f"{column} = {{{column}:String}}")
+                params[column] = value
+        if since is not None:
+            filters.append("started_at >= {since:DateTime64(3, 'UTC')}")
+            params["since"] = since
+        if until is not None:
+            filters.append("started_at < {until:DateTime64(3, 'UTC')}")
+            params["until"] = until
+        if before is not None:
+            # the plain bound lets the primary key prune; the tuple breaks ties within one ms
+            filters.append("started_at <= {b_at:DateTime64(3, 'UTC')}")
+            filters.append(
+                "(started_at, exchange_id) < ({b_at:DateTime64(3, 'UTC')}, {b_id:String})"
+            )
+            params["b_at"], params["b_id"] = before
+        rows = self._query(
+            "SELECT "  # noqa: S608 - fixed column names, every value bound
+            + _SUMMARY
+            + " FROM $db.exchanges FINAL WHERE "
+            + " AND ".join(filters)
+            + " ORDER BY started_at DESC, exchange_id DESC LIMIT {limit:UInt32}",
+            params,
+        )
+        return [_summary(row) for row in rows]
+
     def count_exchanges(self, org: str, integration: str) -> int:
         rows = self._query(
             "SELECT count() FROM $db.exchanges FINAL "

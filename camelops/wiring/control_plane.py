@@ -13,6 +13,7 @@ from aiohttp import web
 
 from camelops.settings import Settings
 from camelops.wiring.pki import close_pki, open_pki, server_certificate
+from camelops.wiring.portal_mount import PkiRunnerCredentials, mount_portal
 from reconciler.api.app import add_metrics
 from reconciler.api.auth import allow_public
 from reconciler.api.replays import install_replays
@@ -68,6 +69,7 @@ def build_wired_plane(
     secrets = settings.secrets
     if options.port == 0:
         plane = _control_plane(data_dir, settings, None, notifier)
+        mount_portal(plane, traces=None, replays=None)
         api_ssl = _api_context(data_dir, options, secrets.ca_passphrase) if api_tls else None
         return WiredPlane(plane, None, None, api_ssl)
     pki = open_pki(data_dir, DEFAULT_ORG, secrets.ca_passphrase, generate_passphrase=True)
@@ -91,9 +93,16 @@ def build_wired_plane(
     allow_public(plane.app, CA_PATH, REGISTER_PATH)  # the one-time token is the credential
     add_metrics(plane.app, server.metrics.render)
     plane.app.cleanup_ctx.insert(0, _tunnel_lifetime(server, pki))
-    _wire_replays(plane, server, callbacks)
+    replays = _wire_replays(plane, server, callbacks)
+    telemetry = None
     if telemetry_dsn is not None:
-        _wire_telemetry(plane, callbacks, telemetry_dsn)
+        telemetry = _wire_telemetry(plane, callbacks, telemetry_dsn)
+    mount_portal(
+        plane,
+        traces=telemetry.store if telemetry else None,
+        replays=replays,
+        credentials=PkiRunnerCredentials(pki),
+    )
     api_ssl = registration_server_context(cert, key) if api_tls else None
     return WiredPlane(plane, server, callbacks, api_ssl)
 
@@ -124,18 +133,22 @@ def _control_plane(
 
 def _wire_replays(
     plane: ControlPlane, server: TunnelServer, callbacks: ReconcilerCallbacks
-) -> None:
+) -> TunnelReplaySender:
     """Replay API -> audited command over the tunnel -> the runner's answer back into the API."""
     replays = TunnelReplaySender(server, plane.store)
     install_replays(plane.app, replays)
     callbacks.add_handler(replays.handle)
+    return replays
 
 
-def _wire_telemetry(plane: ControlPlane, callbacks: ReconcilerCallbacks, dsn: str) -> None:
+def _wire_telemetry(
+    plane: ControlPlane, callbacks: ReconcilerCallbacks, dsn: str
+) -> ControlPlaneTelemetry:
     """Telemetry batches from runners -> ingestor -> store; up before the tunnel, down after it."""
     telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of)
     plane.app.cleanup_ctx.insert(0, telemetry.lifetime)
     callbacks.add_handler(telemetry.intake.handle)
+    return telemetry
 
 
 def tunnel_url(options: TunnelOptions) -> str:

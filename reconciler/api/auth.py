@@ -35,6 +35,9 @@ class PublicRoutes:
 
 
 PUBLIC_ROUTES = web.AppKey("public_routes", PublicRoutes)
+OWN_AUTHENTICATION = web.AppKey("own_authentication", bool)
+"""Set on a sub-app that authenticates every request itself (the portal: sessions, its own
+default-deny); the API's bearer tokens do not apply to it."""
 
 
 def allow_public(app: web.Application, *paths: str) -> None:
@@ -50,6 +53,8 @@ def problem(status: int, message: str) -> web.Response:
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.app[PUBLIC_ROUTES].allows(request.path):
+        return await handler(request)
+    if any(app.get(OWN_AUTHENTICATION, False) for app in request.match_info.apps):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

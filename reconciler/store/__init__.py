@@ -9,6 +9,8 @@ from reconciler.secrets.envelope import Envelope
 from reconciler.store.accounts import Accounts
 from reconciler.store.db import Clock, ConflictError, StateDB, StoreError
 from reconciler.store.desired import DesiredState
+from reconciler.store.logins import Logins
+from reconciler.store.portal_reads import PortalReads
 from reconciler.store.previews import Previews
 from reconciler.store.projects import Projects
 from reconciler.sources import HostToken
@@ -29,6 +31,8 @@ class StateStore:
         self.desired = DesiredState(self.state, envelope)
         self.previews = Previews(self.state)
         self.replays = Replays(self.state)
+        self.logins = Logins(self.state)
+        self.portal = PortalReads(self.state)
 
     def create_project(
         self,

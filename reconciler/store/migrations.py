@@ -224,10 +224,32 @@ def _replays(db: Database) -> None:
     db.table("replays").create_index(["request_id"], unique=True)
 
 
+def _portal_logins(db: Database) -> None:
+    """Password logins for the portal: a memory-hard hash per user and server-side sessions.
+
+    Only the SHA-256 of a session id is stored: a copy of the database opens no session.
+    """
+    db.table("users").add_column("password_hash", str)
+    db.table("sessions").create(
+        {
+            "id_hash": str,
+            "user_id": int,
+            "csrf_token": str,
+            "created_at": float,
+            "last_seen_at": float,
+        },
+        pk="id_hash",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db.table("sessions").create_index(["user_id"])
+    db.table("audit_log").create_index(["org_id", "actor", "id"])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _accounts,
     _sources,
     _desired_state,
     _previews_and_audit,
     _replays,
+    _portal_logins,
 )

@@ -132,6 +132,16 @@ class SqlitePkiStore:
             )
         return cursor.rowcount
 
+    def certificates_of(self, org: str) -> list[tuple[str, str, str, str | None]]:
+        """(runner, serial hex, not_after, revoked_at) of every certificate issued in `org`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT runner, serial, not_after, revoked_at FROM tunnel_certificates"
+                " WHERE org = ? ORDER BY runner, not_after DESC",
+                (org,),
+            ).fetchall()
+        return [(str(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
     def is_revoked(self, serial: int) -> bool:
         with self._lock:
             row = self._db.execute(

@@ -1,0 +1,221 @@
+"""Portal server time at scale: 500 environments (SQLite) and 1,000,000 exchanges (chDB).
+
+For the overview, traces search, exchange detail and failed-messages pages: p50 / p95 of the
+whole request through the portal (session check, service layer, query, template, HTTP on
+127.0.0.1), interleaved with a bare query of the same rows as the in-run baseline.
+Goal (issue): p95 <= 150 ms for every page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from portal.app import portal_app
+from reconciler.deploy import Deployer
+from reconciler.dispatch import InProcessSink
+from reconciler.metrics import Metrics
+from reconciler.service.accounts import PortalAccounts
+from reconciler.service.portal_actions import PortalActions
+from reconciler.service.portal_views import PortalViews
+from reconciler.store import StateStore
+from reconciler.store.records import Role
+from telemetry.store import TelemetryStore
+
+EXCHANGES = 1_000_000
+ENVIRONMENTS = 500
+PER_PROJECT = 10
+INTEGRATIONS = 50
+NODES = 3
+ROUNDS = 40
+PASSWORD = "bench password 123"
+BASE_MS = int(time.time() * 1000) - 2 * 86_400_000  # two days ago, 100 ms apart
+
+
+def seed_state(store: StateStore) -> None:
+    org = store.accounts.ensure_org("acme")
+    PortalAccounts(store).create_user("acme", "ops", Role.OPERATOR, PASSWORD)
+    now = store.state.clock()
+    for p in range(ENVIRONMENTS // PER_PROJECT):
+        project = store.projects.create(org, f"p{p:03d}", url=f"/srv/git/p{p:03d}.git")
+        commit = secrets.token_hex(20)
+        with store.state.transaction() as db:
+            db.execute(
+                "INSERT INTO revisions (project_id, commit_id, author, message, state, errors,"
+                " recorded_at) VALUES (?, ?, 'Ada Dev', 'a change', 'ready', '[]', ?)",
+                (project.id, commit, now),
+            )
+            db.execute(
+                "INSERT INTO project_status VALUES (?, 'True', 0, 0, 'ReconciliationSucceeded',"
+                " '', ?, ?, 0, 0)",
+                (project.id, commit, now),
+            )
+            db.execute(
+                "INSERT INTO runners (org_id, name, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+                (org, f"runner-{p}", now, now),
+            )
+            for e in range(PER_PROJECT):
+                env = f"env-{p * PER_PROJECT + e}"
+                cursor = db.execute(
+                    "INSERT INTO bundles (project_id, environment, revision, digest, sealed_body,"
+                    " created_at) VALUES (?, ?, ?, ?, x'', ?)",
+                    (project.id, env, commit, "sha256:" + secrets.token_hex(32), now),
+                )
+                bundle = cursor.lastrowid
+                db.execute(
+                    "INSERT INTO environments (project_id, name, runner, namespace, auto_sync,"
+                    " sync_windows, latest_bundle_id, deployed_bundle_id, updated_at)"
+                    " VALUES (?, ?, ?, ?, 1, '[]', ?, ?, ?)",
+                    (project.id, env, f"runner-{p}", env, bundle, bundle, now),
+                )
+                for n in range(10):
+                    db.execute(
+                        "INSERT INTO deployments (project_id, environment, bundle_id, state,"
+                        " detail, actor, at) VALUES (?, ?, ?, ?, '', 'runner', ?)",
+                        (project.id, env, bundle, "healthy" if n % 2 else "applied", now + n),
+                    )
+
+
+def seed_telemetry(store: TelemetryStore) -> None:
+    """Generated inside the engine (INSERT ... SELECT FROM numbers): a million Python rows
+    would measure the generator, not the portal."""
+    db = store.database
+    store._command(
+        f"INSERT INTO {db}.exchanges SELECT 'acme',"
+        f" concat('int-', toString(number % {INTEGRATIONS})),"
+        f" concat('env-', toString(number % {ENVIRONMENTS})), 'pod-0',"
+        " concat('EX-', leftPad(toString(number), 10, '0')), 'orders-http',"
+        " if(number % 10 = 0, 'failed', 'completed'),"
+        f" fromUnixTimestamp64Milli(toInt64({BASE_MS} + number * 100), 'UTC'),"
+        " 10 + number % 50,"
+        " if(number % 10 = 0, 'n2', ''),"
+        " if(number % 10 = 0, 'java.lang.IllegalStateException', ''),"
+        " if(number % 10 = 0, 'stock service down', ''), '',"
+        " map('Content-Type', 'application/json'),"
+        " concat('{\"n\":', toString(number), '}'), 0, 1, ['orders-http/n0', 'orders-http/n1',"
+        " 'orders-http/n2'], 'bench', now64(3)"
+        f" FROM numbers({EXCHANGES})"
+    )
+    store._command(
+        f"INSERT INTO {db}.exchange_nodes SELECT 'acme',"
+        f" concat('int-', toString(intDiv(number, {NODES}) % {INTEGRATIONS})),"
+        f" concat('EX-', leftPad(toString(intDiv(number, {NODES})), 10, '0')),"
+        f" fromUnixTimestamp64Milli(toInt64({BASE_MS} + intDiv(number, {NODES}) * 100), 'UTC'),"
+        f" number % {NODES}, 'orders-http', concat('n', toString(number % {NODES})), 'to', 1, '',"
+        " 'direct:stock', now64(3), 2,"
+        f" if(intDiv(number, {NODES}) % 10 = 0 AND number % {NODES} = {NODES - 1}, 1, 0)"
+        f" FROM numbers({EXCHANGES * NODES})"
+    )
+
+
+def percentile(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] * 1000
+
+
+async def measure(state: StateStore, telemetry: TelemetryStore) -> None:
+    views = PortalViews(state)
+    deployer = Deployer(state, InProcessSink(), Metrics())
+    app = portal_app(
+        accounts=PortalAccounts(state),
+        views=views,
+        actions=PortalActions(state, deployer),
+        traces=telemetry,
+    )
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        page = await (await client.get("/login")).text()
+        token = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert token is not None
+        form = {"csrf": token.group(1), "username": "ops", "password": PASSWORD}
+        assert (await client.post("/login", data=form, allow_redirects=False)).status == 303
+        org_id = state.accounts.ensure_org("acme")
+
+        async def page_of(path: Callable[[int], str]) -> Callable[[int], Awaitable[None]]:
+            async def run(i: int) -> None:
+                response = await client.get(path(i))
+                assert response.status == 200, path(i)
+                await response.read()
+
+            return run
+
+        def bare(query: Callable[[int], object]) -> Callable[[int], Awaitable[None]]:
+            async def run(i: int) -> None:
+                await asyncio.to_thread(query, i)
+
+            return run
+
+        def ex(i: int) -> str:
+            return f"EX-{(i * 7919 * 101) % EXCHANGES:010d}"
+
+        def env(i: int) -> int:
+            return (i * 37) % ENVIRONMENTS
+
+        cases = {
+            "overview": (
+                await page_of(lambda _i: "/"),
+                bare(lambda _i: state.portal.overview(org_id, after=None, text="", limit=51)),
+            ),
+            "traces search": (
+                await page_of(lambda i: f"/traces?integration=int-{i % INTEGRATIONS}"),
+                bare(lambda i: telemetry.search_page(
+                    "acme", integration=f"int-{i % INTEGRATIONS}", limit=51)),
+            ),
+            "exchange detail": (
+                await page_of(lambda i: f"/traces/{ex(i)}"),
+                bare(lambda i: telemetry.detail("acme", ex(i))),
+            ),
+            "failed messages": (
+                await page_of(lambda i: f"/projects/p{env(i) // PER_PROJECT:03d}"
+                              f"/environments/env-{env(i)}/failures"),
+                bare(lambda i: telemetry.search_page(
+                    "acme", environment=f"env-{env(i)}", status="failed", limit=51)),
+            ),
+        }  # fmt: skip
+        samples: dict[str, list[float]] = {}
+        for i in range(-2, ROUNDS):  # two warm-up rounds, not recorded
+            for name, (through_portal, baseline) in cases.items():
+                for label, run in ((f"{name} (portal)", through_portal),
+                                   (f"{name} (bare query)", baseline)):  # fmt: skip
+                    start = time.perf_counter()
+                    await run(i)
+                    if i >= 0:
+                        samples.setdefault(label, []).append(time.perf_counter() - start)
+    print(f"{EXCHANGES:,} exchanges ({NODES} nodes each), {ENVIRONMENTS} environments; "
+          f"{ROUNDS} interleaved rounds; ms")  # fmt: skip
+    for label, values in samples.items():
+        p50, p95 = percentile(values, 50), percentile(values, 95)
+        print(f"  {label:34s} p50 {p50:7.1f}  p95 {p95:7.1f}")
+    for name in cases:
+        portal_p95 = percentile(samples[f"{name} (portal)"], 95)
+        bare_p95 = percentile(samples[f"{name} (bare query)"], 95)
+        verdict = "ok" if portal_p95 <= 150 else "ABOVE the 150 ms goal"
+        print(f"  {name:34s} portal/bare p95 {portal_p95 / bare_p95:5.2f}x  {verdict}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        started = time.perf_counter()
+        state = StateStore(Path(directory) / "state.db", secrets.token_bytes(32))
+        seed_state(state)
+        telemetry = TelemetryStore(
+            f"chdb://{directory}/telemetry", database="bench_portal", retention_days=3_650
+        )
+        telemetry.migrate()
+        seed_telemetry(telemetry)
+        print(f"seeded in {time.perf_counter() - started:.0f} s")
+        try:
+            asyncio.run(measure(state, telemetry))
+        finally:
+            telemetry.drop()
+            state.close()
+
+
+if __name__ == "__main__":
+    main()

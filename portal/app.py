@@ -1,0 +1,32 @@
+"""`portal_app(...)`: the portal as an aiohttp application the composition root mounts at `/`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from portal.keys import PORTAL, Portal
+from portal.pages import audit, auth, environments, overview, projects, runners
+from portal.pages import traces as trace_pages
+from portal.render import make_templates
+from portal.runner_credentials import RunnerCredentials
+from portal.security import guard, security_headers
+from portal.traces import TraceReader
+from reconciler.service.accounts import PortalAccounts
+from reconciler.service.portal_actions import PortalActions
+from reconciler.service.portal_views import PortalViews
+
+
+def portal_app(
+    *,
+    accounts: PortalAccounts,
+    views: PortalViews,
+    actions: PortalActions,
+    traces: TraceReader | None,
+    credentials: RunnerCredentials | None = None,
+) -> web.Application:
+    app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
+    app[PORTAL] = Portal(accounts, views, actions, traces, credentials, make_templates())
+    for module in (auth, overview, runners, projects, environments, trace_pages, audit):
+        app.add_routes(module.routes)
+    app.on_response_prepare.append(security_headers)
+    return app
