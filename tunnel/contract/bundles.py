@@ -38,6 +38,12 @@ class Bundle(BaseModel):
     digest: str = Field(description="sha256 over the canonical JSON of the manifests")
     commit_author: str = ""
     commit_message: str = ""
+    target: str = Field(
+        default="kubernetes",
+        pattern="^(kubernetes|local)$",
+        description="which driver the manifests are rendered for: kubernetes objects, or "
+        "CamelProcess objects for the local driver",
+    )
 
 
 def manifests_digest(manifests: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> str:

@@ -1,0 +1,1 @@
+"""Drivers: the places a runner can run integrations (`kubernetes`, `local`)."""
