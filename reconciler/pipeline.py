@@ -19,6 +19,7 @@ from reconciler.secrets.sealing import SealError, unseal_value
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, RevisionRecord, RevisionState
 from renderers import render_environment
+from renderers.local import render_local
 from schema.loaded import LoadedProject
 from schema.models.project import Previews
 from schema.repository import load_repository
@@ -39,10 +40,18 @@ class BuildOutcome:
 
 
 class Pipeline:
-    def __init__(self, store: StateStore, mirrors: MirrorFactory, work_dir: Path) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        mirrors: MirrorFactory,
+        work_dir: Path,
+        local_runners: frozenset[str] = frozenset(),
+    ) -> None:
         self.store = store
         self.mirrors = mirrors
         self.work_dir = work_dir
+        self.local_runners = local_runners
+        """Runners on the `local` driver: their environments render CamelProcess objects."""
         self.preview_settings: dict[int, tuple[str, Previews]] = {}
         """Project id -> (commit, `previews` settings) of the last good revision built."""
 
@@ -102,14 +111,16 @@ class Pipeline:
         decrypt = self.decrypter(project)
         bundles = []
         for env in loaded.project.spec.environments:
+            target = "local" if env.runner in self.local_runners else "kubernetes"
+            render = render_local if target == "local" else render_environment
             try:
-                manifests = render_environment(loaded, env.name, decrypt)
+                manifests = render(loaded, env.name, decrypt)
             except SealError as exc:
                 self._fail_render(project, commit, f"{env.name}: a sealed secret: {exc}")
             except Exception as exc:  # a renderer bug must not take the controller down
                 log.exception("render failed for %s/%s", project.name, env.name)
                 self._fail_render(project, commit, f"{env.name}: {type(exc).__name__}: {exc}")
-            bundles.append(self._bundle(project, env.name, manifests, commit))
+            bundles.append(self._bundle(project, env.name, manifests, commit, target))
         return bundles
 
     def _fail_render(self, project: ProjectRecord, commit: git.CommitInfo, error: str) -> None:
@@ -122,7 +133,11 @@ class Pipeline:
 
     @staticmethod
     def _bundle(
-        project: ProjectRecord, env: str, manifests: list[dict[str, object]], commit: git.CommitInfo
+        project: ProjectRecord,
+        env: str,
+        manifests: list[dict[str, object]],
+        commit: git.CommitInfo,
+        target: str = "kubernetes",
     ) -> Bundle:
         return Bundle(
             project=project.name,
@@ -133,6 +148,7 @@ class Pipeline:
             digest=manifests_digest(manifests),
             commit_author=commit.author,
             commit_message=commit.message,
+            target=target,
         )
 
     def save(

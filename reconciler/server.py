@@ -68,6 +68,7 @@ def build_control_plane(
     notifier: Notifier | None = None,
     limits: SourceLimits | None = None,
     settings: ControllerSettings | None = None,
+    local_runners: frozenset[str] = frozenset(),
 ) -> ControlPlane:
     """Everything `camelops serve` runs; without a dispatcher bundles stay in memory."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +84,7 @@ def build_control_plane(
             cache / "mirrors", repo.name, repo.url, credentials=credentials, limits=source_limits
         )
 
-    pipeline = Pipeline(store, mirrors, cache / "trees")
+    pipeline = Pipeline(store, mirrors, cache / "trees", local_runners)
     metrics = Metrics()
     controller = Controller(
         store,

@@ -55,10 +55,11 @@ def build_wired_plane(
     api_tls: bool,
     notifier: Notifier | None,
     telemetry_dsn: str | None = None,
+    local_runners: frozenset[str] = frozenset(),
 ) -> WiredPlane:
     """Everything `camelops serve` runs; the tunnel starts and stops with `plane.app`."""
     if options.port == 0:
-        plane = build_control_plane(data_dir, notifier=notifier)
+        plane = build_control_plane(data_dir, notifier=notifier, local_runners=local_runners)
         return WiredPlane(plane, None, None, _api_context(data_dir, options) if api_tls else None)
     pki = open_pki(data_dir, DEFAULT_ORG, generate_passphrase=True)
     cert, key = server_certificate(pki, data_dir, [options.host, options.public_host])
@@ -71,7 +72,9 @@ def build_wired_plane(
     )
     dispatcher = RefreshingDispatcher(TunnelDispatcher(server), callbacks)
     callbacks.resend = dispatcher
-    plane = build_control_plane(data_dir, dispatcher=dispatcher, notifier=notifier)
+    plane = build_control_plane(
+        data_dir, dispatcher=dispatcher, notifier=notifier, local_runners=local_runners
+    )
     callbacks.bind(plane.store)
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
     plane.app.cleanup_ctx.insert(0, _tunnel_lifetime(server, pki))
