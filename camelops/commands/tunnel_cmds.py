@@ -93,7 +93,11 @@ def runner_daemon(args: argparse.Namespace) -> int:
         if args.driver == "local":
             from camelops.wiring.local_runner import run_local_runner  # noqa: PLC0415
 
-            asyncio.run(run_local_runner(args.data_dir, args.camel_home, paths))
+            asyncio.run(
+                run_local_runner(
+                    args.data_dir, args.camel_home, paths, stop_processes=args.stop_processes
+                )
+            )
         else:
             from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
 
@@ -155,6 +159,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         default=Path(os.environ.get("CAMELOPS_CAMEL_HOME", ".cache/camel-app")),
         help="local driver: the Camel Main runtime (lib/*.jar, jolokia-agent.jar)",
+    )
+    runner.add_argument(
+        "--stop-processes",
+        action="store_true",
+        help="local driver: stop the integrations' processes when the runner stops (default: "
+        "they keep running and the next runner adopts them)",
     )
     runner.add_argument(
         "--kubeconfig", type=Path, help="default: in-cluster ServiceAccount credentials"

@@ -21,7 +21,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from camelops.wiring.messages import ROLLBACK_TYPE, RollbackCommand
-from camelops.wiring.replay_path import RunnerReplay, sidecars_by_integration
+from camelops.wiring.replay_path import (
+    ReplayCommandMessage,
+    RunnerReplay,
+    SidecarUrl,
+    sidecars_by_integration,
+)
 from camelops.wiring.telemetry_path import runner_relay_app, serve_relay
 from runner.driver import Driver
 from runner.store import RunnerStore, env_key
@@ -45,6 +50,8 @@ class SidecarPaths:
     """Where sidecars post telemetry batches (forwarded on the tunnel's telemetry channel)."""
     sidecars: tuple[tuple[str, str], ...] = ()
     """`integration` or `environment/integration` -> the sidecar's replay API base URL."""
+    lookup: SidecarUrl | None = None
+    """Asked first: a driver that starts sidecars itself knows where they listen (local)."""
 
 
 class RunnerDaemon:
@@ -100,7 +107,12 @@ class RunnerDaemon:
     async def _start_sidecar_paths(self) -> None:
         """Replay commands -> the integration's sidecar; sidecars' telemetry -> the tunnel."""
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-        lookup = sidecars_by_integration(dict(self._paths.sidecars))
+        static = sidecars_by_integration(dict(self._paths.sidecars))
+        dynamic = self._paths.lookup
+
+        def lookup(command: ReplayCommandMessage) -> str | None:
+            return (dynamic(command) if dynamic else None) or static(command)
+
         RunnerReplay(self.client, lookup, self._session).install()
         if self._paths.relay is not None:
             host, port = self._paths.relay

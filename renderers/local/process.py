@@ -97,13 +97,30 @@ def camel_process(ctx: EnvContext, effective: EffectiveIntegration, port: int | 
             for var, key in sorted(ref.env.items())
         ],
         "secretEnvFrom": [ref.name for ref in spec.secrets if not ref.env],
-        "sidecar": spec.observability.sidecar,
-        "sampling": effective.sampling,
-        "replayEndpoint": spec.replay.endpoint if spec.replay.enabled else None,
+        "sidecar": sidecar_args(ctx, effective) if spec.observability.sidecar else None,
     }
     body["checksum"] = _checksum(body, ctx, [ref.name for ref in spec.secrets])
     obj["spec"] = body
     return obj
+
+
+def sidecar_args(ctx: EnvContext, effective: EffectiveIntegration) -> list[str]:
+    """`camelops sidecar` flags that come from the repository; the driver adds the per-process
+    ones (Jolokia URL, relay URL, listen port, the instance as `--pod`)."""
+    spec = effective.integration.model.spec
+    observability = spec.observability
+    args = [
+        "sidecar",
+        f"--integration={effective.integration.name}",
+        f"--environment={ctx.environment}",
+        f"--sample-rate={effective.sampling}",
+        f"--body-max-chars={observability.body_max_chars}",
+    ]
+    args += [f"--redact-pattern={r.pattern}" for r in observability.redaction.rules]
+    args += [f"--redact-header={h}" for h in observability.redaction.headers]
+    if spec.replay.enabled and spec.replay.endpoint:
+        args.append(f"--replay-endpoint={spec.replay.endpoint}")
+    return args
 
 
 def runtime_command(heap: int, java_options: str | None, env: dict[str, str]) -> list[str]:

@@ -86,6 +86,20 @@ class LocalDriver:
         with self._guard:
             return self._integrations.get(f"{namespace}/{name}")
 
+    def sidecar_url(self, environment: str, integration: str) -> str | None:
+        """Where a replay for `integration` in `environment` goes (see RunnerReplay)."""
+        with self._guard:
+            candidates = list(self._integrations.values())
+        for candidate in candidates:
+            spec = candidate.spec
+            if (
+                spec is not None
+                and spec.integration == integration
+                and spec.environment == environment
+            ):
+                return candidate.sidecar_url()
+        return None
+
     # ---- Driver --------------------------------------------------------------------------
     def apply(self, bundle: Bundle, options: ApplyOptions) -> ApplyResult:
         del options  # waves, caches and server-side apply are Kubernetes notions
@@ -239,7 +253,10 @@ class LocalDriver:
 
     def close(self) -> None:
         """The runner stops: supervision and stable ports end, processes keep running (a
-        restarted runner adopts them)."""
+        restarted runner adopts them), unless the settings say to stop them."""
+        if self.settings.stop_on_close:
+            self.shutdown()
+            return
         self._stop.set()
         self._supervisor.join(timeout=5)
         with self._guard:

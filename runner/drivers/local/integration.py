@@ -13,6 +13,7 @@ import secrets as random
 import shutil
 import signal
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -136,7 +137,7 @@ class LocalIntegration:
         (directory / "routes").mkdir(parents=True)
         for key, content in spec.routes:
             (directory / "routes" / key).write_text(content)
-        ports = Ports(free_port(), free_port(), free_port())
+        ports = Ports(free_port(), free_port(), free_port(), free_port())
         (directory / "application.properties").write_text(
             spec.properties + _runtime_properties(ports)
         )
@@ -151,7 +152,30 @@ class LocalIntegration:
         }
         command = [_fill(arg, fill) for arg in spec.command]
         instance.start(command, process_env(dict(spec.env) | self._secret_env(spec)))
-        log.info("%s: started process %s (pid %s)", spec.key, instance.id, instance.pid)
+        log.info("%s: started process %s (pid %s)", spec.key, instance.id, instance.camel.pid)
+        self._start_sidecar(instance, spec)
+
+    def _start_sidecar(self, instance: Instance, spec: ProcessSpec) -> None:
+        """The sidecar shares the instance's loopback ports, as it shares a pod's."""
+        if spec.sidecar is None or self.settings.relay_url is None:
+            return
+        camelops = list(self.settings.sidecar_command) or [sys.executable, "-m", "camelops"]
+        argv = [
+            *camelops,
+            *spec.sidecar,
+            f"--jolokia-url=http://127.0.0.1:{instance.ports.jolokia}/jolokia/",
+            f"--relay-url={self.settings.relay_url}",
+            f"--listen-port={instance.ports.sidecar}",
+        ]
+        instance.start_sidecar(argv, process_env({"PYTHONUNBUFFERED": "1"}))
+
+    def sidecar_url(self) -> str | None:
+        """A running sidecar's API (replays go to any instance's: each holds what it saw)."""
+        with self.lock:
+            for instance in self.instances:
+                if instance.sidecar.pid is not None and instance.sidecar.alive():
+                    return f"http://127.0.0.1:{instance.ports.sidecar}"
+        return None
 
     def _secret_env(self, spec: ProcessSpec) -> dict[str, str]:
         """Secrets reach the JVM as environment read from the 0600 files, never as argv."""
@@ -235,6 +259,7 @@ class LocalIntegration:
         elif now >= crash.next_at and self.spec is not None:
             crash.restarts += 1
             crash.down_since, crash.up_since = None, now
+            instance.sidecar.stop(self.settings.stop_grace)
             try:
                 self._start(instance, self.spec)
             except (OSError, StartFailed) as exc:
@@ -245,7 +270,8 @@ class LocalIntegration:
         problems = []
         for instance in self.instances:
             try:
-                rotate(instance.log_path, self.settings.log_max_bytes, self.settings.log_keep)
+                for path in (instance.camel.log_path, instance.sidecar.log_path):
+                    rotate(path, self.settings.log_max_bytes, self.settings.log_keep)
             except OSError as exc:
                 problems.append(f"log of {instance.id} cannot rotate: {exc.strerror or exc}")
         self.log_problem = "; ".join(problems)

@@ -1,6 +1,8 @@
-"""One Camel Main process: its directory, start, identity (is this pid still ours?), readiness
-and graceful stop. A process runs in its own session so it outlives a runner restart and the
-runner can adopt it again from its pid file."""
+"""One instance of an integration: its Camel Main process and, when asked for, its sidecar.
+
+Each process runs in its own session so it outlives a runner restart; the runner adopts it
+again from the instance's pid file after checking that the pid is still the one it started
+(same start time in /proc, same marker on its command line)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,17 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 LOG_FILE = "camel.log"
+SIDECAR_LOG = "sidecar.log"
 PID_FILE = "instance.json"
 MARKER = "-Dcamelops.instance="
 READY_PATH = "/observe/health/ready"
 HEALTH_PATH = "/observe/health"
-# what a JVM needs from the runner's environment; nothing else is passed on (the runner's own
+# what a child needs from the runner's environment; nothing else is passed on (the runner's own
 # credentials must never reach an integration)
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "JAVA_HOME", "TMPDIR")
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "JAVA_HOME", "TMPDIR", "VIRTUAL_ENV")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,31 +33,26 @@ class Ports:
     http: int
     management: int
     jolokia: int
+    sidecar: int = 0
 
 
 @dataclass
-class Instance:
-    """One process of an integration; `directory` holds its properties, routes, log and pid."""
+class Proc:
+    """A child process we may have started ourselves (`popen`) or adopted (pid only)."""
 
-    id: str
-    directory: Path
-    ports: Ports
+    marker: str
+    """A command-line argument only this process carries."""
+    log_path: Path
     pid: int | None = None
     start_ticks: int | None = None
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     exit_code: int | None = None
 
-    @property
-    def log_path(self) -> Path:
-        return self.directory / LOG_FILE
-
-    def start(self, command: list[str], env: dict[str, str]) -> None:
-        """`command` has its placeholders filled; `env` carries the secrets (never argv)."""
-        argv = [command[0], f"{MARKER}{self.id}", *command[1:]]
+    def start(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         with self.log_path.open("ab") as log:  # O_APPEND: copy-truncate rotation stays safe
             self.popen = subprocess.Popen(  # noqa: S603 - argv from the rendered bundle
                 argv,
-                cwd=self.directory,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -62,33 +61,6 @@ class Instance:
             )
         self.pid, self.exit_code = self.popen.pid, None
         self.start_ticks = start_ticks(self.pid)
-        self.save()
-
-    def save(self) -> None:
-        record = {
-            "id": self.id,
-            "pid": self.pid,
-            "startTicks": self.start_ticks,
-            "ports": [self.ports.http, self.ports.management, self.ports.jolokia],
-        }
-        tmp = self.directory / f".{PID_FILE}.tmp"
-        tmp.write_text(json.dumps(record))
-        tmp.replace(self.directory / PID_FILE)
-
-    @classmethod
-    def load(cls, directory: Path) -> Instance | None:
-        try:
-            record = json.loads((directory / PID_FILE).read_text())
-            http, management, jolokia = record["ports"]
-            return cls(
-                id=str(record["id"]),
-                directory=directory,
-                ports=Ports(int(http), int(management), int(jolokia)),
-                pid=record.get("pid"),
-                start_ticks=record.get("startTicks"),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
 
     def alive(self) -> bool:
         if self.popen is not None:
@@ -97,10 +69,7 @@ class Instance:
                 self.exit_code = code
                 return False
             return True
-        return self.pid is not None and is_ours(self.pid, self.start_ticks, self.id)
-
-    def ready(self, timeout: float = 2.0) -> bool:
-        return probe(self.ports.management, READY_PATH, timeout)[0] == 200
+        return self.pid is not None and is_ours(self.pid, self.start_ticks, self.marker)
 
     def stop(self, grace: float) -> None:
         """SIGTERM to the process group (Camel shuts down gracefully), SIGKILL after `grace`."""
@@ -111,26 +80,99 @@ class Instance:
         while time.monotonic() < deadline:
             if not self.alive():
                 return
-            time.sleep(0.1)  # polling the exit of a process that is not our child
+            time.sleep(0.1)  # polling the exit of a process that may not be our child
         _signal_group(self.pid, signal.SIGKILL)
         if self.popen is not None:
             self.popen.wait(timeout=10)
         else:
-            while is_ours(self.pid, self.start_ticks, self.id):
+            while is_ours(self.pid, self.start_ticks, self.marker):
                 time.sleep(0.05)
 
     def detach(self) -> None:
-        """This runner lets go of a process that keeps running (a later runner adopts it by its
+        """This runner lets go of a process that keeps running (a later runner adopts it by the
         pid file): marked finished for Popen so it neither warns nor waits for it."""
         if self.popen is not None and self.popen.poll() is None:
             self.popen.returncode = 0
         self.popen = None
 
-    def kill(self) -> None:
-        if self.pid is not None and self.alive():
-            _signal_group(self.pid, signal.SIGKILL)
-            if self.popen is not None:
-                self.popen.wait(timeout=10)
+    def record(self) -> dict[str, Any]:
+        return {"pid": self.pid, "startTicks": self.start_ticks}
+
+
+@dataclass
+class Instance:
+    """One process of an integration; `directory` holds its properties, routes, logs, pids."""
+
+    id: str
+    directory: Path
+    ports: Ports
+    camel: Proc = field(init=False)
+    sidecar: Proc = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.camel = Proc(f"{MARKER}{self.id}", self.directory / LOG_FILE)
+        self.sidecar = Proc(f"--pod={self.id}", self.directory / SIDECAR_LOG)
+
+    @property
+    def log_path(self) -> Path:
+        return self.camel.log_path
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.camel.exit_code
+
+    def start(self, command: list[str], env: dict[str, str]) -> None:
+        """`command` has its placeholders filled; `env` carries the secrets (never argv)."""
+        self.camel.start([command[0], self.camel.marker, *command[1:]], env, self.directory)
+        self.save()
+
+    def start_sidecar(self, argv: list[str], env: dict[str, str]) -> None:
+        self.sidecar.start([*argv, self.sidecar.marker], env, self.directory)
+        self.save()
+
+    def alive(self) -> bool:
+        return self.camel.alive()
+
+    def ready(self, timeout: float = 2.0) -> bool:
+        return probe(self.ports.management, READY_PATH, timeout)[0] == 200
+
+    def stop(self, grace: float) -> None:
+        self.camel.stop(grace)
+        self.sidecar.stop(grace)
+
+    def detach(self) -> None:
+        self.camel.detach()
+        self.sidecar.detach()
+
+    def save(self) -> None:
+        record = {
+            "id": self.id,
+            "ports": [
+                self.ports.http,
+                self.ports.management,
+                self.ports.jolokia,
+                self.ports.sidecar,
+            ],
+            "camel": self.camel.record(),
+            "sidecar": self.sidecar.record(),
+        }
+        tmp = self.directory / f".{PID_FILE}.tmp"
+        tmp.write_text(json.dumps(record))
+        tmp.replace(self.directory / PID_FILE)
+
+    @classmethod
+    def load(cls, directory: Path) -> Instance | None:
+        try:
+            record = json.loads((directory / PID_FILE).read_text())
+            instance = cls(str(record["id"]), directory, Ports(*(int(p) for p in record["ports"])))
+            for proc, saved in (
+                (instance.camel, record["camel"]),
+                (instance.sidecar, record["sidecar"]),
+            ):
+                proc.pid, proc.start_ticks = saved.get("pid"), saved.get("startTicks")
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return instance
 
 
 def _signal_group(pid: int, signum: signal.Signals) -> None:
@@ -152,8 +194,8 @@ def start_ticks(pid: int) -> int | None:
     return int(fields[19]) if len(fields) > 19 else None
 
 
-def is_ours(pid: int, ticks: int | None, instance_id: str) -> bool:
-    """The pid is alive, started when we recorded, and carries our instance marker."""
+def is_ours(pid: int, ticks: int | None, marker: str) -> bool:
+    """The pid is alive (not a zombie), started when we recorded, and carries our marker."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -163,7 +205,7 @@ def is_ours(pid: int, ticks: int | None, instance_id: str) -> bool:
         return False
     if ticks is not None and start_ticks(pid) != ticks:
         return False
-    return f"{MARKER}{instance_id}".encode() in cmdline
+    return marker.encode() in cmdline
 
 
 def probe(port: int, path: str, timeout: float) -> tuple[int, str]:

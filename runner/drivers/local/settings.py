@@ -12,6 +12,13 @@ class LocalSettings:
     """Integrations' processes, logs, secrets (0600) and pid files; survives runner restarts."""
     runtime_home: Path
     """The Camel Main runtime: lib/*.jar and jolokia-agent.jar (see tools/camel-app/build.sh)."""
+    relay_url: str | None = None
+    """Where sidecars post telemetry (the runner's relay); None: no sidecars are started."""
+    sidecar_command: tuple[str, ...] = ()
+    """How to run `camelops` here (default: this Python with `-m camelops`)."""
+    stop_on_close: bool = False
+    """Stop the processes when the runner stops (a demo ending), instead of leaving them for
+    the next runner to adopt."""
     host: str = "127.0.0.1"
     """Where stable ports listen."""
     start_timeout: float = 120.0

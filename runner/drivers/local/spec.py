@@ -37,6 +37,8 @@ class ProcessSpec:
     secret_env: tuple[SecretEnv, ...]
     secret_env_from: tuple[str, ...]
     checksum: str
+    sidecar: tuple[str, ...] | None = None
+    """`camelops sidecar` arguments from the repository, None when the sidecar is off."""
 
     @property
     def key(self) -> str:
@@ -59,6 +61,7 @@ class ProcessSpec:
             ],
             "secretEnvFrom": list(self.secret_env_from),
             "checksum": self.checksum,
+            "sidecar": None if self.sidecar is None else list(self.sidecar),
         }
 
     @classmethod
@@ -94,6 +97,7 @@ def process_spec(obj: Manifest) -> ProcessSpec:
             ),
             secret_env_from=tuple(str(s) for s in spec.get("secretEnvFrom", [])),
             checksum=str(spec["checksum"]),
+            sidecar=None if spec.get("sidecar") is None else tuple(str(a) for a in spec["sidecar"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise SpecError(f"CamelProcess {obj.get('metadata', {}).get('name')}: {exc}") from exc

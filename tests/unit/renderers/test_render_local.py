@@ -64,6 +64,7 @@ def test_process_carries_routes_properties_ports_and_heap(tmp_path: Path) -> Non
     assert orders["secretEnv"] == [{"name": "DB_PASSWORD", "secret": "db", "key": "password"}]
     assert orders["env"] == {"ORDERS_MAX": "5"}
     assert orders["replicas"] == 1
+    assert orders["sidecar"][:3] == ["sidecar", "--integration=orders", "--environment=dev"]
     batch = _process(_render(tmp_path), "batch")["spec"]
     assert batch["port"] is None
     assert batch["replicas"] == 2
