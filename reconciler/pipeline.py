@@ -19,7 +19,7 @@ from reconciler.secrets.sealing import SealError, unseal_value
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, RevisionRecord, RevisionState
 from renderers import render_environment
-from renderers.local import render_local
+from renderers.local import LocalOptions, render_local
 from schema.loaded import LoadedProject
 from schema.models.project import Previews
 from schema.repository import load_repository
@@ -46,12 +46,14 @@ class Pipeline:
         mirrors: MirrorFactory,
         work_dir: Path,
         local_runners: frozenset[str] = frozenset(),
+        local_options: LocalOptions | None = None,
     ) -> None:
         self.store = store
         self.mirrors = mirrors
         self.work_dir = work_dir
         self.local_runners = local_runners
         """Runners on the `local` driver: their environments render CamelProcess objects."""
+        self.local_options = local_options or LocalOptions()
         self.preview_settings: dict[int, tuple[str, Previews]] = {}
         """Project id -> (commit, `previews` settings) of the last good revision built."""
 
@@ -112,9 +114,11 @@ class Pipeline:
         bundles = []
         for env in loaded.project.spec.environments:
             target = "local" if env.runner in self.local_runners else "kubernetes"
-            render = render_local if target == "local" else render_environment
             try:
-                manifests = render(loaded, env.name, decrypt)
+                if target == "local":
+                    manifests = render_local(loaded, env.name, decrypt, options=self.local_options)
+                else:
+                    manifests = render_environment(loaded, env.name, decrypt)
             except SealError as exc:
                 self._fail_render(project, commit, f"{env.name}: a sealed secret: {exc}")
             except Exception as exc:  # a renderer bug must not take the controller down

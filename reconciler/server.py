@@ -26,6 +26,7 @@ from reconciler.previews import PreviewBuilder
 from reconciler.secrets.envelope import load_or_create_kek
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, Role
+from renderers.local import LocalOptions
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def build_control_plane(
     limits: SourceLimits | None = None,
     settings: ControllerSettings | None = None,
     local_runners: frozenset[str] = frozenset(),
+    local_options: LocalOptions | None = None,
 ) -> ControlPlane:
     """Everything `camelops serve` runs; without a dispatcher bundles stay in memory."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +86,7 @@ def build_control_plane(
             cache / "mirrors", repo.name, repo.url, credentials=credentials, limits=source_limits
         )
 
-    pipeline = Pipeline(store, mirrors, cache / "trees", local_runners)
+    pipeline = Pipeline(store, mirrors, cache / "trees", local_runners, local_options)
     metrics = Metrics()
     controller = Controller(
         store,

@@ -70,6 +70,11 @@ def register(subparsers: Subparsers) -> None:
         help="a runner on the local driver (repeat): environments it serves are rendered as "
         "CamelProcess objects for single-host processes instead of Kubernetes objects",
     )
+    parser.add_argument(
+        "--local-port-base",
+        type=int,
+        help="first stable port of the local runners' exposed integrations (default 18080)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -95,6 +100,7 @@ async def _serve(args: argparse.Namespace) -> int:
         notifier=notifier,
         telemetry_dsn=None if args.telemetry_dsn == "none" else telemetry_dsn,
         local_runners=frozenset(args.local_runner),
+        local_port_base=args.local_port_base,
     )
     plane = wired.plane
     token_file = await asyncio.to_thread(bootstrap_admin, plane.store, args.data_dir)

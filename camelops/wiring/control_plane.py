@@ -19,6 +19,7 @@ from reconciler.api.replays import install_replays
 from reconciler.notify import Notifier
 from reconciler.server import ControlPlane, build_control_plane
 from reconciler.tunnel_dispatch import TunnelDispatcher
+from renderers.local import LocalOptions
 from tunnel.pki.service import ControlPlanePki
 from tunnel.registration import registration_routes
 from tunnel.server import TUNNEL_PATH, ServerSettings, TunnelServer
@@ -56,10 +57,17 @@ def build_wired_plane(
     notifier: Notifier | None,
     telemetry_dsn: str | None = None,
     local_runners: frozenset[str] = frozenset(),
+    local_port_base: int | None = None,
 ) -> WiredPlane:
     """Everything `camelops serve` runs; the tunnel starts and stops with `plane.app`."""
+    local_options = None if local_port_base is None else LocalOptions(port_base=local_port_base)
     if options.port == 0:
-        plane = build_control_plane(data_dir, notifier=notifier, local_runners=local_runners)
+        plane = build_control_plane(
+            data_dir,
+            notifier=notifier,
+            local_runners=local_runners,
+            local_options=local_options,
+        )
         return WiredPlane(plane, None, None, _api_context(data_dir, options) if api_tls else None)
     pki = open_pki(data_dir, DEFAULT_ORG, generate_passphrase=True)
     cert, key = server_certificate(pki, data_dir, [options.host, options.public_host])
@@ -73,7 +81,11 @@ def build_wired_plane(
     dispatcher = RefreshingDispatcher(TunnelDispatcher(server), callbacks)
     callbacks.resend = dispatcher
     plane = build_control_plane(
-        data_dir, dispatcher=dispatcher, notifier=notifier, local_runners=local_runners
+        data_dir,
+        dispatcher=dispatcher,
+        notifier=notifier,
+        local_runners=local_runners,
+        local_options=local_options,
     )
     callbacks.bind(plane.store)
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
