@@ -87,6 +87,26 @@ def _push(clone: Path, path: str, old: str, new: str, message: str) -> float:
     return started
 
 
+_READ_FAILURES = """
+import json, sys
+from telemetry.store import TelemetryStore
+store = TelemetryStore("chdb://" + sys.argv[1])
+rows = store.failures("default", "orders-api")
+print(json.dumps([[r.exchange_id, r.exception_type, r.exception_message] for r in rows]))
+"""
+
+
+def _stored_failures(root: Path) -> list[list[str]]:
+    """The control plane's trace store, read once it has stopped (chDB: one process at a time),
+    in a process of its own (one chDB path per process)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_FAILURES, str(root / "control" / "telemetry")],
+        capture_output=True, text=True, check=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    rows: list[list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return rows
+
+
 def _serves(url: str, items: int, status: int, needle: str = "") -> bool:
     answer = orders_answer(url, items)
     return answer is not None and answer[0] == status and needle in answer[1]
@@ -110,6 +130,9 @@ def test_push_runs_a_failing_call_is_fixed_and_ctrl_c_leaves_nothing(
 
     assert demo.interrupt() == 0
     assert camel_pids(demo.root) == set(), "JVMs left after Ctrl-C"
+    # the failed call was traced: sidecar -> runner relay -> tunnel -> control plane -> chDB
+    failures = _stored_failures(demo.root)
+    assert any("too many items" in message for _, _, message in failures), failures
 
     # a second start resumes: same repository and runner, the last revision serving again
     demo.start()
