@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import os
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+import pytest
 
 from runner.driver import ApplyOptions, Outcome
 from runner.drivers.local import LocalDriver, LocalSettings
@@ -116,3 +123,63 @@ def test_killed_process_restarts_with_backoff_and_a_runner_restart_adopts_it(
 
 def bundle_ref(bundle: Bundle) -> ObjectRef:
     return ObjectRef.of(bundle.manifests[-1])
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MiB filesystem to fill up (tmpfs; mounting it needs root, else skipped)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _write_forever(out: BinaryIO, chunk: bytes) -> None:
+    while True:
+        out.write(chunk)
+
+
+def _fill(disk: Path, leave: int) -> Path:
+    """Fill `disk` up, then give back `leave` bytes."""
+    filler = disk / "filler"
+    chunk = b"\0" * 65536
+    with filler.open("wb", buffering=0) as out, pytest.raises(OSError, match="No space") as full:
+        _write_forever(out, chunk)
+    assert full.value.errno == errno.ENOSPC
+    os.truncate(filler, max(0, filler.stat().st_size - leave))
+    return filler
+
+
+def test_a_full_log_disk_is_reported_and_the_process_keeps_serving(
+    tmp_path: Path, settings: LocalSettings, small_disk: Path, stable_port: int
+) -> None:
+    small = dataclasses.replace(settings, state_dir=small_disk / "state", log_max_bytes=64 * 1024)
+    driver = LocalDriver(small)
+    try:
+        bundle = bundle_of(tmp_path, route("v1"), stable_port, "rev1")
+        assert driver.apply(bundle, ApplyOptions()).ok
+        (pid,) = camel_pids(small.state_dir)
+        integration = driver.running("shop-dev", "hello")
+        assert integration is not None
+        log = integration.instances[0].log_path
+        filler = _fill(small_disk, leave=96 * 1024)
+        with log.open("ab") as out:  # past the rotation size, in one write
+            out.write(b"x" * 80 * 1024)
+        wait_until(
+            lambda: "No space left on device" in _health(driver, bundle)[1], 30, "the report"
+        )
+        assert _health(driver, bundle)[0] is Health.DEGRADED
+        assert camel_pids(small.state_dir) == {pid}
+        assert get(stable_port) == "v1"
+        filler.unlink()
+        wait_until(lambda: _health(driver, bundle)[0] is Health.HEALTHY, 30, "the recovery")
+        assert log.stat().st_size < small.log_max_bytes
+    finally:
+        driver.shutdown()
+    assert camel_pids(small.state_dir) == set()
