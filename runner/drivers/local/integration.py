@@ -99,10 +99,13 @@ class LocalIntegration:
             if spec.replicas == 0:
                 self._replace([], spec)
                 return True
-            new = [self._launch(spec, n) for n in range(spec.replicas)]
+            new: list[Instance] = []
             try:
+                for n in range(spec.replicas):
+                    new.append(self._launch(spec, n))
                 self._wait_ready(new)
-            except StartFailed as exc:
+            except (StartFailed, OSError) as exc:
+                # nothing of a failed revision stays behind; the old processes keep serving
                 self.failure = (spec.checksum, str(exc))
                 self._discard(new, keep_log=True)
                 raise
@@ -142,7 +145,12 @@ class LocalIntegration:
             spec.properties + _runtime_properties(ports)
         )
         instance = Instance(instance_id, directory, ports)
-        self._start(instance, spec)
+        try:
+            self._start(instance, spec)
+        except (StartFailed, OSError):
+            instance.stop(self.settings.stop_grace)  # a started JVM when its sidecar failed
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
         return instance
 
     def _start(self, instance: Instance, spec: ProcessSpec) -> None:

@@ -181,3 +181,31 @@ def test_a_pid_is_ours_only_with_its_marker_and_start_time() -> None:
     assert not is_ours(me, ticks, f"{MARKER}someone-else")
     assert not is_ours(me, ticks + 1, own)  # a reused pid started at another time
     assert not is_ours(2**22 + 1, None, "anything")
+
+
+def test_a_missing_secret_fails_the_start_and_leaves_nothing(
+    driver: LocalDriver, tmp_path: Path
+) -> None:
+    process: dict[str, object] = {
+        "apiVersion": "local.camelops.io/v1alpha1",
+        "kind": "CamelProcess",
+        "metadata": {"name": "orders", "namespace": "shop-dev"},
+        "spec": {
+            "integration": "orders",
+            "environment": "dev",
+            "replicas": 1,
+            "port": None,
+            "command": ["java", "-version"],
+            "routes": {},
+            "properties": "",
+            "secretEnv": [{"name": "DB_PASSWORD", "secret": "db", "key": "password"}],
+            "checksum": "sha256:1",
+        },
+    }
+    result = driver.apply(_bundle(process), ApplyOptions())
+    assert [r.outcome for r in result.results] == [Outcome.FAILED]
+    assert "secret db has no key password" in result.results[0].message
+    instances = tmp_path / "state" / "envs" / "shop-dev" / "orders" / "instances"
+    assert list(instances.iterdir()) == []
+    health = driver.health(_bundle(process)).objects[0][1]
+    assert "secret db has no key password" in health.message
