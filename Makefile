@@ -34,8 +34,9 @@ setup: $(SETUP_STAMP) $(CATALOG_STAMP) $(WEB_STAMP) ## install Python deps, the 
 
 catalog: $(CATALOG_STAMP) ## fetch the pinned @kaoto/camel-catalog and extract what validation needs
 
-run: setup ## the main job on the embedded default
+run: setup camel-app ## the whole platform on this machine under .camelops/ (Ctrl-C stops, rerun resumes)
 	$(VENV)/bin/camelops validate examples/repo-layout
+	$(VENV)/bin/camelops demo --root .camelops --camel-home $(CACHE)/camel-app
 
 lint: setup ## ruff format --check, ruff check, mypy --strict, import contracts
 	$(VENV)/bin/ruff format --check .

@@ -56,6 +56,10 @@ COMMANDS: dict[str, Command] = {
     ),
     "secret": Command("sealed secrets for config repositories", ("camelops.commands.secrets",)),
     "user": Command("portal users: create and set passwords", ("camelops.commands.users",)),
+    "demo": Command(
+        "run the control plane, a Git repository and a local runner on this machine",
+        ("camelops.commands.demo",),
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from reconciler.secrets.sealing import SealError, unseal_value
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, RevisionRecord, RevisionState
 from renderers import render_environment
+from renderers.local import LocalOptions, render_local
 from schema.loaded import LoadedProject
 from schema.models.project import Previews
 from schema.repository import load_repository
@@ -39,10 +40,20 @@ class BuildOutcome:
 
 
 class Pipeline:
-    def __init__(self, store: StateStore, mirrors: MirrorFactory, work_dir: Path) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        mirrors: MirrorFactory,
+        work_dir: Path,
+        local_runners: frozenset[str] = frozenset(),
+        local_options: LocalOptions | None = None,
+    ) -> None:
         self.store = store
         self.mirrors = mirrors
         self.work_dir = work_dir
+        self.local_runners = local_runners
+        """Runners on the `local` driver: their environments render CamelProcess objects."""
+        self.local_options = local_options or LocalOptions()
         self.preview_settings: dict[int, tuple[str, Previews]] = {}
         """Project id -> (commit, `previews` settings) of the last good revision built."""
 
@@ -107,14 +118,18 @@ class Pipeline:
         decrypt = self.decrypter(project)
         bundles = []
         for env in loaded.project.spec.environments:
+            target = "local" if env.runner in self.local_runners else "kubernetes"
             try:
-                manifests = render_environment(loaded, env.name, decrypt)
+                if target == "local":
+                    manifests = render_local(loaded, env.name, decrypt, options=self.local_options)
+                else:
+                    manifests = render_environment(loaded, env.name, decrypt)
             except SealError as exc:
                 self._fail_render(project, commit, f"{env.name}: a sealed secret: {exc}")
             except Exception as exc:  # a renderer bug must not take the controller down
                 log.exception("render failed for %s/%s", project.name, env.name)
                 self._fail_render(project, commit, f"{env.name}: {type(exc).__name__}: {exc}")
-            bundles.append(self._bundle(project, env.name, manifests, commit))
+            bundles.append(self._bundle(project, env.name, manifests, commit, target))
         return bundles
 
     def _fail_render(self, project: ProjectRecord, commit: git.CommitInfo, error: str) -> None:
@@ -127,7 +142,11 @@ class Pipeline:
 
     @staticmethod
     def _bundle(
-        project: ProjectRecord, env: str, manifests: list[dict[str, object]], commit: git.CommitInfo
+        project: ProjectRecord,
+        env: str,
+        manifests: list[dict[str, object]],
+        commit: git.CommitInfo,
+        target: str = "kubernetes",
     ) -> Bundle:
         return Bundle(
             project=project.name,
@@ -138,6 +157,7 @@ class Pipeline:
             digest=manifests_digest(manifests),
             commit_author=commit.author,
             commit_message=commit.message,
+            target=target,
         )
 
     def save(

@@ -28,6 +28,7 @@ from reconciler.sources import SourcePolicy, default_policy
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, Role
 from tunnel.at_rest import private_dir
+from renderers.local import LocalOptions
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def build_control_plane(
     credentials: GitCredentials | None = None,
     kek: bytes | None = None,
     sources: SourcePolicy | None = None,
+    local_runners: frozenset[str] = frozenset(),
+    local_options: LocalOptions | None = None,
 ) -> ControlPlane:
     """Everything `camelops serve` runs; without a dispatcher bundles stay in memory.
     `credentials`: the operator's host-bound HTTPS token and SSH key (default: none);
@@ -83,7 +86,7 @@ def build_control_plane(
             policy=policy,
         )
 
-    pipeline = Pipeline(store, mirrors, cache / "trees")
+    pipeline = Pipeline(store, mirrors, cache / "trees", local_runners, local_options)
     metrics = Metrics()
     controller = Controller(
         store,

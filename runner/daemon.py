@@ -26,7 +26,8 @@ from contract.envelopes import Channel, Envelope
 from contract.message_types import ROLLBACK
 from runner.driver import Driver
 from runner.forwarder import runner_relay_app, serve_relay
-from runner.replay import RunnerReplay, sidecars_by_integration
+from contract.replay import ReplayCommand
+from runner.replay import RunnerReplay, SidecarUrl, sidecars_by_integration
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon
 from runner.sync_steps import SyncSettings, SyncStatus
@@ -45,6 +46,8 @@ class SidecarPaths:
     """Where sidecars post telemetry batches (forwarded on the tunnel's telemetry channel)."""
     sidecars: tuple[tuple[str, str], ...] = ()
     """`integration` or `environment/integration` -> the sidecar's replay API base URL."""
+    lookup: SidecarUrl | None = None
+    """Asked first: a driver that starts sidecars itself knows where they listen (local)."""
 
 
 class RunnerDaemon:
@@ -100,7 +103,12 @@ class RunnerDaemon:
     async def _start_sidecar_paths(self) -> None:
         """Replay commands -> the integration's sidecar; sidecars' telemetry -> the tunnel."""
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-        lookup = sidecars_by_integration(dict(self._paths.sidecars))
+        static = sidecars_by_integration(dict(self._paths.sidecars))
+        dynamic = self._paths.lookup
+
+        def lookup(command: ReplayCommand) -> str | None:
+            return (dynamic(command) if dynamic else None) or static(command)
+
         RunnerReplay(self.client, lookup, self._session).install()
         if self._paths.relay is not None:
             host, port = self._paths.relay

@@ -63,6 +63,19 @@ def register(subparsers: Subparsers) -> None:
         help="telemetry store: chdb://<dir> (default: embedded chDB under the data dir), "
         "http(s)://user:password@clickhouse:8123/db, or 'none' to not ingest telemetry",
     )
+    parser.add_argument(
+        "--local-runner",
+        action="append",
+        default=[],
+        metavar="RUNNER",
+        help="a runner on the local driver (repeat): environments it serves are rendered as "
+        "CamelProcess objects for single-host processes instead of Kubernetes objects",
+    )
+    parser.add_argument(
+        "--local-port-base",
+        type=int,
+        help="first stable port of the local runners' exposed integrations (default 18080)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -89,6 +102,8 @@ async def _serve(args: argparse.Namespace) -> int:
         api_tls=args.api_tls,
         notifier=notifier,
         telemetry_dsn=None if args.telemetry_dsn == "none" else telemetry_dsn,
+        local_runners=frozenset(args.local_runner),
+        local_port_base=args.local_port_base,
     )
     plane = wired.plane
     token_file = await asyncio.to_thread(bootstrap_admin, plane.store, args.data_dir)

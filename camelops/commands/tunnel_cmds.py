@@ -99,13 +99,22 @@ def runner_daemon(args: argparse.Namespace) -> int:
     setup_logging(args.settings.log)
     namespace = args.inventory_namespace or args.settings.runner.inventory_namespace
     # imported here: the kubernetes client is slow to import and only the daemon needs it
-    from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
     from runner.daemon import SidecarPaths  # noqa: PLC0415
+    from runner.driver import DriverError  # noqa: PLC0415
 
     try:
         paths = SidecarPaths(relay=args.relay, sidecars=tuple(args.sidecar))
-        asyncio.run(run_kubernetes_runner(data_dir, args.kubeconfig, namespace, paths))
-    except (OSError, ValueError) as exc:
+        if args.driver == "local":
+            from camelops.wiring.local_runner import run_local_runner  # noqa: PLC0415
+
+            asyncio.run(
+                run_local_runner(data_dir, args.camel_home, paths, stop_processes=args.stop_processes)
+            )
+        else:
+            from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
+
+            asyncio.run(run_kubernetes_runner(data_dir, args.kubeconfig, namespace, paths))
+    except (OSError, ValueError, DriverError) as exc:
         log.error("runner stopped: %s", exc)
         return EXIT_ERROR
     return EXIT_OK
@@ -147,6 +156,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "cluster and report status. Stops cleanly on SIGTERM.",
     )
     runner.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
+    runner.add_argument(
+        "--driver",
+        choices=("kubernetes", "local"),
+        default="kubernetes",
+        help="where integrations run: a cluster, or supervised processes on this host",
+    )
+    runner.add_argument(
+        "--camel-home",
+        type=Path,
+        default=Path(os.environ.get("CAMELOPS_CAMEL_HOME", ".cache/camel-app")),
+        help="local driver: the Camel Main runtime (lib/*.jar, jolokia-agent.jar)",
+    )
+    runner.add_argument(
+        "--stop-processes",
+        action="store_true",
+        help="local driver: stop the integrations' processes when the runner stops (default: "
+        "they keep running and the next runner adopts them)",
+    )
     runner.add_argument(
         "--kubeconfig", type=Path, help="default: in-cluster ServiceAccount credentials"
     )

@@ -27,6 +27,7 @@ from reconciler.sources import HostToken, policy_for
 from reconciler.tunnel_callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from reconciler.tunnel_dispatch import TunnelDispatcher
 from telemetry.intake import ControlPlaneTelemetry
+from renderers.local import LocalOptions
 from tunnel.pki.service import ControlPlanePki
 from tunnel.registration import CA_PATH, REGISTER_PATH, registration_routes
 from tunnel.server import TUNNEL_PATH, ServerSettings, TunnelServer
@@ -64,11 +65,16 @@ def build_wired_plane(
     api_tls: bool,
     notifier: Notifier | None,
     telemetry_dsn: str | None = None,
+    local_runners: frozenset[str] = frozenset(),
+    local_port_base: int | None = None,
 ) -> WiredPlane:
     """Everything `camelops serve` runs; the tunnel starts and stops with `plane.app`."""
+    local = LocalRunners(
+        local_runners, None if local_port_base is None else LocalOptions(port_base=local_port_base)
+    )
     secrets = settings.secrets
     if options.port == 0:
-        plane = _control_plane(data_dir, settings, None, notifier)
+        plane = _control_plane(data_dir, settings, None, notifier, local)
         mount_portal(plane, traces=None, replays=None)
         api_ssl = _api_context(data_dir, options, secrets.ca_passphrase) if api_tls else None
         return WiredPlane(plane, None, None, api_ssl)
@@ -87,7 +93,7 @@ def build_wired_plane(
     )
     dispatcher = RefreshingDispatcher(TunnelDispatcher(server), callbacks)
     callbacks.resend = dispatcher
-    plane = _control_plane(data_dir, settings, dispatcher, notifier)
+    plane = _control_plane(data_dir, settings, dispatcher, notifier, local)
     callbacks.bind(plane.store)
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
     allow_public(plane.app, CA_PATH, REGISTER_PATH)  # the one-time token is the credential
@@ -108,7 +114,11 @@ def build_wired_plane(
 
 
 def _control_plane(
-    data_dir: Path, settings: Settings, dispatcher: Dispatcher | None, notifier: Notifier | None
+    data_dir: Path,
+    settings: Settings,
+    dispatcher: Dispatcher | None,
+    notifier: Notifier | None,
+    local: LocalRunners,
 ) -> ControlPlane:
     git = settings.git
     public_key = Path(f"{git.ssh_private_key}.pub") if git.ssh_private_key else None
@@ -128,6 +138,8 @@ def _control_plane(
         credentials=credentials,
         kek=settings.secrets.kek,
         sources=policy_for(data_dir, git.local_repo_roots),
+        local_runners=local.runners,
+        local_options=local.options,
     )
 
 
@@ -149,6 +161,14 @@ def _wire_telemetry(
     plane.app.cleanup_ctx.insert(0, telemetry.lifetime)
     callbacks.add_handler(telemetry.intake.handle)
     return telemetry
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRunners:
+    runners: frozenset[str]
+    """Runners on the local driver: their environments render CamelProcess objects."""
+    options: LocalOptions | None
+    """Ports of the local driver's exposed integrations (default: LocalOptions())."""
 
 
 def tunnel_url(options: TunnelOptions) -> str:

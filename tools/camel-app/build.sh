@@ -13,6 +13,7 @@ project="${root}/examples/camel-app"
 command -v java >/dev/null || { echo "camel-app: java (17+) is required" >&2; exit 2; }
 command -v mvn >/dev/null || { echo "camel-app: mvn is required" >&2; exit 2; }
 
+echo "camel-app: building the Camel Main runtime with Maven into ${out} (first time: a few minutes)" >&2
 cd "${project}"
 if ! nice -n 10 mvn -B -q -o package; then
   echo "camel-app: offline build incomplete, resolving from the registry" >&2

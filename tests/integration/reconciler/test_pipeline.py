@@ -34,6 +34,17 @@ async def test_first_reconcile_stores_and_dispatches_every_environment(core: Cor
     assert {e.kind for e in bundle.inventory} >= {"Namespace", "Deployment"}
 
 
+async def test_environments_of_a_local_runner_get_camel_process_bundles(core: Core) -> None:
+    pipeline = core.controller.pipeline
+    pipeline.local_runners = frozenset({"dev-runner"})
+    await reconcile(core)
+    by_env = {d.bundle.environment: d.bundle for d in core.sink.deliveries}
+    assert by_env["dev"].target == "local"
+    assert {e.kind for e in by_env["dev"].inventory} == {"CamelProcess"}
+    assert by_env["prod"].target == "kubernetes"
+    assert "Deployment" in {e.kind for e in by_env["prod"].inventory}
+
+
 async def test_a_poll_with_nothing_new_dispatches_nothing(core: Core) -> None:
     await reconcile(core)
     await reconcile(core)

@@ -1,0 +1,54 @@
+"""The runner daemon on the `local` driver: integrations as supervised processes on this host,
+each with its `camelops sidecar` posting to the runner's relay and answering its replays."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from camelops.wiring.kube_runner import run_until_signalled
+from contract.replay import ReplayCommand
+from runner.daemon import RunnerDaemon, SidecarPaths
+from runner.drivers.local import LocalDriver, LocalSettings
+
+PROCESSES_DIR = "local"
+
+
+def local_daemon(
+    data_dir: Path,
+    runtime_home: Path,
+    paths: SidecarPaths | None = None,
+    *,
+    stop_processes: bool = False,
+) -> RunnerDaemon:
+    """Processes, logs and secrets live under `data_dir/local`, next to the runner's store.
+    `stop_processes`: stopping the runner stops them too (otherwise they keep running and the
+    next runner adopts them)."""
+    paths = paths or SidecarPaths()
+    relay = None
+    if paths.relay is not None:
+        host, port = paths.relay
+        relay = f"http://{host}:{port}/v1/telemetry"
+    settings = LocalSettings(
+        data_dir / PROCESSES_DIR,
+        runtime_home.resolve(),
+        relay_url=relay,
+        stop_on_close=stop_processes,
+    )
+    driver = LocalDriver(settings)
+
+    def lookup(command: ReplayCommand) -> str | None:
+        return driver.sidecar_url(command.environment, command.integration)
+
+    return RunnerDaemon(data_dir, driver, paths=dataclasses.replace(paths, lookup=lookup))
+
+
+async def run_local_runner(
+    data_dir: Path,
+    runtime_home: Path,
+    paths: SidecarPaths | None = None,
+    *,
+    stop_processes: bool = False,
+) -> None:
+    daemon = local_daemon(data_dir, runtime_home, paths, stop_processes=stop_processes)
+    await run_until_signalled(daemon)

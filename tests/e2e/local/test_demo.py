@@ -1,0 +1,143 @@
+"""`make run`'s demo, headless: the real control plane, Git repository with its hook, runner on
+the local driver and Camel JVMs. Push a change -> new revision serving; a failing call fixed by
+another push; Ctrl-C leaves no JVM behind; a second start resumes from the saved state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from camelops.demo.stack import camelops_env, git, orders_answer
+from tests.e2e.local.conftest import camel_pids, wait_until
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "repo-layout"
+ROUTE = "integrations/orders-api/routes/orders-api.camel.yaml"
+SPEC = "integrations/orders-api/integration.yaml"
+START_TIMEOUT = 300.0
+ROLLOUT_TIMEOUT = 180.0
+
+
+class Demo:
+    def __init__(self, root: Path, camel_home: Path) -> None:
+        self.root, self.camel_home = root, camel_home
+        self.process: subprocess.Popen[bytes] | None = None
+        self.output = root.parent / "demo.out"
+        self.offset = 0
+        """Where the current run's output starts."""
+
+    def start(self) -> None:
+        self.offset = len(self.text())
+        with self.output.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "camelops", "demo", "--root", str(self.root),
+                 "--camel-home", str(self.camel_home), "--example", str(EXAMPLE)],
+                stdout=out, stderr=subprocess.STDOUT, env=camelops_env(), cwd=ROOT,
+                start_new_session=True,
+            )  # fmt: skip
+        wait_until(lambda: "camelops is running" in self.run_text() or self.exited(),
+                   START_TIMEOUT, "the demo to serve")  # fmt: skip
+        assert not self.exited(), self.text()
+
+    def run_text(self) -> str:
+        return self.text()[self.offset :]
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace") if self.output.exists() else ""
+
+    @property
+    def orders_url(self) -> str:
+        state = json.loads((self.root / "demo.json").read_text())
+        return f"http://127.0.0.1:{state['port_base']}/orders"
+
+    def interrupt(self) -> int:
+        """Ctrl-C, as a terminal sends it."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=120)
+
+
+@pytest.fixture
+def demo(tmp_path: Path, runtime_home: Path) -> Iterator[Demo]:
+    running = Demo(tmp_path / "root", runtime_home)
+    yield running
+    if running.process is not None and running.process.poll() is None:
+        running.interrupt()
+
+
+def _push(clone: Path, path: str, old: str, new: str, message: str) -> float:
+    target = clone / path
+    text = target.read_text()
+    assert old in text
+    target.write_text(text.replace(old, new))
+    git("commit", "-qam", message, cwd=clone)
+    started = time.monotonic()
+    git("push", "-q", "origin", "main", cwd=clone)
+    return started
+
+
+_READ_FAILURES = """
+import json, sys
+from telemetry.store import TelemetryStore
+store = TelemetryStore("chdb://" + sys.argv[1])
+rows = store.failures("default", "orders-api")
+print(json.dumps([[r.exchange_id, r.exception_type, r.exception_message] for r in rows]))
+"""
+
+
+def _stored_failures(root: Path) -> list[list[str]]:
+    """The control plane's trace store, read once it has stopped (chDB: one process at a time),
+    in a process of its own (one chDB path per process)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_FAILURES, str(root / "control" / "telemetry")],
+        capture_output=True, text=True, check=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    rows: list[list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return rows
+
+
+def _serves(url: str, items: int, status: int, needle: str = "") -> bool:
+    answer = orders_answer(url, items)
+    return answer is not None and answer[0] == status and needle in answer[1]
+
+
+def test_push_runs_a_failing_call_is_fixed_and_ctrl_c_leaves_nothing(
+    demo: Demo, tmp_path: Path
+) -> None:
+    demo.start()
+    url = demo.orders_url
+    assert _serves(url, 1, 200, '"status":"accepted"')
+    assert _serves(url, 60, 500)  # over ORDERS_MAX_ITEMS: the route throws
+
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(demo.root / "git" / "shop.git"), str(clone))
+    _push(clone, ROUTE, '"status":"accepted"', '"status":"accepted-v2"', "orders: v2")
+    wait_until(lambda: _serves(url, 1, 200, "accepted-v2"), ROLLOUT_TIMEOUT, "revision v2")
+
+    _push(clone, SPEC, 'ORDERS_MAX_ITEMS: "50"', 'ORDERS_MAX_ITEMS: "100"', "orders: allow 100")
+    wait_until(lambda: _serves(url, 60, 200, "accepted-v2"), ROLLOUT_TIMEOUT, "the fix")
+
+    assert demo.interrupt() == 0
+    assert camel_pids(demo.root) == set(), "JVMs left after Ctrl-C"
+    # the failed call was traced: sidecar -> runner relay -> tunnel -> control plane -> chDB
+    failures = _stored_failures(demo.root)
+    assert any("too many items" in message for _, _, message in failures), failures
+
+    # a second start resumes: same repository and runner, the last revision serving again
+    demo.start()
+    assert "seeding" not in demo.run_text()
+    assert "registering" not in demo.run_text()
+    wait_until(lambda: _serves(url, 60, 200, "accepted-v2"), ROLLOUT_TIMEOUT, "the resumed demo")
+    assert demo.interrupt() == 0
+    assert camel_pids(demo.root) == set(), "JVMs left after the second Ctrl-C"
