@@ -21,11 +21,11 @@ from pathlib import Path
 
 from camelops.demo.stack import DemoStack, git, orders_answer
 from camelops.demo.state import load_or_create
+from contract.bundles import Bundle, inventory_of, manifests_digest
 from renderers.local import LocalOptions, render_local
 from runner.driver import ApplyOptions
 from runner.drivers.local import LocalDriver, LocalSettings
 from schema.repository import load_repository
-from contract.bundles import Bundle, inventory_of, manifests_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "repo-layout"

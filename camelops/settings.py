@@ -70,6 +70,8 @@ class RunnerSettings:
     """CAMELOPS_DATA_DIR: default `--data-dir` of `token create`, `runner` and `runner register`."""
     inventory_namespace: str = "camelops-system"
     """CAMELOPS_RUNNER_NAMESPACE: where the runner keeps inventory ConfigMaps (its namespace)."""
+    camel_home: Path = Path(".cache/camel-app")
+    """CAMELOPS_CAMEL_HOME: the local driver's Camel Main runtime (lib/*.jar, jolokia-agent.jar)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,9 @@ class Settings:
             git=GitSettings(
                 https_token=env.get("CAMELOPS_GIT_TOKEN") or None,
                 token_hosts=tuple(
-                    h.strip() for h in env.get("CAMELOPS_GIT_TOKEN_HOSTS", "").split(",") if h.strip()
+                    h.strip()
+                    for h in env.get("CAMELOPS_GIT_TOKEN_HOSTS", "").split(",")
+                    if h.strip()
                 ),
                 https_username=env.get("CAMELOPS_GIT_USERNAME", "git"),
                 local_repo_roots=env.get("CAMELOPS_LOCAL_REPO_ROOTS"),
@@ -106,6 +110,7 @@ class Settings:
             runner=RunnerSettings(
                 data_dir=Path(env.get("CAMELOPS_DATA_DIR") or ".camelops"),
                 inventory_namespace=env.get("CAMELOPS_RUNNER_NAMESPACE") or "camelops-system",
+                camel_home=Path(env.get("CAMELOPS_CAMEL_HOME") or ".cache/camel-app"),
             ),
         )
 

@@ -27,8 +27,8 @@ from reconciler.secrets.envelope import load_or_create_kek
 from reconciler.sources import SourcePolicy, default_policy
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, Role
-from tunnel.at_rest import private_dir
 from renderers.local import LocalOptions
+from tunnel.at_rest import private_dir
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from contract.bundles import Bundle
 from contract.commands import RollbackCommand
 from contract.envelopes import Channel, Envelope
 from contract.message_types import ROLLBACK
+from contract.replay import ReplayCommand
 from runner.driver import Driver
 from runner.forwarder import runner_relay_app, serve_relay
-from contract.replay import ReplayCommand
 from runner.replay import RunnerReplay, SidecarUrl, sidecars_by_integration
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon

@@ -20,7 +20,6 @@ import sqlite_utils
 from contract.bundles import Bundle
 from runner.objects import ObjectRef
 from tunnel.at_rest import RecordSealer, local_sealer, private_database
-from contract.bundles import Bundle
 
 _SCHEMA_VERSION = 2
 

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tunnel.at_rest import RecordSealer, local_sealer, private_database
 from contract.envelopes import Channel
+from tunnel.at_rest import RecordSealer, local_sealer, private_database
 from tunnel.session import OutMessage, PeerState
 
 _SCHEMA = """

@@ -108,7 +108,9 @@ def runner_daemon(args: argparse.Namespace) -> int:
             from camelops.wiring.local_runner import run_local_runner  # noqa: PLC0415
 
             asyncio.run(
-                run_local_runner(data_dir, args.camel_home, paths, stop_processes=args.stop_processes)
+                run_local_runner(
+                    data_dir, args.camel_home, paths, stop_processes=args.stop_processes
+                )
             )
         else:
             from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
@@ -165,8 +167,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     runner.add_argument(
         "--camel-home",
         type=Path,
-        default=Path(os.environ.get("CAMELOPS_CAMEL_HOME", ".cache/camel-app")),
-        help="local driver: the Camel Main runtime (lib/*.jar, jolokia-agent.jar)",
+        help="local driver: the Camel Main runtime (lib/*.jar, jolokia-agent.jar); default "
+        "CAMELOPS_CAMEL_HOME or .cache/camel-app",
     )
     runner.add_argument(
         "--stop-processes",

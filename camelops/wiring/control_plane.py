@@ -26,8 +26,8 @@ from reconciler.server import ControlPlane, build_control_plane, load_kek
 from reconciler.sources import HostToken, policy_for
 from reconciler.tunnel_callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from reconciler.tunnel_dispatch import TunnelDispatcher
-from telemetry.intake import ControlPlaneTelemetry
 from renderers.local import LocalOptions
+from telemetry.intake import ControlPlaneTelemetry
 from tunnel.pki.service import ControlPlanePki
 from tunnel.registration import CA_PATH, REGISTER_PATH, registration_routes
 from tunnel.server import TUNNEL_PATH, ServerSettings, TunnelServer

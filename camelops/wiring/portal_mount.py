@@ -16,11 +16,11 @@ from portal.app import portal_app
 from portal.runner_credentials import RunnerCertificate, RunnerCredentials
 from portal.traces import TraceReader
 from reconciler.api.auth import OWN_AUTHENTICATION
-from reconciler.api.replay_types import ReplaySender
 from reconciler.server import ControlPlane
 from reconciler.service.accounts import PortalAccounts
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
+from reconciler.service.replay_sender import ReplaySender
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.pki.service import ControlPlanePki
 from tunnel.pki.store import SqlitePkiStore

@@ -22,7 +22,7 @@ from reconciler.api.auth import problem, require
 from reconciler.api.bodies import Body, read_body
 from reconciler.api.environments import ENV_PATH, environment_of
 from reconciler.api.keys import SERVICES
-from reconciler.api.replay_types import ReplaySender
+from reconciler.service.replay_sender import ReplaySender
 from reconciler.store.records import Role
 from reconciler.store.replays import SENT, ReplayRecord, ReplayRequest
 

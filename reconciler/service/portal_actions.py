@@ -10,9 +10,10 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
-from reconciler.api.replay_types import ReplayCommand, ReplaySender
+from contract.replay import ReplayCommand
 from reconciler.deploy import Deployer, SyncBlockedError, SyncRequest
 from reconciler.errors import ReconcileError
+from reconciler.service.replay_sender import ReplaySender
 from reconciler.store import StateStore
 from reconciler.store.records import EnvironmentRecord, Principal, ProjectRecord, Role
 from reconciler.store.replays import ReplayRecord, ReplayRequest
@@ -168,10 +169,15 @@ class PortalActions:
         if not created:
             return await self._repeat(who, opened, wanted)
         command = ReplayCommand(
-            opened.request_id, opened.org, opened.runner, opened.project, opened.environment,
-            opened.integration, opened.exchange_id,
-        )  # fmt: skip
-        answer = await self._replays.send_replay(command, self._replay_timeout_s)
+            request_id=opened.request_id,
+            project=opened.project,
+            environment=opened.environment,
+            integration=opened.integration,
+            exchange_id=opened.exchange_id,
+        )
+        answer = await self._replays.send_replay(
+            opened.org, opened.runner, command, self._replay_timeout_s
+        )
         if answer is not None:
             await asyncio.to_thread(
                 lambda: replays.complete(

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from reconciler.secrets.envelope import Envelope
+from reconciler.sources import HostToken
 from reconciler.store.accounts import Accounts
 from reconciler.store.db import Clock, ConflictError, StateDB, StoreError
 from reconciler.store.desired import DesiredState
@@ -13,7 +14,6 @@ from reconciler.store.logins import Logins
 from reconciler.store.portal_reads import PortalReads
 from reconciler.store.previews import Previews
 from reconciler.store.projects import Projects
-from reconciler.sources import HostToken
 from reconciler.store.records import ProjectRecord
 from reconciler.store.replays import Replays
 

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from renderers.kubernetes.config import route_keys, secret, secrets_used
 from renderers.context import Decrypt, EnvContext, Manifest, RenderOptions, new_object
+from renderers.kubernetes.config import route_keys, secret, secrets_used
 from renderers.kubernetes.environment import environment_context
 from renderers.properties import application_properties, platform_properties
 from schema.effective import EffectiveIntegration, effective_integration

@@ -11,6 +11,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from contract.bundles import Bundle
+from contract.status import Health, Outcome
 from runner.driver import (
     ApplyOptions,
     ApplyResult,
@@ -20,7 +22,6 @@ from runner.driver import (
     EnvironmentHealth,
     FieldDiff,
     ObjectResult,
-    Outcome,
     PruneResult,
 )
 from runner.drivers.local.integration import LocalIntegration, StartFailed
@@ -33,9 +34,8 @@ from runner.drivers.local.spec import (
     process_spec,
     secret_data,
 )
-from runner.health import Health, HealthReport, worst_of
+from runner.health import HealthReport, worst_of
 from runner.objects import Manifest, ObjectRef
-from contract.bundles import Bundle
 
 log = logging.getLogger(__name__)
 ENVS = "envs"

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract.status import Health
 from runner.drivers.local.logs import camel_error, rotate
 from runner.drivers.local.process import (
     HEALTH_PATH,
@@ -31,7 +32,7 @@ from runner.drivers.local.process import (
 from runner.drivers.local.proxy import ProxyLoop, StablePort
 from runner.drivers.local.settings import LocalSettings
 from runner.drivers.local.spec import ProcessSpec
-from runner.health import Health, HealthReport
+from runner.health import HealthReport
 
 log = logging.getLogger(__name__)
 CURRENT = "current.json"

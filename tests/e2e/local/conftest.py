@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from contract.bundles import Bundle, inventory_of, manifests_digest
 from renderers.local import LocalOptions, render_local
 from runner.drivers.local import LocalDriver, LocalSettings
 from tests.e2e.camel.conftest import ensure_built, free_port
 from tests.unit.renderers.repos import load, write_repo
-from contract.bundles import Bundle, inventory_of, manifests_digest
 
 MARKER = b"-Dcamelops.instance="
 

@@ -14,9 +14,10 @@ from typing import BinaryIO
 
 import pytest
 
-from runner.driver import ApplyOptions, Outcome
+from contract.bundles import Bundle
+from contract.status import Health, Outcome
+from runner.driver import ApplyOptions
 from runner.drivers.local import LocalDriver, LocalSettings
-from runner.health import Health
 from runner.objects import ObjectRef
 from tests.e2e.local.conftest import (
     FAILING_STEP,
@@ -26,7 +27,6 @@ from tests.e2e.local.conftest import (
     route,
     wait_until,
 )
-from contract.bundles import Bundle
 
 
 def _health(driver: LocalDriver, bundle: Bundle) -> tuple[Health, str]:

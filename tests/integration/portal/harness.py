@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from reconciler.api.replay_types import ReplayAnswer, ReplayCommand, ReplayOutcome
-from reconciler.service.accounts import PortalAccounts
+from contract.replay import ReplayCommand, ReplayOutcome, ReplayResult
 from contract.telemetry import ExchangeRecord
-from telemetry.rows import batch_rows
+from reconciler.service.accounts import PortalAccounts
+from telemetry.ingest import Ingestor
 from telemetry.store import TelemetryStore
 from tests.integration.reconciler.harness import Core
 from tests.integration.telemetry.records import batch
@@ -30,10 +30,17 @@ class RecordingReplaySender:
     def __init__(self) -> None:
         self.commands: list[ReplayCommand] = []
 
-    async def send_replay(self, command: ReplayCommand, timeout: float) -> ReplayAnswer | None:
-        del timeout
+    async def send_replay(
+        self, org: str, runner: str, command: ReplayCommand, timeout: float
+    ) -> ReplayResult | None:
+        del org, runner, timeout
         self.commands.append(command)
-        return ReplayAnswer(command.request_id, ReplayOutcome.SUCCEEDED, "", "direct:replay")
+        return ReplayResult(
+            request_id=command.request_id,
+            environment=command.environment,
+            outcome=ReplayOutcome.SUCCEEDED,
+            endpoint="direct:replay",
+        )
 
 
 @dataclass
@@ -89,7 +96,7 @@ class PortalWorld:
                       org: str = "acme", integration: str = "orders") -> None:  # fmt: skip
         made = batch(f"b-{len(self.clients)}-{id(records)}", list(records), integration=integration)
         made = made.model_copy(update={"environment": environment})
-        self.telemetry.insert_rows(batch_rows(org, made, made.exchanges, 1_790_000_000_000))
+        Ingestor(self.telemetry).ingest(org, made)
 
 
 async def login(browser: Browser, name: str, password: str) -> tuple[int, str]:

@@ -24,7 +24,7 @@ from tunnel.pki.tokens import parse_token
 
 @pytest.fixture
 def pki(tmp_path: Path) -> Iterator[ControlPlanePki]:
-    made = open_pki(tmp_path / "cp", "acme", generate_passphrase=True)
+    made = open_pki(tmp_path / "cp", "acme", None, generate_passphrase=True)
     yield made
     close_pki(made)
 

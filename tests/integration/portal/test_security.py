@@ -10,8 +10,8 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 from aiohttp.web import Response
 
-from portal.security import CSP, SESSION_COOKIE, safe_next, set_session_cookie
 from contract.telemetry import ExchangeRecord, ExchangeStatus, NodeRecord
+from portal.security import CSP, SESSION_COOKIE, safe_next, set_session_cookie
 from tests.integration.portal.harness import PortalWorld, login
 from tests.integration.reconciler.gitrepo import base_files
 from tests.integration.telemetry.records import BASE_MS, exchange

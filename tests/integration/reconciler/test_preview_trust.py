@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 
+from contract.bundles import Bundle
 from reconciler.previews import FORK_HELD
 from reconciler.secrets.sealing import load_public_pem, seal_value
 from renderers.kubernetes.config import WITHHELD_ANNOTATION
@@ -18,7 +19,6 @@ from tests.integration.reconciler.test_previews import (
     preview,
     reconcile,
 )
-from contract.bundles import Bundle
 
 PRODUCTION = "prod-password-5d2e"
 HARMLESS = "feature-flag-on"

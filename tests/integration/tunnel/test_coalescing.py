@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually
 from contract.bundles import Bundle, inventory_of, manifests_digest
 from contract.commands import BUNDLE
 from contract.envelopes import Channel, Envelope
+from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually
 from tunnel.pki.identity import RunnerIdentity
 
 ROLLBACK = "rollback"

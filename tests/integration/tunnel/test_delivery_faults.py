@@ -11,7 +11,6 @@ import pytest
 from contract.envelopes import Channel, Envelope
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
 from tunnel.client import TunnelClient
-from contract.envelopes import Channel, Envelope
 from tunnel.faultproxy import FaultProxy, Interception, Way
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.registration import RunnerFiles

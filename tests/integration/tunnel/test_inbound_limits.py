@@ -10,9 +10,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from contract.envelopes import Channel, Envelope, Hello
 from tests.integration.tunnel.conftest import ControlPlane, eventually, wait_for
 from tunnel.connection import LinkSettings
-from contract.envelopes import Channel, Envelope, Hello
 from tunnel.framing import BATCH, FrameLimits, encode_envelope, to_frames
 from tunnel.registration import RunnerFiles
 from tunnel.tls import runner_client_context

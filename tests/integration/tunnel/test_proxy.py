@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
 from contract.envelopes import Channel, Envelope
 from contract.proxy import REQUEST, RESPONSE, ProxyRequest, ProxyResponse
+from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.proxy import RunnerProxy
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from runner.daemon import RunnerDaemon
 from reconciler.secrets.sealing import load_public_pem, seal_value
+from runner.daemon import RunnerDaemon
 from tests.integration.reconciler.gitrepo import GitRepo
 from tests.integration.wiring.recording import RecordingDriver
 from tests.integration.wiring.stack import EXAMPLE, Api, camelops_serve, cli, eventually

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from runner.driver import ApplyOptions, Outcome
+from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.status import Outcome
+from runner.driver import ApplyOptions
 from runner.drivers.local import LocalDriver, LocalSettings
 from runner.drivers.local.logs import camel_error, rotate
 from runner.drivers.local.process import MARKER, is_ours, start_ticks
 from runner.drivers.local.proxy import ProxyLoop, StablePort
 from runner.objects import ObjectRef
-from contract.bundles import Bundle, inventory_of, manifests_digest
 
 
 def test_rotation_keeps_the_newest_copies_and_truncates(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from runner.store import RunnerStore
-from tunnel.at_rest import KEY_FILE, KeySealer, SealedRecordError, load_or_create_key
 from contract.bundles import Bundle, inventory_of, manifests_digest
 from contract.envelopes import Channel
+from runner.store import RunnerStore
+from tunnel.at_rest import KEY_FILE, KeySealer, SealedRecordError, load_or_create_key
 from tunnel.session import PeerState
 from tunnel.store import SessionStore
 
