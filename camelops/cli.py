@@ -55,7 +55,7 @@ COMMANDS: dict[str, Command] = {
         ("camelops.commands.serve",),
     ),
     "secret": Command("sealed secrets for config repositories", ("camelops.commands.secrets",)),
-    "user": Command("portal users: create and set passwords", ("camelops.commands.users",)),
+    "user": Command("portal users (password logins)", ("camelops.commands.users",)),
     "demo": Command(
         "run the control plane, a Git repository and a local runner on this machine",
         ("camelops.commands.demo",),

@@ -39,11 +39,6 @@ _CoreResolver.add_implicit_resolver(
 )
 
 
-MAX_INT_DIGITS = 100
-"""Any longer integer literal is refused when loaded: no setting (Kubernetes, Camel) takes more than
-64 bits, and Python refuses to convert those of thousands of digits at all."""
-
-
 class _DataError(yaml.constructor.ConstructorError):
     """Well-formed YAML that is not acceptable data: reported without the 'invalid YAML' prefix."""
 
@@ -56,12 +51,12 @@ convert thousands of digits (a crash instead of a report)."""
 class _CoreConstructor(yaml.constructor.SafeConstructor):
     def construct_core_int(self, node: ScalarNode) -> int:
         text = str(self.construct_scalar(node))
-        if len(text) > MAX_INT_DIGITS:
+        if len(text.lstrip("+-")) > MAX_INT_DIGITS:
             raise _DataError(
                 None,
                 None,
-                f"integer of {len(text)} digits is out of range (at most {MAX_INT_DIGITS} digits; "
-                "no setting takes more than 64 bits)",
+                f"an integer of {len(text)} characters is out of range (at most "
+                f"{MAX_INT_DIGITS} digits; no setting takes more than 64 bits)",
                 node.start_mark,
             )
         return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)

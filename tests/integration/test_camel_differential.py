@@ -48,7 +48,7 @@ STRICTER: dict[str, str] = {
     "option '": "an option value Camel cannot convert fails when the endpoint is created",
     "path parameter '": "a path parameter value Camel cannot convert fails at endpoint creation",
     " is not an endpoint URI": "a URI without a valid scheme fails when resolved at start",
-    "integer of": "integers over 100 digits: no setting takes more than 64 bits",
+    "integer of": "integers over 64 digits: no setting takes more than 64 bits",
     "duplicate key": "Camel's YAML parser keeps the last value silently: the first is lost",
     "expected one of": "an EIP option outside its enum fails when the route starts (e.g. LOUD)",
     "nesting deeper than": "a limit against hostile files (max_yaml_depth), far above real routes",
