@@ -11,7 +11,7 @@ CATALOG_STAMP := schema/catalog/data/.stamp
 CAMEL_CATALOG_VERSION := $(shell cat tools/camel-catalog.version)
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint golden bench schema clean catalog k8s camel-app camel-oracle chromium
+.PHONY: help setup run test test-fast lint golden bench schema clean catalog k8s camel-app camel-oracle peers chromium
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ test-fast: setup ## unit tests only, no lint
 golden: setup ## rewrite golden expectations (review the diff!)
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/golden tests/unit/test_validate_corpus.py -q
 
-bench: setup k8s ## benchmarks: figures and ratios against an in-run baseline
+bench: setup k8s peers ## benchmarks: figures and ratios against an in-run baseline
 	$(PY) -m bench
 
 schema: setup ## regenerate schema/json/*.schema.json and docs/config-reference.md from the models
@@ -75,3 +75,9 @@ $(CAMEL_ORACLE_STAMP): tools/camel-oracle/build.sh $(shell find examples/camel-o
 	bash tools/camel-oracle/build.sh $(CACHE)/camel-oracle
 
 camel-oracle: $(CAMEL_ORACLE_STAMP) ## build the test-only harness running Camel's own YAML loader (Maven) into .cache/camel-oracle
+
+KUBECONFORM := $(CACHE)/peers/bin/kubeconform
+$(KUBECONFORM): tools/peers/kubeconform.sh
+	bash tools/peers/kubeconform.sh $(CACHE)/peers
+
+peers: $(KUBECONFORM) ## build the benchmarks' peer tools from Go modules (kubeconform) into .cache/peers
