@@ -91,3 +91,9 @@ $(CAMEL_ORACLE_STAMP): tools/camel-oracle/build.sh $(shell find examples/camel-o
 	bash tools/camel-oracle/build.sh $(CACHE)/camel-oracle
 
 camel-oracle: $(CAMEL_ORACLE_STAMP) ## build the test-only harness running Camel's own YAML loader (Maven) into .cache/camel-oracle
+
+KUBECONFORM := $(CACHE)/peers/bin/kubeconform
+$(KUBECONFORM): tools/peers/kubeconform.sh
+	bash tools/peers/kubeconform.sh $(CACHE)/peers
+
+peers: $(KUBECONFORM) ## build the benchmarks' peer tools from Go modules (kubeconform) into .cache/peers

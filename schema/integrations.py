@@ -114,7 +114,7 @@ def _load_routes(
     consumed: set[str] = set()
     ids = IdIndex()
     for path in matched:
-        bad_name = _route_file_name_problem(path)
+        bad_name = route_file_name_problem(path)
         if bad_name:
             problems.append(Diagnostic(path, 0, 0, Severity.ERROR, bad_name, code="routes-name"))
             continue
@@ -161,7 +161,7 @@ def _load_routes(
 CAMEL_ROUTE_EXTENSIONS = ("yaml", "camel.yaml", "xml", "camel.xml")
 
 
-def _route_file_name_problem(path: str) -> str | None:
+def route_file_name_problem(path: str) -> str | None:
     name = path.rsplit("/", 1)[-1]
     stem, _, extension = name.partition(".")
     if extension in CAMEL_ROUTE_EXTENSIONS or not name.endswith(YAML_SUFFIXES + XML_SUFFIXES):

@@ -28,6 +28,7 @@ from renderers.kubernetes.environment import PREVIEW_NAME
 from renderers.kubernetes.kube_schema import KUBERNETES_MINOR, check_objects
 from renderers.report import DiffReport
 from schema.camel.catalog import CatalogMissingError
+from schema.diagnostics import printable
 from schema.limits import LoadLimits
 from schema.loaded import LoadedProject
 from schema.repository import load_repository
@@ -132,7 +133,7 @@ def loaded_graph_frozen() -> Iterator[None]:
 
 def load_valid(path: Path, env: str | None, limits: LoadLimits) -> LoadedProject:
     if not path.is_dir():
-        raise CommandError(f"{path}: not a directory")
+        raise CommandError(f"{printable(str(path))}: not a directory")
     # previews are not declared environments: validate the repository as a whole
     check_env = None if env is None or PREVIEW_NAME.match(env) else env
     try:
@@ -143,7 +144,8 @@ def load_valid(path: Path, env: str | None, limits: LoadLimits) -> LoadedProject
     if report.project is None:
         for diagnostic in report.errors:
             print(diagnostic.format_text(), file=sys.stderr)
-        raise InvalidInputError(f"{path}: invalid ({len(report.errors)} errors); nothing rendered")
+        shown = printable(str(path))
+        raise InvalidInputError(f"{shown}: invalid ({len(report.errors)} errors); nothing rendered")
     return report.project
 
 

@@ -194,9 +194,14 @@ def find_yaml_endpoints(data: Any, catalog: CamelCatalog) -> list[Endpoint]:
 
 def find_route_endpoints(route: Any, catalog: CamelCatalog | None = None) -> list[Endpoint]:
     """Endpoints of one route body (the value under `- route:`). Where the DSL puts endpoints
-    does not change between the supported Camel lines, so the newest catalog serves by default."""
-    chosen = catalog or load_catalog(supported_versions()[-1])
-    return endpoint_finder(chosen).find_in_route(route)
+    does not change between the supported Camel lines: any catalog already loaded serves (the
+    validation that ran before has loaded one), else the newest."""
+    if catalog is not None:
+        return endpoint_finder(catalog).find_in_route(route)
+    finder = next(iter(_FINDERS.values()), None)
+    if finder is None:
+        finder = endpoint_finder(load_catalog(supported_versions()[-1]))
+    return finder.find_in_route(route)
 
 
 def is_dynamic(text: str) -> bool:

@@ -7,9 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -32,7 +33,8 @@ import org.apache.camel.support.ResourceHelper;
  * one line per file: {@code OK<TAB>path} or {@code ERR<TAB>path<TAB>message}. After a group it
  * applies the two checks Camel makes when the context starts and that need no component: unique
  * route ids and existing route configuration ids ({@code ERR} on the file holding the offender).
- * One JVM serves every group, so hundreds of files cost one start-up.
+ * Those two checks are the harness's own (the context is never started), written to match what
+ * Camel refuses at start-up. One JVM serves every group, so hundreds of files cost one start-up.
  */
 public final class Oracle {
 
@@ -60,7 +62,7 @@ public final class Oracle {
         if (files.isEmpty()) {
             return;
         }
-        Map<String, String> verdicts = new java.util.LinkedHashMap<>();
+        Map<String, String> verdicts = new LinkedHashMap<>();
         Map<String, String> routeOwner = new HashMap<>();
         Map<String, String> configOwner = new HashMap<>();
         List<String[]> configRefs = new ArrayList<>();
@@ -145,7 +147,7 @@ public final class Oracle {
         return found;
     }
 
-    /** The innermost message that says something, on one line. */
+    /** The exception and its causes (at most five deep), on one line. */
     private static String describe(Throwable error) {
         StringBuilder text = new StringBuilder(error.getClass().getSimpleName() + ": " + error.getMessage());
         Throwable cause = error.getCause();
