@@ -8,6 +8,7 @@ from aiohttp import web
 
 from reconciler.api import environments, projects, replays
 from reconciler.api.auth import authenticate
+from reconciler.api.headers import add_security_headers
 from reconciler.api.hooks import git_hook
 from reconciler.api.keys import SERVICES, ApiSettings, Services
 from reconciler.api.log_bounds import bound_server_logs
@@ -46,6 +47,7 @@ def make_app(services: Services, *, run_controller: bool = True) -> web.Applicat
     bound_server_logs()
     app = web.Application(middlewares=[authenticate], client_max_size=1024 * 1024)
     app[SERVICES] = services
+    add_security_headers(app)
     app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/api/v1/healthz", _healthz)

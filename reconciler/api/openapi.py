@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.api.bodies import CreateProject, PinBody, SyncBody
+from reconciler.api.replays import IDEMPOTENCY_HEADER, ReplayBody
 
 _NAME = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
 _ERROR = {
@@ -45,6 +46,40 @@ def _schema(model: type[Any]) -> dict[str, Any]:
     schema: dict[str, Any] = model.model_json_schema(by_alias=True)
     schema.pop("title", None)
     return schema
+
+
+def _public(op: dict[str, Any]) -> dict[str, Any]:
+    op["security"] = []
+    op["responses"] = {code: r for code, r in op["responses"].items() if code != "401"}
+    return op
+
+
+def _replay(env: tuple[str, ...]) -> dict[str, Any]:
+    op = _op(
+        "Replay a captured exchange into the integration's replay endpoint (audited)",
+        params=env,
+        body=_schema(ReplayBody),
+        errors=("401", "403", "404", "409", "410", "422", "503"),
+    )
+    op["responses"]["202"] = _JSON  # sent, no answer yet
+    op["parameters"].append(
+        {
+            "name": IDEMPOTENCY_HEADER,
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,200}$"},
+        }
+    )
+    return op
+
+
+def _metrics() -> dict[str, Any]:
+    op = _public(_op("Prometheus metrics", errors=()))
+    op["responses"]["200"] = {
+        "description": "Prometheus text format",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+    return op
 
 
 def openapi_document() -> dict[str, Any]:
@@ -126,5 +161,9 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/audit": {"get": _op("Audit log of the org", errors=("401",))},
             "/api/v1/runners": {"get": _op("Registered runners", errors=("401",))},
             "/api/v1/hooks/git/{repo}": {"post": hook},
+            env_path + "/replays": {"post": _replay(env)},
+            "/api/v1/openapi.json": {"get": _public(_op("This document", errors=()))},
+            "/api/v1/healthz": {"get": _public(_op("Liveness", errors=()))},
+            "/metrics": {"get": _metrics()},
         },
     }

@@ -41,9 +41,10 @@ def _ready(url: str) -> bool:
 
 @contextmanager
 def camelops_serve(
-    data_dir: Path, timeout: float = 60.0, *, local_roots: Path | None = None
+    data_dir: Path, timeout: float = 60.0, *, local_roots: Path | None = None, tunnel: bool = False
 ) -> Iterator[Served]:
-    """`local_roots`: where the test's local repositories may be (default: beside data_dir)."""
+    """`local_roots`: where the test's local repositories may be (default: beside data_dir);
+    `tunnel`: also the mTLS tunnel (on a free port), which the replay route needs."""
     port = free_port()
     roots = str(local_roots or data_dir.parent)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CAMELOPS_LOCAL_REPO_ROOTS": roots}
@@ -58,9 +59,9 @@ def camelops_serve(
             str(data_dir),
             "--port",
             str(port),
-            # the API alone: a fixed tunnel port would collide between parallel runs
+            # without `tunnel` the API alone; a fixed tunnel port would collide between runs
             "--tunnel-port",
-            "0",
+            str(free_port()) if tunnel else "0",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
