@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "camelops.commands.render",
     "camelops.commands.serve",
     "camelops.commands.secrets",
+    "camelops.commands.accounts",
 )
 
 

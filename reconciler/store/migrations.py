@@ -224,10 +224,17 @@ def _replays(db: Database) -> None:
     db.table("replays").create_index(["request_id"], unique=True)
 
 
+def _token_lifetimes(db: Database) -> None:
+    """API tokens expire (NULL: never, the bootstrap admin's) and record when last used."""
+    db.table("api_tokens").add_column("expires_at", float)
+    db.table("api_tokens").add_column("last_used_at", float)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _accounts,
     _sources,
     _desired_state,
     _previews_and_audit,
     _replays,
+    _token_lifetimes,
 )
