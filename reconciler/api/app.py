@@ -48,7 +48,8 @@ def make_app(services: Services, *, run_controller: bool = True) -> web.Applicat
     app = web.Application(middlewares=[authenticate], client_max_size=1024 * 1024)
     app[SERVICES] = services
     add_security_headers(app)
-    app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)
+    app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)  # the bootstrap org's
+    app.router.add_post("/api/v1/hooks/git/{org}/{repo}", git_hook)
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/api/v1/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)

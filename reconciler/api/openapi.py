@@ -93,6 +93,13 @@ def openapi_document() -> dict[str, Any]:
         errors=("401", "413", "429"),
     )
     hook["security"] = []
+    org_hook = _op(
+        "Git push notification for a repository of the named org (as the bootstrap org's)",
+        params=("org", "repo"),
+        ok="202",
+        errors=("401", "413", "429"),
+    )
+    org_hook["security"] = []
     preview = _op("One preview with its diff", params=project)
     preview["parameters"].append(
         _param("number", {"type": "integer", "minimum": 1, "maximum": 999_999_999})
@@ -161,6 +168,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/audit": {"get": _op("Audit log of the org", errors=("401",))},
             "/api/v1/runners": {"get": _op("Registered runners", errors=("401",))},
             "/api/v1/hooks/git/{repo}": {"post": hook},
+            "/api/v1/hooks/git/{org}/{repo}": {"post": org_hook},
             env_path + "/replays": {"post": _replay(env)},
             "/api/v1/openapi.json": {"get": _public(_op("This document", errors=()))},
             "/api/v1/healthz": {"get": _public(_op("Liveness", errors=()))},

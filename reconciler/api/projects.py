@@ -70,9 +70,7 @@ async def create_project(request: web.Request) -> web.Response:
             )
         )
     except sqlite3.IntegrityError:
-        return web.json_response(
-            {"error": "a project or repository with this name exists"}, status=409
-        )
+        return web.json_response({"error": "your org has a project with this name"}, status=409)
     await asyncio.to_thread(
         lambda: store.desired.audit(
             principal.org_id, principal.name, "project.created", project=project.name

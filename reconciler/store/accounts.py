@@ -9,6 +9,8 @@ from reconciler.store.db import StateDB, insert_row
 from reconciler.store.records import Principal, Role
 
 TOKEN_PREFIX = "cop_"  # noqa: S105 - a public marker, not a secret
+BOOTSTRAP_ORG = "default"
+"""The org `serve` creates on first start (with its admin); webhooks may leave its name out."""
 LAST_USED_EVERY_S = 60.0
 """`last_used_at` is written at most this often per token (not one write per request)."""
 
