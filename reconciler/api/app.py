@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from reconciler.api import environments, projects, replays
+from reconciler.api import accounts, environments, projects, replays
 from reconciler.api.auth import authenticate
 from reconciler.api.headers import add_security_headers
 from reconciler.api.hooks import git_hook
@@ -56,6 +56,7 @@ def make_app(services: Services, *, run_controller: bool = True) -> web.Applicat
     app.add_routes(projects.routes)
     app.add_routes(environments.routes)
     app.add_routes(replays.routes)
+    app.add_routes(accounts.routes)
     if run_controller:
         app.cleanup_ctx.append(_controller_lifetime)
     return app

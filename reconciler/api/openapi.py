@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.api.accounts import CreateToken, CreateUser
 from reconciler.api.bodies import CreateProject, PinBody, SyncBody
 from reconciler.api.replays import IDEMPOTENCY_HEADER, ReplayBody
 
@@ -170,6 +171,36 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/hooks/git/{repo}": {"post": hook},
             "/api/v1/hooks/git/{org}/{repo}": {"post": org_hook},
             env_path + "/replays": {"post": _replay(env)},
+            "/api/v1/users": {
+                "get": _op("The org's users (admin)", errors=("401", "403")),
+                "post": _op(
+                    "Add a user to the org (admin)",
+                    body=_schema(CreateUser),
+                    ok="201",
+                    errors=("401", "403", "409"),
+                ),
+            },
+            "/api/v1/users/{user}/tokens": {
+                "get": _op(
+                    "A user's API tokens: names and dates, never the tokens (admin)",
+                    params=("user",),
+                    errors=("401", "403", "404"),
+                ),
+                "post": _op(
+                    "A new API token for the user, shown in this answer only (admin)",
+                    params=("user",),
+                    body=_schema(CreateToken),
+                    ok="201",
+                    errors=("401", "403", "404"),
+                ),
+            },
+            "/api/v1/users/{user}/tokens/{name}": {
+                "delete": _op(
+                    "Revoke the user's tokens of that name (admin)",
+                    params=("user", "name"),
+                    errors=("401", "403", "404"),
+                ),
+            },
             "/api/v1/openapi.json": {"get": _public(_op("This document", errors=()))},
             "/api/v1/healthz": {"get": _public(_op("Liveness", errors=()))},
             "/metrics": {"get": _metrics()},

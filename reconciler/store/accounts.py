@@ -66,6 +66,11 @@ class Accounts:
         row = self._state.one("SELECT id FROM users WHERE org_id = ? AND name = ?", (org_id, name))
         return None if row is None else int(row["id"])
 
+    def users(self, org_id: int) -> list[dict[str, object]]:
+        return self._state.query(
+            "SELECT name, role, created_at FROM users WHERE org_id = ? ORDER BY name", (org_id,)
+        )
+
     def issue_token(self, user_id: int, name: str, ttl_s: float | None = None) -> str:
         """A new API token; only its hash is stored, so this is the one time it is visible.
         `ttl_s`: it stops working after that long (None: never, for the bootstrap admin)."""

@@ -73,3 +73,36 @@ async def test_an_expired_token_is_refused(api: Api) -> None:
     api.core.clock.now += 61
     assert (await api.client.get("/api/v1/projects", headers=headers)).status == 401
     assert accounts.tokens(user)[0]["last_used_at"] is not None
+
+
+async def test_admins_manage_their_org_users_and_tokens_through_the_api(api: Api) -> None:
+    client, admin = api.client, api.auth()
+    made = await client.post(
+        "/api/v1/users", json={"name": "ci", "role": "operator"}, headers=admin
+    )
+    assert made.status == 201
+    dup = await client.post("/api/v1/users", json={"name": "ci", "role": "viewer"}, headers=admin)
+    assert dup.status == 409
+    viewer = api.auth(api.viewer)
+    assert (await client.get("/api/v1/users", headers=viewer)).status == 403
+    body = {"name": "deploy", "ttlSeconds": 3600}
+    issued = await client.post("/api/v1/users/ci/tokens", json=body, headers=admin)
+    assert issued.status == 201
+    token = (await issued.json())["token"]
+    as_ci = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/projects", headers=as_ci)).status == 200
+    listed = await (await client.get("/api/v1/users/ci/tokens", headers=admin)).json()
+    assert [t["name"] for t in listed["tokens"]] == ["deploy"]
+    assert token not in str(listed)
+    assert (await client.delete("/api/v1/users/ci/tokens/deploy", headers=admin)).status == 200
+    assert (await client.get("/api/v1/projects", headers=as_ci)).status == 401
+    # another org's user is not there at all
+    other = api.core.store.accounts.ensure_org("other")
+    api.core.store.accounts.create_user(other, "eve", Role.ADMIN)
+    assert (await client.get("/api/v1/users/eve/tokens", headers=admin)).status == 404
+    users = await (await client.get("/api/v1/users", headers=admin)).json()
+    assert "eve" not in [u["name"] for u in users["users"]]
+    too_long = {"name": "x", "ttlSeconds": 10**9}
+    assert (
+        await client.post("/api/v1/users/ci/tokens", json=too_long, headers=admin)
+    ).status == 400
