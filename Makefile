@@ -78,7 +78,7 @@ $(PEERS)/helm: tools/peers/helm.sh tools/k8s/versions.env
 $(PEERS)/kubectl: tools/peers/kubectl.sh tools/k8s/versions.env
 	bash tools/peers/kubectl.sh $(CACHE)/peers
 
-peers: $(PEERS)/helm $(PEERS)/kubectl ## build the benches' peers (helm, kubectl) from Go modules into .cache/peers
+peers: $(PEERS)/helm $(PEERS)/kubectl $(KUBECONFORM) ## build the benchmarks' peers (helm, kubectl, kubeconform) from Go modules into .cache/peers
 
 CAMEL_APP_STAMP := $(CACHE)/camel-app/.stamp
 $(CAMEL_APP_STAMP): tools/camel-app/build.sh $(shell find examples/camel-app -type f -not -path '*/target/*' 2>/dev/null)
@@ -96,4 +96,3 @@ KUBECONFORM := $(CACHE)/peers/bin/kubeconform
 $(KUBECONFORM): tools/peers/kubeconform.sh
 	bash tools/peers/kubeconform.sh $(CACHE)/peers
 
-peers: $(KUBECONFORM) ## build the benchmarks' peer tools from Go modules (kubeconform) into .cache/peers

@@ -24,7 +24,13 @@ import yaml
 
 from bench.bench_validate import make_repository
 from renderers import render_environment
-from renderers.kubernetes.kube_schema import KUBERNETES_MINOR, _compiled, _schema_file, _validator, bundled
+from renderers.kubernetes.kube_schema import (
+    KUBERNETES_MINOR,
+    _compiled,
+    _schema_file,
+    _validator,
+    bundled,
+)
 from schema.repository import load_repository
 
 KUBECONFORM = Path(__file__).resolve().parents[1] / ".cache" / "peers" / "bin" / "kubeconform"

@@ -32,7 +32,10 @@ COMMANDS: dict[str, Command] = {
         "validate a config repository (exit 0 valid, 1 invalid, 2 could not run)",
         ("camelops.commands.validate",),
     ),
-    "token": Command("registration tokens for runners", ("camelops.commands.tunnel_cmds",)),
+    "token": Command(
+        "registration tokens for runners, API tokens for users",
+        ("camelops.commands.tunnel_cmds",),
+    ),
     "runner": Command(
         "the runner daemon (without ACTION), or register / manifests",
         # runner_manifests joins the `runner` group tunnel_cmds creates
@@ -55,7 +58,12 @@ COMMANDS: dict[str, Command] = {
         ("camelops.commands.serve",),
     ),
     "secret": Command("sealed secrets for config repositories", ("camelops.commands.secrets",)),
-    "user": Command("portal users (password logins)", ("camelops.commands.users",)),
+    "org": Command("organisations (tenants) of the control plane", ("camelops.commands.accounts",)),
+    "user": Command(
+        "users of an org: API users and portal logins",
+        # users joins the `user` group accounts creates
+        ("camelops.commands.accounts", "camelops.commands.users"),
+    ),
     "demo": Command(
         "run the control plane, a Git repository and a local runner on this machine",
         ("camelops.commands.demo",),

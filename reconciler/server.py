@@ -26,6 +26,7 @@ from reconciler.previews import PreviewBuilder
 from reconciler.secrets.envelope import load_or_create_kek
 from reconciler.sources import SourcePolicy, default_policy
 from reconciler.store import StateStore
+from reconciler.store.accounts import BOOTSTRAP_ORG
 from reconciler.store.records import ProjectRecord, Role
 from renderers.local import LocalOptions
 from tunnel.at_rest import private_dir
@@ -110,7 +111,7 @@ def bootstrap_admin(store: StateStore, data_dir: Path) -> Path | None:
     """On an empty database: org `default`, user `admin`, and its token in a 0600 file."""
     if store.state.one("SELECT id FROM users LIMIT 1") is not None:
         return None
-    org = store.accounts.ensure_org("default")
+    org = store.accounts.ensure_org(BOOTSTRAP_ORG)
     user = store.accounts.ensure_user(org, "admin", Role.ADMIN)
     token = store.accounts.issue_token(user, "bootstrap")
     path = data_dir / ADMIN_TOKEN_FILE

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from camelops.cli_support import owner_only_files
+from camelops.commands.accounts import add_user_token_actions, run_create_user_token
 from camelops.logs import setup_logging
 from camelops.settings import Settings
 from camelops.wiring.pki import close_pki, open_pki
@@ -43,7 +44,10 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 
 
 def token_create(args: argparse.Namespace) -> int:
+    if args.user is not None:  # an API token for a user, not a runner registration token
+        return run_create_user_token(args)
     owner_only_files()  # it writes into the control plane's data dir
+    args.ttl = args.ttl or timedelta(hours=24)
     try:
         identity = RunnerIdentity(args.org, args.runner)
         pki = open_pki(data_dir_of(args), args.org, args.settings.secrets.ca_passphrase)
@@ -141,14 +145,23 @@ def _sidecar(text: str) -> tuple[str, str]:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    token = subparsers.add_parser("token", help="registration tokens for runners")
+    token = subparsers.add_parser("token", help="runner registration tokens, users' API tokens")
     token_commands = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
-    create = token_commands.add_parser("create", help="a one-time token binding org + runner name")
-    create.add_argument("--runner", required=True, help="runner name (DNS label)")
+    create = token_commands.add_parser(
+        "create",
+        help="--runner: a one-time token binding org + runner name; --user: an API token",
+    )
+    whom = create.add_mutually_exclusive_group(required=True)
+    whom.add_argument("--runner", help="runner name (DNS label)")
+    whom.add_argument("--user", help="user name: an API token of that user (printed once)")
     create.add_argument("--org", default="default", help="organisation (DNS label)")
-    create.add_argument("--ttl", type=_parse_ttl, default=timedelta(hours=24), help="e.g. 30m, 24h")
+    create.add_argument("--name", default="cli", help="the API token's name (--user only)")
+    create.add_argument(
+        "--ttl", type=_parse_ttl, help="e.g. 30m, 24h (default 24h; 30d for API tokens)"
+    )
     create.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     create.set_defaults(func=token_create)
+    add_user_token_actions(token_commands, DEFAULT_DATA_DIR)
 
     runner = subparsers.add_parser(
         "runner",

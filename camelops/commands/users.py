@@ -1,4 +1,4 @@
-"""`camelops user create`: a portal login (argon2id password hash) with a role in an org.
+"""`camelops user login`: a portal login (argon2id password hash) with a role in an org.
 
 The password comes from stdin (one line) or, at a terminal, from a hidden prompt; never from
 argv, which other users can read in `ps`. Running it again for the same user sets a new role
@@ -20,20 +20,20 @@ from reconciler.store.records import Role
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("user", help="portal users (password logins)")
-    actions = parser.add_subparsers(dest="user_command", metavar="ACTION")
-    actions.required = True
-    create = actions.add_parser(
-        "create",
-        help="create or update a user who logs in to the portal",
+    """Adds `user login` to the `user` group `camelops.commands.accounts` creates."""
+    user = subparsers.choices["user"]
+    actions = next(a for a in user._actions if isinstance(a, argparse._SubParsersAction))
+    login = actions.add_parser(
+        "login",
+        help="create or update a user who logs in to the portal (password from stdin)",
         description="Reads the password (12+ characters) from stdin, or prompts at a terminal. "
         "Roles: viewer (read), operator (sync, pin, replay), admin.",
     )
-    create.add_argument("--data-dir", type=Path, default=Path(".camelops"), help="state directory")
-    create.add_argument("--org", default="default", help="organisation (default: default)")
-    create.add_argument("--name", required=True, help="login name (unique across orgs)")
-    create.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
-    create.set_defaults(func=run_create)
+    login.add_argument("--data-dir", type=Path, default=Path(".camelops"), help="state directory")
+    login.add_argument("--org", default="default", help="organisation (default: default)")
+    login.add_argument("--name", required=True, help="login name (unique across orgs)")
+    login.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
+    login.set_defaults(func=run_create)
 
 
 def _password() -> str:
@@ -56,7 +56,7 @@ def run_create(args: argparse.Namespace) -> int:
         finally:
             store.close()
     except (AccountError, StoreError, OSError, ValueError) as exc:
-        print(f"camelops user create: {exc}", file=sys.stderr)
+        print(f"camelops user login: {exc}", file=sys.stderr)
         return EXIT_ERROR
     print(f"user {args.name} ({args.role}) in org {args.org} can log in to the portal")
     return EXIT_OK

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from reconciler.api import environments, projects, replays
+from reconciler.api import accounts, environments, projects, replays
 from reconciler.api.auth import (
     PUBLIC_PATHS,
     PUBLIC_PREFIXES,
@@ -14,6 +14,7 @@ from reconciler.api.auth import (
     PublicRoutes,
     authenticate,
 )
+from reconciler.api.headers import add_security_headers
 from reconciler.api.hooks import git_hook
 from reconciler.api.keys import SERVICES, ApiSettings, Services
 from reconciler.api.log_bounds import bound_server_logs
@@ -67,13 +68,16 @@ def make_app(services: Services, *, run_controller: bool = True) -> web.Applicat
     app[SERVICES] = services
     app[METRICS_SOURCES] = []
     app[PUBLIC_ROUTES] = PublicRoutes(PUBLIC_PATHS, PUBLIC_PREFIXES)
-    app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)
+    add_security_headers(app)
+    app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)  # the bootstrap org's
+    app.router.add_post("/api/v1/hooks/git/{org}/{repo}", git_hook)
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/api/v1/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     app.add_routes(projects.routes)
     app.add_routes(environments.routes)
     app.add_routes(replays.routes)
+    app.add_routes(accounts.routes)
     if run_controller:
         app.cleanup_ctx.append(_controller_lifetime)
     return app

@@ -1,4 +1,5 @@
-"""`POST /api/v1/hooks/git/{repo}`: a verified push notification that only triggers a fetch.
+"""`POST /api/v1/hooks/git/{org}/{repo}` (`/api/v1/hooks/git/{repo}` for the bootstrap org): a
+verified push notification that only triggers a fetch.
 
 The body is never parsed or trusted (Argo CD's model): a valid delivery just queues the
 repository's project for a reconcile, which fetches from the configured URL. Checks, in order:
@@ -23,6 +24,7 @@ from aiohttp import web
 
 from reconciler.api.keys import SERVICES, Services
 from reconciler.api.log_bounds import printable
+from reconciler.store.accounts import BOOTSTRAP_ORG
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,8 @@ async def _read_capped(request: web.Request, cap: int) -> bytes:
 
 async def _verify(request: web.Request, services: Services, body: bytes) -> int:
     repo = request.match_info["repo"]
-    project = await asyncio.to_thread(services.store.projects.by_repository, repo)
+    org = request.match_info.get("org", BOOTSTRAP_ORG)
+    project = await asyncio.to_thread(services.store.projects.by_repository, org, repo)
     secret = _UNKNOWN_REPO_SECRET
     if project is not None:
         secret = await asyncio.to_thread(services.store.projects.webhook_secret, project) or secret

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.api.accounts import CreateToken, CreateUser
 from reconciler.api.bodies import CreateProject, PinBody, SyncBody
+from reconciler.api.replays import IDEMPOTENCY_HEADER, ReplayBody
 
 _NAME = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
 _ERROR = {
@@ -47,6 +49,40 @@ def _schema(model: type[Any]) -> dict[str, Any]:
     return schema
 
 
+def _public(op: dict[str, Any]) -> dict[str, Any]:
+    op["security"] = []
+    op["responses"] = {code: r for code, r in op["responses"].items() if code != "401"}
+    return op
+
+
+def _replay(env: tuple[str, ...]) -> dict[str, Any]:
+    op = _op(
+        "Replay a captured exchange into the integration's replay endpoint (audited)",
+        params=env,
+        body=_schema(ReplayBody),
+        errors=("401", "403", "404", "409", "410", "422", "503"),
+    )
+    op["responses"]["202"] = _JSON  # sent, no answer yet
+    op["parameters"].append(
+        {
+            "name": IDEMPOTENCY_HEADER,
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{8,200}$"},
+        }
+    )
+    return op
+
+
+def _metrics() -> dict[str, Any]:
+    op = _public(_op("Prometheus metrics", errors=()))
+    op["responses"]["200"] = {
+        "description": "Prometheus text format",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+    return op
+
+
 def openapi_document() -> dict[str, Any]:
     project, env = ("project",), ("project", "env")
     env_path = "/api/v1/projects/{project}/environments/{env}"
@@ -58,6 +94,13 @@ def openapi_document() -> dict[str, Any]:
         errors=("401", "413", "429"),
     )
     hook["security"] = []
+    org_hook = _op(
+        "Git push notification for a repository of the named org (as the bootstrap org's)",
+        params=("org", "repo"),
+        ok="202",
+        errors=("401", "413", "429"),
+    )
+    org_hook["security"] = []
     preview = _op("One preview with its diff", params=project)
     preview["parameters"].append(
         _param("number", {"type": "integer", "minimum": 1, "maximum": 999_999_999})
@@ -126,5 +169,40 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/audit": {"get": _op("Audit log of the org", errors=("401",))},
             "/api/v1/runners": {"get": _op("Registered runners", errors=("401",))},
             "/api/v1/hooks/git/{repo}": {"post": hook},
+            "/api/v1/hooks/git/{org}/{repo}": {"post": org_hook},
+            env_path + "/replays": {"post": _replay(env)},
+            "/api/v1/users": {
+                "get": _op("The org's users (admin)", errors=("401", "403")),
+                "post": _op(
+                    "Add a user to the org (admin)",
+                    body=_schema(CreateUser),
+                    ok="201",
+                    errors=("401", "403", "409"),
+                ),
+            },
+            "/api/v1/users/{user}/tokens": {
+                "get": _op(
+                    "A user's API tokens: names and dates, never the tokens (admin)",
+                    params=("user",),
+                    errors=("401", "403", "404"),
+                ),
+                "post": _op(
+                    "A new API token for the user, shown in this answer only (admin)",
+                    params=("user",),
+                    body=_schema(CreateToken),
+                    ok="201",
+                    errors=("401", "403", "404"),
+                ),
+            },
+            "/api/v1/users/{user}/tokens/{name}": {
+                "delete": _op(
+                    "Revoke the user's tokens of that name (admin)",
+                    params=("user", "name"),
+                    errors=("401", "403", "404"),
+                ),
+            },
+            "/api/v1/openapi.json": {"get": _public(_op("This document", errors=()))},
+            "/api/v1/healthz": {"get": _public(_op("Liveness", errors=()))},
+            "/metrics": {"get": _metrics()},
         },
     }

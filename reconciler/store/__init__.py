@@ -61,7 +61,7 @@ class StateStore:
                 )
                 self.desired.audit(org_id, actor, "project.created", project=project.name)
         except sqlite3.IntegrityError:
-            raise ConflictError("a project or repository with this name exists") from None
+            raise ConflictError("your org has a project with this name") from None
         return project
 
     def close(self) -> None:

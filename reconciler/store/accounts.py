@@ -9,6 +9,14 @@ from reconciler.store.db import StateDB, insert_row
 from reconciler.store.records import Principal, Role
 
 TOKEN_PREFIX = "cop_"  # noqa: S105 - a public marker, not a secret
+BOOTSTRAP_ORG = "default"
+"""The org `serve` creates on first start (with its admin); webhooks may leave its name out."""
+LAST_USED_EVERY_S = 60.0
+"""`last_used_at` is written at most this often per token (not one write per request)."""
+
+
+class AccountExists(Exception):
+    """An org, or a user in its org, by that name exists already."""
 
 
 def hash_token(token: str) -> str:
@@ -38,20 +46,67 @@ class Accounts:
             record = {"org_id": org_id, "name": name, "role": role.value}
             return insert_row(db, "users", {**record, "created_at": self._state.clock()})
 
-    def issue_token(self, user_id: int, name: str) -> str:
-        """A new API token; only its hash is stored, so this is the one time it is visible."""
+    def create_org(self, name: str) -> int:
+        with self._state.transaction():
+            if self.org_id(name) is not None:
+                raise AccountExists(f"org {name} exists")
+            return self.ensure_org(name)
+
+    def org_id(self, name: str) -> int | None:
+        row = self._state.one("SELECT id FROM orgs WHERE name = ?", (name,))
+        return None if row is None else int(row["id"])
+
+    def create_user(self, org_id: int, name: str, role: Role) -> int:
+        with self._state.transaction():
+            if self.user_id(org_id, name) is not None:
+                raise AccountExists(f"user {name} exists in this org")
+            return self.ensure_user(org_id, name, role)
+
+    def user_id(self, org_id: int, name: str) -> int | None:
+        row = self._state.one("SELECT id FROM users WHERE org_id = ? AND name = ?", (org_id, name))
+        return None if row is None else int(row["id"])
+
+    def users(self, org_id: int) -> list[dict[str, object]]:
+        return self._state.query(
+            "SELECT name, role, created_at FROM users WHERE org_id = ? ORDER BY name", (org_id,)
+        )
+
+    def issue_token(self, user_id: int, name: str, ttl_s: float | None = None) -> str:
+        """A new API token; only its hash is stored, so this is the one time it is visible.
+        `ttl_s`: it stops working after that long (None: never, for the bootstrap admin)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = self._state.clock()
         with self._state.transaction() as db:
             db.table("api_tokens").insert(
                 {
                     "user_id": user_id,
                     "name": name,
                     "token_hash": hash_token(token),
-                    "created_at": self._state.clock(),
+                    "created_at": now,
                     "revoked_at": None,
+                    "expires_at": None if ttl_s is None else now + ttl_s,
+                    "last_used_at": None,
                 }
             )
         return token
+
+    def revoke_named(self, user_id: int, name: str) -> int:
+        """Revoke a user's tokens of that name; how many were live."""
+        with self._state.transaction() as db:
+            cursor = db.execute(
+                "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND name = ?"
+                " AND revoked_at IS NULL",
+                (self._state.clock(), user_id, name),
+            )
+            return cursor.rowcount
+
+    def tokens(self, user_id: int) -> list[dict[str, object]]:
+        """Never the token itself (only its hash is kept): names and dates."""
+        return self._state.query(
+            "SELECT name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens"
+            " WHERE user_id = ? ORDER BY id",
+            (user_id,),
+        )
 
     def revoke_token(self, token: str) -> bool:
         with self._state.transaction() as db:
@@ -64,14 +119,21 @@ class Accounts:
     def authenticate(self, token: str) -> Principal | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
+        now = self._state.clock()
         row = self._state.one(
-            "SELECT u.id, u.org_id, u.name, u.role FROM api_tokens t"
-            " JOIN users u ON u.id = t.user_id"
-            " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
-            (hash_token(token),),
+            "SELECT t.id AS token_id, t.last_used_at, u.id, u.org_id, u.name, u.role"
+            " FROM api_tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL"
+            " AND (t.expires_at IS NULL OR t.expires_at > ?)",
+            (hash_token(token), now),
         )
         if row is None:
             return None
+        if row["last_used_at"] is None or now - float(row["last_used_at"]) >= LAST_USED_EVERY_S:
+            with self._state.transaction() as db:
+                db.execute(
+                    "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now, row["token_id"])
+                )
         return Principal(int(row["id"]), int(row["org_id"]), str(row["name"]), Role(row["role"]))
 
     def register_runner(self, org_id: int, name: str) -> None:

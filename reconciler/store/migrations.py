@@ -61,7 +61,7 @@ def _sources(db: Database) -> None:
         pk="id",
         foreign_keys=[("org_id", "orgs", "id")],
     )
-    # the webhook path names a repository, so names are unique across orgs
+    # (version 1: unique across orgs; per org since `_repository_names_per_org`)
     db.table("repositories").create_index(["name"], unique=True)
     db.table("projects").create(
         {
@@ -245,6 +245,19 @@ def _portal_logins(db: Database) -> None:
     db.table("audit_log").create_index(["org_id", "actor", "id"])
 
 
+def _token_lifetimes(db: Database) -> None:
+    """API tokens expire (NULL: never, the bootstrap admin's) and record when last used."""
+    db.table("api_tokens").add_column("expires_at", float)
+    db.table("api_tokens").add_column("last_used_at", float)
+
+
+def _repository_names_per_org(db: Database) -> None:
+    """Names are each org's own: one org registering a name tells it nothing about another's.
+    Webhooks name the org in their path (the bootstrap org's may leave it out)."""
+    db.execute("DROP INDEX IF EXISTS idx_repositories_name")
+    db.table("repositories").create_index(["org_id", "name"], unique=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _accounts,
     _sources,
@@ -252,4 +265,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _previews_and_audit,
     _replays,
     _portal_logins,
+    _token_lifetimes,
+    _repository_names_per_org,
 )

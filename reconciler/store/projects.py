@@ -111,8 +111,8 @@ class Projects:
         row = self._state.one(_PROJECT_SQL + " WHERE p.id = ?", (project_id,))
         return None if row is None else _project(row)
 
-    def by_repository(self, repo_name: str) -> ProjectRecord | None:
-        row = self._state.one(_PROJECT_SQL + " WHERE r.name = ?", (repo_name,))
+    def by_repository(self, org: str, repo_name: str) -> ProjectRecord | None:
+        row = self._state.one(_PROJECT_SQL + " WHERE o.name = ? AND r.name = ?", (org, repo_name))
         return None if row is None else _project(row)
 
     def all(self, org_id: int | None = None) -> list[ProjectRecord]:

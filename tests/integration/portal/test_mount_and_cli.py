@@ -1,5 +1,5 @@
 """The portal mounted at `/` beside the JSON API (as `camelops serve` does), and
-`camelops user create`."""
+`camelops user login`."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _store(data_dir: Path) -> StateStore:
 async def test_user_create_makes_a_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _store(tmp_path).close()
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
-    argv = ["user", "create", "--data-dir", str(tmp_path), "--org", "acme", "--name", "ops"]
+    argv = ["user", "login", "--data-dir", str(tmp_path), "--org", "acme", "--name", "ops"]
     assert main([*argv, "--role", "operator"]) == 0
     store = _store(tmp_path)
     try:
@@ -66,10 +66,10 @@ def test_user_create_refuses_bad_input_without_partial_state(
 ) -> None:
     _store(tmp_path).close()
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert main(["user", "create", "--data-dir", str(tmp_path), "--name", "ops"]) == 2
+    assert main(["user", "login", "--data-dir", str(tmp_path), "--name", "ops"]) == 2
     assert "12 to 1024 characters" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
-    assert main(["user", "create", "--data-dir", str(tmp_path), "--name", "Bad Name"]) == 2
+    assert main(["user", "login", "--data-dir", str(tmp_path), "--name", "Bad Name"]) == 2
     assert "invalid user name" in capsys.readouterr().err
     store = _store(tmp_path)
     try:
@@ -78,5 +78,5 @@ def test_user_create_refuses_bad_input_without_partial_state(
         store.close()
     empty = tmp_path / "nothing-here"
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
-    assert main(["user", "create", "--data-dir", str(empty), "--name", "ops"]) == 2
+    assert main(["user", "login", "--data-dir", str(empty), "--name", "ops"]) == 2
     assert "run `camelops serve` first" in capsys.readouterr().err

@@ -1,5 +1,5 @@
 """Black box: `camelops serve` serves the portal at `/`, and a user made with
-`camelops user create` logs in through the form (only documented commands)."""
+`camelops user login` logs in through the form (only documented commands)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_serve_portal_login_with_a_created_user(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with camelops_serve(data_dir) as served:
         created = subprocess.run(
-            [sys.executable, "-m", "camelops", "user", "create", "--data-dir", str(data_dir),
+            [sys.executable, "-m", "camelops", "user", "login", "--data-dir", str(data_dir),
              "--name", "ops", "--role", "operator"],
             input="a long enough secret\n", capture_output=True, text=True, timeout=60,
             check=False,

@@ -47,8 +47,10 @@ def camelops_serve(
     env: dict[str, str] | None = None,
     *,
     local_roots: Path | None = None,
+    tunnel: bool = False,
 ) -> Iterator[Served]:
-    """`local_roots`: where the test's local repositories may be (default: beside data_dir)."""
+    """`local_roots`: where the test's local repositories may be (default: beside data_dir);
+    `tunnel`: also the mTLS tunnel (on a free port), which the replay route needs."""
     port = free_port()
     roots = str(local_roots or data_dir.parent)
     env = {
@@ -68,9 +70,9 @@ def camelops_serve(
             str(data_dir),
             "--port",
             str(port),
-            # the API alone: a fixed tunnel port would collide between parallel runs
+            # without `tunnel` the API alone; a fixed tunnel port would collide between runs
             "--tunnel-port",
-            "0",
+            str(free_port()) if tunnel else "0",
             *args,
         ],
         stdout=log,

@@ -14,7 +14,7 @@ from reconciler.store.records import RevisionState
 from tests.integration.reconciler.apiclient import Api, github_headers
 from tests.integration.reconciler.gitrepo import base_files
 
-HOOK = "/api/v1/hooks/git/shop"
+HOOK = "/api/v1/hooks/git/acme/shop"  # the test org is not the bootstrap one
 BODY = b'{"ref": "refs/heads/main"}'
 HUGE = "9" * 5000
 

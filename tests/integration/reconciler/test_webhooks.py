@@ -18,7 +18,7 @@ from reconciler.api.hooks import POST_RECEIVE_SCRIPT
 from tests.integration.reconciler.apiclient import HOOK_SECRET, Api, generic_headers, github_headers
 from tests.integration.reconciler.harness import Core
 
-HOOK = "/api/v1/hooks/git/shop"
+HOOK = "/api/v1/hooks/git/acme/shop"  # the test org is not the bootstrap one
 BODY = b'{"ref": "refs/heads/main", "after": "0000000000000000000000000000000000000000"}'
 
 
