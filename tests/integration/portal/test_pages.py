@@ -28,6 +28,13 @@ async def test_overview_lists_one_row_per_environment_with_badges(world: PortalW
     assert "first good revision" in page
     assert "Ada Dev" in page
     assert "offline" in page  # no runner heartbeat yet
+    # health is what the runner reports, not the reconciler's own "dispatched"
+    assert page.count('<span class="badge unknown">Unknown</span>') == 2
+    digest = world.core.store.desired.history_of(world.core.project.id, "prod")[0].digest
+    world.core.store.desired.report_status("acme", "shop", "prod", digest, state="Healthy",
+                                           detail="")  # fmt: skip
+    _, page = await viewer.get("/")
+    assert '<span class="badge healthy">Healthy</span>' in page
     status, filtered = await viewer.get("/?q=nomatch")
     assert "No environment matches." in filtered
 
