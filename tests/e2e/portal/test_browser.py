@@ -120,8 +120,20 @@ async def test_operator_replays_a_failed_exchange_and_finds_the_audit_entry(
     await expect(page.get_by_text("EX-00000002")).to_be_visible()
     await visit.check("audit-entry")
 
+    world.core.store.previews.upsert(
+        world.core.project.id, 7, ref="refs/pull/7/head", head="a" * 40, base="b" * 40,
+        state="ready", summary={"prod": {"camel": [{"integration": "orders",
+        "routes": {"added": ["audit"], "removed": [], "changed": ["tick"]}}]}},
+        errors=(), ttl_s=3600,
+    )  # fmt: skip
+    commit = world.core.store.projects.revisions(world.core.project.id)[0].commit_id
+    bundle = world.core.store.desired.history_of(world.core.project.id, "prod")[0].id
     for name, path in (
         ("project", "/projects/shop"),
+        ("revision", f"/projects/shop/revisions/{commit}"),
+        ("preview", "/projects/shop/previews/7"),
+        ("confirm-sync", "/projects/shop/environments/prod/sync"),
+        ("confirm-pin", f"/projects/shop/environments/prod/pin?bundle={bundle}"),
         ("traces", "/traces"),
         ("runners", "/runners"),
         ("audit", "/audit"),
