@@ -219,7 +219,9 @@ class TelemetryStore:
     ) -> list[ExchangeSummary]:
         """Newest first, one page: `before` is the (started_at, exchange_id) of the last row
         of the previous page (keyset pagination; never OFFSET over the table)."""
-        filters, params = ["org = {org:String}"], {"org": org, "limit": max(1, min(limit, 1000))}
+        page = max(1, min(limit, 1000))
+        filters: list[str] = ["org = {org:String}"]
+        params: dict[str, Any] = {"org": org, "limit": page, "inner": page * 3}
         for column, value in (
             ("environment", environment),
             ("integration", integration),
@@ -243,12 +245,21 @@ class TelemetryStore:
                 "(started_at, exchange_id) < ({b_at:DateTime64(3, 'UTC')}, {b_id:String})"
             )
             params["b_at"], params["b_id"] = before
+        # No FINAL (it merges every matching part: 200 ms on a million rows). A redelivered
+        # exchange has the same (started_at, exchange_id), so its copies sort next to each
+        # other: take the top 3x rows, then one row per exchange id.
+        order = " ORDER BY started_at DESC, exchange_id DESC"
         rows = self._query(
             "SELECT "  # noqa: S608 - fixed column names, every value bound
             + _SUMMARY
-            + " FROM $db.exchanges FINAL WHERE "
+            + " FROM (SELECT "
+            + _SUMMARY
+            + " FROM $db.exchanges WHERE "
             + " AND ".join(filters)
-            + " ORDER BY started_at DESC, exchange_id DESC LIMIT {limit:UInt32}",
+            + order
+            + " LIMIT {inner:UInt32})"
+            + order
+            + " LIMIT 1 BY exchange_id LIMIT {limit:UInt32}",
             params,
         )
         return [_summary(row) for row in rows]

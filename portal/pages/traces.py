@@ -113,10 +113,10 @@ async def exchange(request: web.Request) -> web.Response:
 
 
 async def _environment_or_404(request: web.Request) -> web.Response | None:
-    page = await request.app[PORTAL].views.environment(
+    found = await request.app[PORTAL].views.has_environment(
         request[SESSION].principal, request.match_info["project"], request.match_info["env"]
     )
-    return error_page(request, 404, "There is no such environment.") if page is None else None
+    return None if found else error_page(request, 404, "There is no such environment.")
 
 
 @routes.get(ENV + "/failures")

@@ -25,6 +25,8 @@ USER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9._]{0,62}[a-z0-9])?$")
 ORG_NAME = USER_NAME
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # argon2 would hash a megabyte happily; a login form never needs that
+_MAX_TRACKED = 10_000
+"""Keys (user names, client addresses) with recent failed logins kept in memory at most."""
 _TOUCH_EVERY_S = 30.0  # a request refreshes the idle clock at most this often (fewer writes)
 
 
@@ -68,7 +70,12 @@ class _Failures:
             del self.times[key]
         return len(queue)
 
-    def add(self, key: str, now: float) -> None:
+    def add(self, key: str, now: float, window: float) -> None:
+        if len(self.times) >= _MAX_TRACKED:  # a spray of names must not grow memory unbounded
+            for stale in [k for k, q in self.times.items() if q[-1] <= now - window]:
+                del self.times[stale]
+        if len(self.times) >= _MAX_TRACKED:
+            self.times.pop(next(iter(self.times)))  # the oldest key first (insertion order)
         self.times.setdefault(key, deque()).append(now)
 
 
@@ -115,8 +122,8 @@ class PortalAccounts:
             return LoginRefused(throttled=True, retry_after_s=int(window))
         user_id = await asyncio.to_thread(self._verify, name, password[:MAX_PASSWORD])
         if user_id is None:
-            self._failures.add(name_key, now)
-            self._failures.add(client_key, now)
+            self._failures.add(name_key, now, window)
+            self._failures.add(client_key, now, window)
             return LoginRefused(throttled=False)
         self._failures.times.pop(name_key, None)
         session = NewSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32))

@@ -206,6 +206,17 @@ class PortalViews:
         last = views[-1] if len(rows) > limit else None
         return OverviewPage(views, f"{last.project}/{last.environment}" if last else None)
 
+    async def has_environment(self, who: Principal, project: str, env: str) -> bool:
+        """The cheap check behind pages that only need the environment to be the caller's."""
+
+        def lookup() -> bool:
+            found = self._store.projects.by_name(who.org_id, project)
+            return found is not None and (
+                self._store.desired.environment(found.id, env) is not None
+            )
+
+        return await asyncio.to_thread(lookup)
+
     async def environment(self, who: Principal, project: str, env: str) -> EnvironmentPage | None:
         return await asyncio.to_thread(self._environment, who, project, env)
 

@@ -56,12 +56,13 @@ class Visit:
             wide = await page.evaluate(_WIDER_THAN_VIEWPORT)
             if wide:
                 self.problems.setdefault(name, []).append(f"wider than {width}px: {wide}")
-        await page.set_viewport_size({"width": 1280, "height": 900})
-        violations = await _axe(page)
-        if violations:
+            violations = await _axe(page)  # at both widths: narrow adds scrolling regions
             self.problems.setdefault(name, []).extend(
-                f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in violations
+                f"{width}px {v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in violations
             )
+            if not self.problems[name]:
+                del self.problems[name]
+        await page.set_viewport_size({"width": 1280, "height": 900})
 
 
 async def test_operator_replays_a_failed_exchange_and_finds_the_audit_entry(
@@ -119,8 +120,20 @@ async def test_operator_replays_a_failed_exchange_and_finds_the_audit_entry(
     await expect(page.get_by_text("EX-00000002")).to_be_visible()
     await visit.check("audit-entry")
 
+    world.core.store.previews.upsert(
+        world.core.project.id, 7, ref="refs/pull/7/head", head="a" * 40, base="b" * 40,
+        state="ready", summary={"prod": {"camel": [{"integration": "orders",
+        "routes": {"added": ["audit"], "removed": [], "changed": ["tick"]}}]}},
+        errors=(), ttl_s=3600,
+    )  # fmt: skip
+    commit = world.core.store.projects.revisions(world.core.project.id)[0].commit_id
+    bundle = world.core.store.desired.history_of(world.core.project.id, "prod")[0].id
     for name, path in (
         ("project", "/projects/shop"),
+        ("revision", f"/projects/shop/revisions/{commit}"),
+        ("preview", "/projects/shop/previews/7"),
+        ("confirm-sync", "/projects/shop/environments/prod/sync"),
+        ("confirm-pin", f"/projects/shop/environments/prod/pin?bundle={bundle}"),
         ("traces", "/traces"),
         ("runners", "/runners"),
         ("audit", "/audit"),

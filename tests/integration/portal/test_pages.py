@@ -28,6 +28,13 @@ async def test_overview_lists_one_row_per_environment_with_badges(world: PortalW
     assert "first good revision" in page
     assert "Ada Dev" in page
     assert "offline" in page  # no runner heartbeat yet
+    # health is what the runner reports, not the reconciler's own "dispatched"
+    assert page.count('<span class="badge unknown">Unknown</span>') == 2
+    digest = world.core.store.desired.history_of(world.core.project.id, "prod")[0].digest
+    world.core.store.desired.report_status("acme", "shop", "prod", digest, state="Healthy",
+                                           detail="")  # fmt: skip
+    _, page = await viewer.get("/")
+    assert '<span class="badge healthy">Healthy</span>' in page
     status, filtered = await viewer.get("/?q=nomatch")
     assert "No environment matches." in filtered
 
@@ -212,6 +219,16 @@ async def test_failed_message_replay_is_confirmed_idempotent_and_audited(
     assert status == 409  # the same confirmation cannot replay another exchange
 
 
+async def test_a_redelivered_exchange_is_listed_once(world: PortalWorld) -> None:
+    world.add_exchanges([exchange(5, failed=True), exchange(6, failed=True)])
+    world.add_exchanges([exchange(5, failed=True)])  # at-least-once: the same exchange again
+    viewer = await world.login("victor")
+    _, failures = await viewer.get(f"{ENV}/failures")
+    assert re.findall(r"<code>(EX-\d{8})</code></a>", failures) == ["EX-00000006", "EX-00000005"]
+    _, traces = await viewer.get("/traces")
+    assert re.findall(r"<code>(EX-\d{8})</code></a>", traces) == ["EX-00000006", "EX-00000005"]
+
+
 async def test_traces_search_pages_by_keyset_without_gaps(world: PortalWorld) -> None:
     world.add_exchanges([exchange(n, failed=n % 10 == 0) for n in range(1, 121)])
     viewer = await world.login("victor")
@@ -262,3 +279,27 @@ async def test_logout_form_posts_with_the_session_token(world: PortalWorld) -> N
     assert status == 303
     status, _ = await viewer.get("/")
     assert status == 303
+
+
+async def test_a_blocking_sync_window_is_shown_and_needs_an_override(world: PortalWorld) -> None:
+    files = base_files()
+    files["camelops.yaml"] = files["camelops.yaml"].replace(
+        "      namespace: shop-prod\n",
+        "      namespace: shop-prod\n      syncWindows:\n        - kind: deny\n"
+        '          schedule: "* * * * *"\n          duration: 2h\n',
+    )
+    world.core.repo.commit(files, "freeze prod")
+    world.core.repo.push()
+    world.core.controller.request(world.core.project.id)
+    await world.core.controller.wait_idle()
+    operator = await world.login("oscar")
+    _, page = await operator.get(ENV)
+    assert "Blocked" in page
+    assert "a deny sync window is active" in page
+    assert "<code>* * * * *</code> (UTC)" in page
+    status, refused = await operator.post(f"{ENV}/sync", {})
+    assert status == 409
+    assert "override the sync window" in refused
+    status, done = await operator.post(f"{ENV}/sync", {"override": "on"})
+    assert status == 200
+    assert "bundle dispatched" in done
