@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.drivers.local.cds import ClassDataSharing
 from runner.drivers.local.logs import camel_error, rotate
 from runner.drivers.local.process import (
     HEALTH_PATH,
@@ -69,9 +70,15 @@ def _describe_exit(instance: Instance) -> str:
 
 class LocalIntegration:
     def __init__(
-        self, settings: LocalSettings, directory: Path, secrets_dir: Path, proxies: ProxyLoop
+        self,
+        settings: LocalSettings,
+        directory: Path,
+        secrets_dir: Path,
+        proxies: ProxyLoop,
+        cds: ClassDataSharing | None = None,
     ) -> None:
         self.settings = settings
+        self._cds = cds
         self.directory = directory
         self.secrets_dir = secrets_dir
         self._proxies = proxies
@@ -159,6 +166,8 @@ class LocalIntegration:
             "{jolokia_port}": str(instance.ports.jolokia),
         }
         command = [_fill(arg, fill) for arg in spec.command]
+        if self._cds is not None:
+            command[1:1] = self._cds.options(instance.directory)
         instance.start(command, process_env(dict(spec.env) | self._secret_env(spec)))
         log.info("%s: started process %s (pid %s)", spec.key, instance.id, instance.camel.pid)
         self._start_sidecar(instance, spec)
@@ -223,6 +232,8 @@ class LocalIntegration:
     def _discard(self, instances: list[Instance], *, keep_log: bool) -> None:
         for instance in instances:
             instance.stop(self.settings.stop_grace)
+            if self._cds is not None:
+                self._cds.collect(instance.directory)
             if keep_log and instance.log_path.exists():
                 shutil.copyfile(instance.log_path, self.directory / FAILED_LOG)
             shutil.rmtree(instance.directory, ignore_errors=True)

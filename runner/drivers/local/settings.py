@@ -19,6 +19,8 @@ class LocalSettings:
     stop_on_close: bool = False
     """Stop the processes when the runner stops (a demo ending), instead of leaving them for
     the next runner to adopt."""
+    class_data_sharing: bool = True
+    """Archive the runtime's classes once and map them into every later JVM (faster start)."""
     host: str = "127.0.0.1"
     """Where stable ports listen."""
     start_timeout: float = 120.0
