@@ -45,6 +45,18 @@ class StartFailed(Exception):
 
 
 @dataclass
+class Failure:
+    """The last revision that did not start, and when to try it again (every sync round would
+    otherwise start a doomed JVM)."""
+
+    checksum: str
+    message: str
+    attempts: int
+    delay: float
+    retry_at: float
+
+
+@dataclass
 class Crash:
     restarts: int = 0
     down_since: float | None = None
@@ -86,8 +98,7 @@ class LocalIntegration:
         self.spec: ProcessSpec | None = None
         self.instances: list[Instance] = []
         self.stable: StablePort | None = None
-        self.failure: tuple[str, str] | None = None
-        """(checksum, Camel's error) of the last revision that failed to start."""
+        self.failure: Failure | None = None
         self.crashes: dict[str, Crash] = {}
         self.log_problem = ""
 
@@ -106,6 +117,15 @@ class LocalIntegration:
             if spec.replicas == 0:
                 self._replace([], spec)
                 return True
+            failed = self.failure
+            retrying_later = (
+                failed is not None
+                and failed.checksum == spec.checksum
+                and time.monotonic() < failed.retry_at
+            )
+            if failed is not None and retrying_later:
+                # a stable text: a countdown would make every sync round a new status
+                raise StartFailed(f"{failed.message} (retried {failed.delay:.0f}s after)")
             new: list[Instance] = []
             try:
                 for n in range(spec.replicas):
@@ -113,11 +133,18 @@ class LocalIntegration:
                 self._wait_ready(new)
             except (StartFailed, OSError) as exc:
                 # nothing of a failed revision stays behind; the old processes keep serving
-                self.failure = (spec.checksum, str(exc))
                 self._discard(new, keep_log=True)
+                self._record_failure(spec.checksum, str(exc))
                 raise
             self._replace(new, spec)
             return True
+
+    def _record_failure(self, checksum: str, message: str) -> None:
+        attempts = (
+            self.failure.attempts + 1 if self.failure and self.failure.checksum == checksum else 1
+        )
+        delay = min(self.settings.retry_initial * 2 ** (attempts - 1), self.settings.retry_max)
+        self.failure = Failure(checksum, message, attempts, delay, time.monotonic() + delay)
 
     def _complete(self, spec: ProcessSpec) -> bool:
         return len(self.instances) == spec.replicas
@@ -339,10 +366,12 @@ class LocalIntegration:
 
     def _revision_health(self, desired: ProcessSpec) -> HealthReport | None:
         """Whether the desired revision is the one running at all; None when it is."""
-        if self.failure is not None and self.failure[0] == desired.checksum:
+        if self.failure is not None and self.failure.checksum == desired.checksum:
             serving = "the previous revision keeps serving" if self.instances else "nothing runs"
             return HealthReport(
-                Health.DEGRADED, f"new revision failed to start ({serving}): {self.failure[1]}"
+                Health.DEGRADED,
+                f"new revision failed to start {self.failure.attempts}x ({serving}): "
+                f"{self.failure.message}",
             )
         if self.spec is None:
             return HealthReport(Health.MISSING, "not started")

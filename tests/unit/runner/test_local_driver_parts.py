@@ -210,6 +210,10 @@ def test_a_missing_secret_fails_the_start_and_leaves_nothing(
     assert list(instances.iterdir()) == []
     health = driver.health(_bundle(process)).objects[0][1]
     assert "secret db has no key password" in health.message
+    # the same revision again soon: not started again, the same error and when it is retried
+    again = driver.apply(_bundle(process), ApplyOptions()).results[0]
+    assert again.outcome is Outcome.FAILED
+    assert "secret db has no key password (retried 30s after)" in again.message
 
 
 def test_class_data_sharing_records_once_then_maps_the_archive(tmp_path: Path) -> None:
