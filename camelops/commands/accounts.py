@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -23,7 +22,6 @@ if TYPE_CHECKING:  # the store is imported when a command runs, not to build the
     from reconciler.store import StateStore
 
 DEFAULT_USER_TTL = timedelta(days=30)
-DEFAULT_DATA_DIR = Path(os.environ.get("CAMELOPS_DATA_DIR", ".camelops"))
 ROLES = ("viewer", "operator", "admin")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -47,8 +45,10 @@ def _run(label: str, work: Callable[[StateStore, argparse.Namespace], str]) -> C
         from reconciler.store.accounts import AccountExists  # noqa: PLC0415
 
         owner_only_files()
+        # `--data-dir`, else the settings' default ($CAMELOPS_DATA_DIR)
+        data_dir: Path = args.data_dir or args.settings.runner.data_dir
         try:
-            store = _open(args.data_dir)
+            store = _open(data_dir)
         except (OSError, StoreError, ValueError) as exc:
             print(f"camelops {label}: {exc}", file=sys.stderr)
             return EXIT_ERROR
@@ -117,17 +117,20 @@ def revoke_tokens(store: StateStore, args: argparse.Namespace) -> str:
 run_create_user_token = _run("token create", create_user_token)
 
 
-def _common(parser: argparse.ArgumentParser, data_dir: Path) -> None:
-    parser.add_argument("--data-dir", type=Path, default=data_dir, help="the control plane's")
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="the control plane's (default: $CAMELOPS_DATA_DIR, else .camelops)",
+    )
 
 
 def register(subparsers: Subparsers) -> None:
-    data_dir = DEFAULT_DATA_DIR
     org = subparsers.add_parser("org", help="organisations (tenants) of the control plane")
     org_actions = org.add_subparsers(dest="org_command", metavar="ACTION", required=True)
     create = org_actions.add_parser("create", help="a new org (its names are its own)")
     create.add_argument("name", type=_name)
-    _common(create, data_dir)
+    _common(create)
     create.set_defaults(func=_run("org create", create_org))
 
     user = subparsers.add_parser("user", help="API users of an org")
@@ -136,11 +139,11 @@ def register(subparsers: Subparsers) -> None:
     create.add_argument("name", type=_name)
     create.add_argument("--org", required=True, type=_name)
     create.add_argument("--role", required=True, choices=ROLES)
-    _common(create, data_dir)
+    _common(create)
     create.set_defaults(func=_run("user create", create_user))
 
 
-def add_user_token_actions(token_actions: Subparsers, data_dir: Path) -> None:
+def add_user_token_actions(token_actions: Subparsers) -> None:
     """`token list` and `token revoke` (API tokens of users), joining the `token` group."""
     for action, helptext, work in (
         ("list", "a user's API tokens: names, dates, never the tokens", list_tokens),
@@ -151,5 +154,5 @@ def add_user_token_actions(token_actions: Subparsers, data_dir: Path) -> None:
         parser.add_argument("--org", default="default", type=_name)
         if action == "revoke":
             parser.add_argument("--name", required=True)
-        _common(parser, data_dir)
+        _common(parser)
         parser.set_defaults(func=_run(f"token {action}", work))

@@ -113,7 +113,10 @@ def runner_daemon(args: argparse.Namespace) -> int:
 
             asyncio.run(
                 run_local_runner(
-                    data_dir, args.camel_home, paths, stop_processes=args.stop_processes
+                    data_dir,
+                    args.camel_home or args.settings.runner.camel_home,
+                    paths,
+                    stop_processes=args.stop_processes,
                 )
             )
         else:
@@ -161,7 +164,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     create.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     create.set_defaults(func=token_create)
-    add_user_token_actions(token_commands, DEFAULT_DATA_DIR)
+    add_user_token_actions(token_commands)
 
     runner = subparsers.add_parser(
         "runner",

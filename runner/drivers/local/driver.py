@@ -24,6 +24,7 @@ from runner.driver import (
     ObjectResult,
     PruneResult,
 )
+from runner.drivers.local.cds import ClassDataSharing
 from runner.drivers.local.integration import LocalIntegration, StartFailed
 from runner.drivers.local.proxy import ProxyLoop
 from runner.drivers.local.settings import LocalSettings
@@ -57,6 +58,11 @@ class LocalDriver:
         self._guard = threading.Lock()
         self._integrations: dict[str, LocalIntegration] = {}
         self._stop = threading.Event()
+        self._cds = (
+            ClassDataSharing(settings.state_dir / "cds", settings.runtime_home)
+            if settings.class_data_sharing
+            else None
+        )
         (settings.state_dir / ENVS).mkdir(parents=True, exist_ok=True)
         self._adopt_all()
         self._supervisor = threading.Thread(
@@ -72,7 +78,7 @@ class LocalDriver:
             if found is None:
                 env_dir = self.settings.state_dir / ENVS / namespace
                 found = LocalIntegration(
-                    self.settings, env_dir / name, env_dir / SECRETS, self._proxies
+                    self.settings, env_dir / name, env_dir / SECRETS, self._proxies, self._cds
                 )
                 self._integrations[key] = found
             return found

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract.status import Health
+from runner.drivers.local.cds import ClassDataSharing
 from runner.drivers.local.logs import camel_error, rotate
 from runner.drivers.local.process import (
     HEALTH_PATH,
@@ -42,6 +43,18 @@ FAILED_LOG = "failed-start.log"
 
 class StartFailed(Exception):
     """A new revision's processes did not become ready; the message carries Camel's error."""
+
+
+@dataclass
+class Failure:
+    """The last revision that did not start, and when to try it again (every sync round would
+    otherwise start a doomed JVM)."""
+
+    checksum: str
+    message: str
+    attempts: int
+    delay: float
+    retry_at: float
 
 
 @dataclass
@@ -70,9 +83,15 @@ def _describe_exit(instance: Instance) -> str:
 
 class LocalIntegration:
     def __init__(
-        self, settings: LocalSettings, directory: Path, secrets_dir: Path, proxies: ProxyLoop
+        self,
+        settings: LocalSettings,
+        directory: Path,
+        secrets_dir: Path,
+        proxies: ProxyLoop,
+        cds: ClassDataSharing | None = None,
     ) -> None:
         self.settings = settings
+        self._cds = cds
         self.directory = directory
         self.secrets_dir = secrets_dir
         self._proxies = proxies
@@ -80,8 +99,7 @@ class LocalIntegration:
         self.spec: ProcessSpec | None = None
         self.instances: list[Instance] = []
         self.stable: StablePort | None = None
-        self.failure: tuple[str, str] | None = None
-        """(checksum, Camel's error) of the last revision that failed to start."""
+        self.failure: Failure | None = None
         self.crashes: dict[str, Crash] = {}
         self.log_problem = ""
 
@@ -100,6 +118,15 @@ class LocalIntegration:
             if spec.replicas == 0:
                 self._replace([], spec)
                 return True
+            failed = self.failure
+            retrying_later = (
+                failed is not None
+                and failed.checksum == spec.checksum
+                and time.monotonic() < failed.retry_at
+            )
+            if failed is not None and retrying_later:
+                # a stable text: a countdown would make every sync round a new status
+                raise StartFailed(f"{failed.message} (retried {failed.delay:.0f}s after)")
             new: list[Instance] = []
             try:
                 for n in range(spec.replicas):
@@ -107,11 +134,18 @@ class LocalIntegration:
                 self._wait_ready(new)
             except (StartFailed, OSError) as exc:
                 # nothing of a failed revision stays behind; the old processes keep serving
-                self.failure = (spec.checksum, str(exc))
                 self._discard(new, keep_log=True)
+                self._record_failure(spec.checksum, str(exc))
                 raise
             self._replace(new, spec)
             return True
+
+    def _record_failure(self, checksum: str, message: str) -> None:
+        attempts = (
+            self.failure.attempts + 1 if self.failure and self.failure.checksum == checksum else 1
+        )
+        delay = min(self.settings.retry_initial * 2 ** (attempts - 1), self.settings.retry_max)
+        self.failure = Failure(checksum, message, attempts, delay, time.monotonic() + delay)
 
     def _complete(self, spec: ProcessSpec) -> bool:
         return len(self.instances) == spec.replicas
@@ -160,6 +194,8 @@ class LocalIntegration:
             "{jolokia_port}": str(instance.ports.jolokia),
         }
         command = [_fill(arg, fill) for arg in spec.command]
+        if self._cds is not None:
+            command[1:1] = self._cds.options(instance.directory)
         instance.start(command, process_env(dict(spec.env) | self._secret_env(spec)))
         log.info("%s: started process %s (pid %s)", spec.key, instance.id, instance.camel.pid)
         self._start_sidecar(instance, spec)
@@ -224,6 +260,8 @@ class LocalIntegration:
     def _discard(self, instances: list[Instance], *, keep_log: bool) -> None:
         for instance in instances:
             instance.stop(self.settings.stop_grace)
+            if self._cds is not None:
+                self._cds.collect(instance.directory)
             if keep_log and instance.log_path.exists():
                 shutil.copyfile(instance.log_path, self.directory / FAILED_LOG)
             shutil.rmtree(instance.directory, ignore_errors=True)
@@ -329,10 +367,12 @@ class LocalIntegration:
 
     def _revision_health(self, desired: ProcessSpec) -> HealthReport | None:
         """Whether the desired revision is the one running at all; None when it is."""
-        if self.failure is not None and self.failure[0] == desired.checksum:
+        if self.failure is not None and self.failure.checksum == desired.checksum:
             serving = "the previous revision keeps serving" if self.instances else "nothing runs"
             return HealthReport(
-                Health.DEGRADED, f"new revision failed to start ({serving}): {self.failure[1]}"
+                Health.DEGRADED,
+                f"new revision failed to start {self.failure.attempts}x ({serving}): "
+                f"{self.failure.message}",
             )
         if self.spec is None:
             return HealthReport(Health.MISSING, "not started")

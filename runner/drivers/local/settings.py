@@ -19,6 +19,8 @@ class LocalSettings:
     stop_on_close: bool = False
     """Stop the processes when the runner stops (a demo ending), instead of leaving them for
     the next runner to adopt."""
+    class_data_sharing: bool = True
+    """Archive the runtime's classes once and map them into every later JVM (faster start)."""
     host: str = "127.0.0.1"
     """Where stable ports listen."""
     start_timeout: float = 120.0
@@ -29,6 +31,9 @@ class LocalSettings:
     log_keep: int = 3
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    retry_initial: float = 30.0
+    retry_max: float = 600.0
+    """Seconds before a revision that failed to start is tried again, doubling per failure."""
     stable_after: float = 60.0
     """Seconds a restarted process must stay up before its backoff starts from the beginning."""
     check_interval: float = 0.5

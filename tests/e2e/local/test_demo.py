@@ -18,6 +18,7 @@ import pytest
 from camelops.demo.stack import camelops_env, git, orders_answer
 from tests.e2e.local.conftest import camel_pids, wait_until
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "repo-layout"
 ROUTE = "integrations/orders-api/routes/orders-api.camel.yaml"

@@ -28,6 +28,8 @@ from tests.e2e.local.conftest import (
     wait_until,
 )
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 
 def _health(driver: LocalDriver, bundle: Bundle) -> tuple[Health, str]:
     report = driver.health(bundle).objects[-1][1]

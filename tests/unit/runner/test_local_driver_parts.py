@@ -18,6 +18,7 @@ from contract.bundles import Bundle, inventory_of, manifests_digest
 from contract.status import Outcome
 from runner.driver import ApplyOptions
 from runner.drivers.local import LocalDriver, LocalSettings
+from runner.drivers.local.cds import ClassDataSharing
 from runner.drivers.local.logs import camel_error, rotate
 from runner.drivers.local.process import MARKER, is_ours, start_ticks
 from runner.drivers.local.proxy import ProxyLoop, StablePort
@@ -210,3 +211,25 @@ def test_a_missing_secret_fails_the_start_and_leaves_nothing(
     assert list(instances.iterdir()) == []
     health = driver.health(_bundle(process)).objects[0][1]
     assert "secret db has no key password" in health.message
+    # the same revision again soon: not started again, the same error and when it is retried
+    again = driver.apply(_bundle(process), ApplyOptions()).results[0]
+    assert again.outcome is Outcome.FAILED
+    assert "secret db has no key password (retried 30s after)" in again.message
+
+
+def test_class_data_sharing_records_once_then_maps_the_archive(tmp_path: Path) -> None:
+    runtime = tmp_path / "runtime"
+    (runtime / "lib").mkdir(parents=True)
+    (runtime / "lib" / "camel-main.jar").write_bytes(b"jar")
+    cds = ClassDataSharing(tmp_path / "cds", runtime)
+    first, second = tmp_path / "i1", tmp_path / "i2"
+    first.mkdir()
+    second.mkdir()
+    assert cds.options(first)[-1] == f"-XX:ArchiveClassesAtExit={first / 'classes.jsa'}"
+    assert cds.options(second) == []  # one recording at a time
+    (first / "classes.jsa").write_bytes(b"archive")  # what the JVM writes when it exits
+    cds.collect(first)
+    assert cds.options(second)[-1] == f"-XX:SharedArchiveFile={cds.archive}"
+    assert cds.archive.read_bytes() == b"archive"
+    (runtime / "lib" / "camel-main.jar").write_bytes(b"another runtime")
+    assert ClassDataSharing(tmp_path / "cds", runtime).archive != cds.archive

@@ -1,0 +1,63 @@
+"""`camelops demo` and `camelops runner --driver local` refuse bad input before starting
+anything; the demo's saved state is private and stable across runs."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import pytest
+
+from camelops.cli import main
+from camelops.demo.state import load_or_create
+from tunnel.registration import RunnerFiles
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "repo-layout"
+
+
+def test_demo_without_a_camel_runtime_says_how_to_get_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "root"
+    code = main(["demo", "--root", str(root), "--camel-home", str(tmp_path / "none")])
+    assert code == 2
+    assert "make camel-app" in capsys.readouterr().err
+    assert not root.exists()  # nothing half set up
+
+
+def test_demo_refuses_a_directory_that_is_no_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "runtime" / "lib").mkdir(parents=True)
+    code = main(
+        ["demo", "--root", str(tmp_path / "root"), "--camel-home", str(tmp_path / "runtime"),
+         "--example", str(tmp_path)]
+    )  # fmt: skip
+    assert code == 2
+    assert "is not a camelops repository" in capsys.readouterr().err
+    assert not (tmp_path / "root").exists()
+
+
+def test_demo_state_is_private_and_kept(tmp_path: Path) -> None:
+    first = load_or_create(tmp_path / "root")
+    saved = tmp_path / "root" / "demo.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600  # it holds the webhook secret
+    again = load_or_create(tmp_path / "root")
+    assert again == first
+
+
+def test_local_runner_without_a_camel_runtime_stops_with_the_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = RunnerFiles.in_data_dir(tmp_path)
+    files.directory.mkdir(parents=True)
+    files.cert.write_text("registered")  # only its presence is checked before the driver
+    with caplog.at_level(logging.ERROR):
+        code = main(
+            ["runner", "--driver", "local", "--data-dir", str(tmp_path),
+             "--camel-home", str(tmp_path / "none"), "--relay", "off"]
+        )  # fmt: skip
+    assert code == 2
+    assert "no Camel runtime in" in caplog.text
+    assert "make camel-app" in caplog.text
