@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from camelops.cli import main
+from camelops.commands.demo import summary
 from camelops.demo.state import load_or_create
 from tunnel.registration import RunnerFiles
 
@@ -61,3 +62,10 @@ def test_local_runner_without_a_camel_runtime_stops_with_the_reason(
     assert code == 2
     assert "no Camel runtime in" in caplog.text
     assert "make camel-app" in caplog.text
+
+
+def test_demo_summary_names_the_portal_and_where_its_password_is(tmp_path: Path) -> None:
+    state = load_or_create(tmp_path / "root")
+    text = summary(state)
+    assert f"http://127.0.0.1:{state.api_port}/ " in text
+    assert f"login admin, password: cat {tmp_path / 'root' / 'portal-password'}" in text
