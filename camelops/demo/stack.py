@@ -77,7 +77,9 @@ class DemoStack:
         for folder in (self.state.logs, self.state.control_dir, self.state.runner_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.say(f"starting the control plane on {self.state.api_url} (SQLite + chDB)")
-        self.serve = self._spawn("serve", self._serve_args())
+        # the demo's own bare repository is the one local repository this control plane reads
+        repo_roots = {"CAMELOPS_LOCAL_REPO_ROOTS": str(self.state.bare_repo.parent)}
+        self.serve = self._spawn("serve", self._serve_args(), repo_roots)
         self._wait(self._api_up, 120, "the control plane", self.serve)
         self._ensure_bare_repository()
         self._ensure_project()
@@ -117,14 +119,16 @@ class DemoStack:
     def _log(self, name: str) -> Path:
         return self.state.logs / f"{name}.log"
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, args: list[str], extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         with self._log(name).open("ab") as log:
             return subprocess.Popen(  # noqa: S603 - our own CLI
                 [sys.executable, "-m", "camelops", *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=camelops_env(),
+                env={**camelops_env(), **(extra_env or {})},
                 start_new_session=True,  # Ctrl-C reaches the demo, which stops them in order
             )
 
