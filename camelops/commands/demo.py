@@ -12,7 +12,7 @@ from types import FrameType
 
 from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
 from camelops.demo.stack import DemoError, DemoStack
-from camelops.demo.state import PROJECT, DemoState, load_or_create
+from camelops.demo.state import PORTAL_USER, PROJECT, DemoState, load_or_create
 
 
 def register(subparsers: Subparsers) -> None:
@@ -74,6 +74,7 @@ def summary(state: DemoState) -> str:
     return f"""
 camelops is running (Ctrl-C stops everything; `make run` again resumes).
 
+  portal        {state.portal_url}   login {PORTAL_USER}, password: cat {state.portal_login_file}
   API           {state.api_url}/api/v1/projects   (OpenAPI: {state.api_url}/api/v1/openapi.json)
   admin token   {token_file}
                 curl -H "Authorization: Bearer $(cat {token_file})" \\

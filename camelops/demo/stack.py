@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from camelops.demo.state import PROJECT, RUNNER, DemoState
+from camelops.demo.state import DEMO_ORG, PORTAL_USER, PROJECT, RUNNER, DemoState
 from reconciler.api.hooks import POST_RECEIVE_SCRIPT
 from reconciler.secrets.sealing import load_public_pem, seal_value
 
@@ -76,12 +77,15 @@ class DemoStack:
         for folder in (self.state.logs, self.state.control_dir, self.state.runner_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.say(f"starting the control plane on {self.state.api_url} (SQLite + chDB)")
-        self.serve = self._spawn("serve", self._serve_args())
+        # the demo's own bare repository is the one local repository this control plane reads
+        repo_roots = {"CAMELOPS_LOCAL_REPO_ROOTS": str(self.state.bare_repo.parent)}
+        self.serve = self._spawn("serve", self._serve_args(), repo_roots)
         self._wait(self._api_up, 120, "the control plane", self.serve)
         self._ensure_bare_repository()
         self._ensure_project()
         self._ensure_seeded()
         self._ensure_registered()
+        self._ensure_portal_login()
         self.say("starting the runner (local driver)")
         self.runner = self._spawn("runner", self._runner_args())
 
@@ -115,14 +119,16 @@ class DemoStack:
     def _log(self, name: str) -> Path:
         return self.state.logs / f"{name}.log"
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, args: list[str], extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         with self._log(name).open("ab") as log:
             return subprocess.Popen(  # noqa: S603 - our own CLI
                 [sys.executable, "-m", "camelops", *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=camelops_env(),
+                env={**camelops_env(), **(extra_env or {})},
                 start_new_session=True,  # Ctrl-C reaches the demo, which stops them in order
             )
 
@@ -198,6 +204,22 @@ class DemoStack:
         if status not in (200, 201):
             raise DemoError(f"creating project {PROJECT}: HTTP {status} {answer}")
 
+    def _ensure_portal_login(self) -> None:
+        """An admin who logs in to the portal; its random password lives only in a 0600 file
+        (never on a command line or in the demo's output), so a resumed demo keeps the login."""
+        path = self.state.portal_login_file
+        if path.exists():
+            return
+        password = secrets.token_urlsafe(18)
+        self.say(f"creating the portal login {PORTAL_USER} (password in {path})")
+        self._camelops(
+            "user", "login", "--data-dir", str(self.state.control_dir), "--org", DEMO_ORG,
+            "--name", PORTAL_USER, "--role", "admin", stdin=password + "\n",
+        )  # fmt: skip
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+
     # ---- Git -------------------------------------------------------------------------------
     def _ensure_bare_repository(self) -> None:
         bare = self.state.bare_repo
@@ -259,10 +281,11 @@ class DemoStack:
             "--data-dir", str(self.state.runner_dir),
         )  # fmt: skip
 
-    def _camelops(self, *args: str) -> str:
+    def _camelops(self, *args: str, stdin: str = "") -> str:
         done = subprocess.run(  # noqa: S603 - our own CLI
             [sys.executable, "-m", "camelops", *args],
             env=camelops_env(),
+            input=stdin,
             capture_output=True,
             text=True,
             check=False,

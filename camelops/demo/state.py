@@ -12,6 +12,8 @@ from pathlib import Path
 
 STATE_FILE = "demo.json"
 PROJECT = "shop"
+DEMO_ORG = "default"  # the org `camelops serve` creates with its first admin
+PORTAL_USER = "admin"
 RUNNER = "local"  # the example's `local` environment names this runner
 DEFAULT_PORTS = {"api": 8080, "tunnel": 8443, "relay": 8790, "integrations": 18080}
 
@@ -49,6 +51,15 @@ class DemoState:
     @property
     def orders_url(self) -> str:
         return f"http://127.0.0.1:{self.port_base}/orders"
+
+    @property
+    def portal_url(self) -> str:
+        return f"{self.api_url}/"
+
+    @property
+    def portal_login_file(self) -> Path:
+        """The portal admin's password (mode 0600)."""
+        return self.root / "portal-password"
 
     @property
     def hook_url(self) -> str:

@@ -3,13 +3,13 @@ anything; the demo's saved state is private and stable across runs."""
 
 from __future__ import annotations
 
-import logging
 import stat
 from pathlib import Path
 
 import pytest
 
 from camelops.cli import main
+from camelops.commands.demo import summary
 from camelops.demo.state import load_or_create
 from tunnel.registration import RunnerFiles
 
@@ -48,16 +48,24 @@ def test_demo_state_is_private_and_kept(tmp_path: Path) -> None:
 
 
 def test_local_runner_without_a_camel_runtime_stops_with_the_reason(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = RunnerFiles.in_data_dir(tmp_path)
     files.directory.mkdir(parents=True)
     files.cert.write_text("registered")  # only its presence is checked before the driver
-    with caplog.at_level(logging.ERROR):
-        code = main(
-            ["runner", "--driver", "local", "--data-dir", str(tmp_path),
-             "--camel-home", str(tmp_path / "none"), "--relay", "off"]
-        )  # fmt: skip
+    code = main(
+        ["runner", "--driver", "local", "--data-dir", str(tmp_path),
+         "--camel-home", str(tmp_path / "none"), "--relay", "off"]
+    )  # fmt: skip
     assert code == 2
-    assert "no Camel runtime in" in caplog.text
-    assert "make camel-app" in caplog.text
+    # the runner's log handler replaces the root logger's (caplog's too): read what the user sees
+    err = capsys.readouterr().err
+    assert "no Camel runtime in" in err
+    assert "make camel-app" in err
+
+
+def test_demo_summary_names_the_portal_and_where_its_password_is(tmp_path: Path) -> None:
+    state = load_or_create(tmp_path / "root")
+    text = summary(state)
+    assert f"http://127.0.0.1:{state.api_port}/ " in text
+    assert f"login admin, password: cat {tmp_path / 'root' / 'portal-password'}" in text

@@ -17,6 +17,7 @@ import pytest
 
 from camelops.demo.stack import camelops_env, git, orders_answer
 from tests.e2e.local.conftest import camel_pids, wait_until
+from tests.e2e.local.portal_client import PortalClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,6 +26,7 @@ ROUTE = "integrations/orders-api/routes/orders-api.camel.yaml"
 SPEC = "integrations/orders-api/integration.yaml"
 START_TIMEOUT = 300.0
 ROLLOUT_TIMEOUT = 180.0
+TRACE_TIMEOUT = 60.0
 
 
 class Demo:
@@ -57,10 +59,22 @@ class Demo:
     def text(self) -> str:
         return self.output.read_text(errors="replace") if self.output.exists() else ""
 
+    def saved(self) -> dict[str, object]:
+        state: dict[str, object] = json.loads((self.root / "demo.json").read_text())
+        return state
+
     @property
     def orders_url(self) -> str:
-        state = json.loads((self.root / "demo.json").read_text())
-        return f"http://127.0.0.1:{state['port_base']}/orders"
+        return f"http://127.0.0.1:{self.saved()['port_base']}/orders"
+
+    @property
+    def portal_url(self) -> str:
+        return f"http://127.0.0.1:{self.saved()['api_port']}/"
+
+    def portal_password(self) -> str:
+        path = self.root / "portal-password"
+        assert path.stat().st_mode & 0o777 == 0o600
+        return path.read_text().strip()
 
     def interrupt(self) -> int:
         """Ctrl-C, as a terminal sends it."""
@@ -113,13 +127,46 @@ def _serves(url: str, items: int, status: int, needle: str = "") -> bool:
     return answer is not None and answer[0] == status and needle in answer[1]
 
 
+def _replay_in_portal(portal: PortalClient, revision: str) -> None:
+    """The failed call shows on the environment's failed-messages page; its confirmed replay
+    reaches Camel (portal -> tunnel -> runner -> sidecar -> Jolokia) and is audited."""
+    links: list[str] = []
+
+    def listed() -> bool:
+        links[:] = portal.replay_links("shop", "local", "too many items")
+        return bool(links)
+
+    wait_until(listed, TRACE_TIMEOUT, "the failed exchange in the portal")
+    done = portal.replay(links[0])
+    # the revision still limits orders to 50 items: the original message fails again in Camel
+    assert done.state == "failed", done.text
+    assert "CamelExecutionException" in done.reason, done.reason
+    # ... and it is the same failure: the replayed exchange is traced failing on the same check
+    wait_until(
+        lambda: len(portal.replay_links("shop", "local", "too many items")) > len(links),
+        TRACE_TIMEOUT,
+        "the replayed exchange's failure in the portal",
+    )
+    assert len(done.audit_ids) == 2, done.text  # requested + completed
+    status, entry = portal.get(f"/audit/{done.audit_ids[-1]}")
+    assert status == 200
+    assert revision in entry, "the audit record names the revision that ran the replay"
+
+
 def test_push_runs_a_failing_call_is_fixed_and_ctrl_c_leaves_nothing(
     demo: Demo, tmp_path: Path
 ) -> None:
     demo.start()
+    password = demo.portal_password()
+    assert password not in demo.text(), "the portal password is printed"
+    assert demo.portal_url in demo.run_text()
     url = demo.orders_url
     assert _serves(url, 1, 200, '"status":"accepted"')
     assert _serves(url, 60, 500)  # over ORDERS_MAX_ITEMS: the route throws
+
+    portal = PortalClient(demo.portal_url)
+    portal.login("admin", password)
+    _replay_in_portal(portal, git("rev-parse", "main", cwd=demo.root / "git" / "shop.git"))
 
     clone = tmp_path / "clone"
     git("clone", "-q", str(demo.root / "git" / "shop.git"), str(clone))
@@ -128,6 +175,9 @@ def test_push_runs_a_failing_call_is_fixed_and_ctrl_c_leaves_nothing(
 
     _push(clone, SPEC, 'ORDERS_MAX_ITEMS: "50"', 'ORDERS_MAX_ITEMS: "100"', "orders: allow 100")
     wait_until(lambda: _serves(url, 60, 200, "accepted-v2"), ROLLOUT_TIMEOUT, "the fix")
+    # the original was held by the sidecar of a process the fix replaced (in memory only)
+    links = portal.replay_links("shop", "local", "too many items")
+    assert portal.replay(links[0]).state == "expired"
 
     assert demo.interrupt() == 0
     assert camel_pids(demo.root) == set(), "JVMs left after Ctrl-C"
@@ -139,6 +189,8 @@ def test_push_runs_a_failing_call_is_fixed_and_ctrl_c_leaves_nothing(
     demo.start()
     assert "seeding" not in demo.run_text()
     assert "registering" not in demo.run_text()
+    assert "portal login" not in demo.run_text()
+    PortalClient(demo.portal_url).login("admin", password)  # the same login after resuming
     wait_until(lambda: _serves(url, 60, 200, "accepted-v2"), ROLLOUT_TIMEOUT, "the resumed demo")
     assert demo.interrupt() == 0
     assert camel_pids(demo.root) == set(), "JVMs left after the second Ctrl-C"
