@@ -33,7 +33,7 @@ COMMANDS: dict[str, Command] = {
         ("camelops.commands.validate",),
     ),
     "token": Command(
-        "registration tokens for runners, API tokens for users",
+        "runner registration tokens, users' API tokens",
         ("camelops.commands.tunnel_cmds",),
     ),
     "runner": Command(

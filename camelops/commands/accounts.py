@@ -133,7 +133,7 @@ def register(subparsers: Subparsers) -> None:
     _common(create)
     create.set_defaults(func=_run("org create", create_org))
 
-    user = subparsers.add_parser("user", help="API users of an org")
+    user = subparsers.add_parser("user", help="users of an org: API users and portal logins")
     user_actions = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     create = user_actions.add_parser("create", help="a new user with a role in an org")
     create.add_argument("name", type=_name)

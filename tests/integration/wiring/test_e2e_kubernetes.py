@@ -29,7 +29,10 @@ NAMESPACE = "shop-dev"  # the example project's dev environment
 
 
 async def synced_status(api: Api, revision: str) -> dict[str, Any] | None:
-    _, env = await api.call("GET", f"/api/v1/projects/{PROJECT}/environments/dev")
+    status, env = await api.call("GET", f"/api/v1/projects/{PROJECT}/environments/dev")
+    if status == 404:
+        return None  # the first revision is not reconciled yet
+    assert status == 200, env
     ids = {h["id"] for h in env["history"] if h["revision"] == revision}
     for deployment in env["deployments"]:
         ours = deployment["actor"] == "runner" and deployment["bundle_id"] in ids
@@ -39,7 +42,10 @@ async def synced_status(api: Api, revision: str) -> dict[str, Any] | None:
 
 
 async def last_runner_report(api: Api) -> str:
-    _, env = await api.call("GET", f"/api/v1/projects/{PROJECT}/environments/dev")
+    status, env = await api.call("GET", f"/api/v1/projects/{PROJECT}/environments/dev")
+    if status == 404:
+        return None  # the first revision is not reconciled yet
+    assert status == 200, env
     reports = [d for d in env["deployments"] if d["actor"] == "runner"]
     return str(reports[:1])
 

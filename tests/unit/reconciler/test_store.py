@@ -191,7 +191,7 @@ def test_a_project_is_created_with_its_audit_record_and_a_duplicate_is_a_conflic
         )
 
     project = create("ann")
-    with pytest.raises(ConflictError, match="a project or repository with this name exists"):
+    with pytest.raises(ConflictError, match="your org has a project with this name"):
         create("bob")
     assert [p.id for p in store.projects.all(org)] == [project.id]
     assert [(a.actor, a.action) for a in store.desired.audit_log(org)] == [
