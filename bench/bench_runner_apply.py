@@ -9,6 +9,9 @@ Run: `python -m bench.bench_runner_apply` (needs `make k8s`).
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.timing import load_average
 from contract.bundles import Bundle, inventory_of, manifests_digest
 from contract.status import Phase
 from runner.driver import ApplyOptions
@@ -26,6 +30,7 @@ from runner.sync_steps import SyncSettings, SyncStatus, enforce, sync_bundle
 from tools.k8s.controlplane import ControlPlane, missing_binaries
 
 FLUX_OBJECTS_PER_SECOND = 4000 / 253.0
+KUBECTL = Path(__file__).resolve().parent.parent / ".cache" / "peers" / "bin" / "kubectl"
 Manifest = dict[str, Any]
 
 
@@ -81,6 +86,50 @@ def timed(label: str, objects: int, run: Callable[[], SyncStatus]) -> float:
     return rate
 
 
+def peers(
+    kubeconfig: Path, workdir: Path, bundle: Bundle, full_ssa: Callable[[], SyncStatus]
+) -> None:
+    """Our full server-side apply against kubectl's on the same objects and API server, all
+    no-change (the objects are applied already), 5 interleaved rounds, medians."""
+    if not KUBECTL.exists():
+        print(f"kubectl peer missing: run `make peers` ({KUBECTL})")
+        return
+    listing = workdir / "objects.json"
+    listing.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": bundle.manifests}))
+    kubectl = [str(KUBECTL), "--kubeconfig", str(kubeconfig), "apply", "--server-side"]
+    kubectl += ["--force-conflicts", "-f", str(listing)]
+
+    def ours() -> None:
+        status = full_ssa()
+        if status.phase is not Phase.SYNCED:
+            sys.exit(f"full SSA: {status.phase}: {status.message}")
+
+    def child(extra: list[str]) -> Callable[[], None]:
+        def step() -> None:
+            subprocess.run([*kubectl, *extra], stdout=subprocess.DEVNULL, check=True)
+
+        return step
+
+    runs = {
+        "camelops full SSA (dry-run + apply)": ours,
+        "kubectl apply --server-side": child([]),
+        "kubectl apply --server-side --dry-run=server": child(["--dry-run=server"]),
+    }
+    walls: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(5):
+        for name, step in runs.items():
+            start = time.perf_counter()
+            step()
+            walls[name].append(time.perf_counter() - start)
+    n = len(bundle.manifests)
+    medians = {name: statistics.median(w) for name, w in walls.items()}
+    print(f"peers, no-change, {n} objects (median wall of 5 interleaved; {load_average()})")
+    for name, wall in medians.items():
+        print(f"  {name:<46} {wall:7.2f} s {n / wall:9.1f} obj/s")
+    ratio = medians["camelops full SSA (dry-run + apply)"] / medians["kubectl apply --server-side"]
+    print(f"  ratio camelops full SSA / kubectl apply --server-side: {ratio:.2f}x")
+
+
 def run(integrations: int, workdir: Path) -> None:
     cp = ControlPlane(workdir)
     cp.start()
@@ -113,6 +162,9 @@ def run(integrations: int, workdir: Path) -> None:
             lambda: sync_bundle(driver, store, bundle, full),
         )
         timed("drift check (enforce)", n, lambda: enforce(driver, bundle, settings))
+        peers(
+            cp.admin_kubeconfig, workdir, bundle, lambda: sync_bundle(driver, store, bundle, full)
+        )
         driver.close()
     finally:
         cp.stop()

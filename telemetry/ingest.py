@@ -79,7 +79,7 @@ class Ingestor:
         """Several batches, one insert per table: what the coalescing queue flushes."""
         for org, _ in items:
             check_org(org)
-        wire = [(org, _wire(batch)) for org, batch in items]
+        wire = [(org, as_wire(batch)) for org, batch in items]
         with self._lock:
             results: list[IngestResult] = []
             columns = Columns()
@@ -135,7 +135,8 @@ class Ingestor:
             self._seen.popitem(last=False)
 
 
-def _wire(batch: Batch) -> WireBatch:
+def as_wire(batch: Batch) -> WireBatch:
+    """The ingest view of a batch; IngestError when it breaks the wire limits."""
     if isinstance(batch, WireBatch):
         return batch
     try:

@@ -10,7 +10,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from telemetry.ingest import Batch, Ingestor, IngestResult, check_org
+from telemetry.ingest import Batch, Ingestor, IngestResult, as_wire, check_org
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,9 @@ class CoalescingIngestor:
         self.flushes = 0
 
     async def submit(self, org: str, batch: Batch) -> IngestResult:
-        check_org(org)  # refused here, so one bad sender cannot fail a shared flush
+        # refused here, so one bad sender cannot fail a shared flush
+        check_org(org)
+        batch = as_wire(batch)
         done: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(org, batch, done))
         self._rows += len(batch.exchanges)

@@ -315,3 +315,37 @@ async def relay_outage_and_camel_restart_lose_nothing(sc: Scenario) -> None:
     stored_ids = {e.exchange_id for e in sc.store.search(ORG, limit=1000)}
     assert waiting <= stored_ids
     assert len(sc.store.failures(ORG, "orders", limit=1000)) == 15
+
+
+async def test_a_zero_sample_rate_keeps_every_failure_whole(
+    start_camel: StartCamel, aiohttp_server: ServerFactory
+) -> None:
+    """Against the real JVM: with sampling at 0 the successes are only counted, while each
+    failure arrives complete (node path, failing node, exception, replayable input)."""
+    downstream = Downstream()
+    stock_app = web.Application()
+    stock_app.router.add_post("/stock", downstream.handle)
+    stock = await aiohttp_server(stock_app)
+    stock_url = f"http://127.0.0.1:{stock.port}/stock"
+    jvm = await start_camel({"orders.camel.yaml": ROUTES}, {"downstream.url": stock_url})
+    settings = SidecarSettings(integration="orders", jolokia_url=jvm.jolokia_url, sample_rate=0.0)
+    async with aiohttp.ClientSession() as session:
+        sidecar = Sidecar(settings, session, relay_url="http://127.0.0.1:9/unused")
+        await sidecar.capture.connect()
+        bodies = [order(n) for n in range(4)] + [order(n, amount=-1) for n in range(4, 6)]
+        statuses = await post_orders(jvm, bodies)
+        assert statuses[:4] == [200] * 4
+        kept = await settle(sidecar, len(bodies))
+    records = sidecar.capture.ring.peek(100)
+    assert len(kept) == 2
+    assert sidecar.capture.counters.exchanges_sampled_out == 4
+    for record in records:
+        assert record.status == "failed"
+        assert record.failed_node == "reject"
+        assert record.exception_message == "amount must be positive"
+        assert [f"{n.route_id}/{n.node_id}" for n in record.nodes][:3] == [
+            "orders-http/to-orders", "orders/as-text", "orders/validate",
+        ]  # fmt: skip
+        assert record.replayable
+        assert '"amount":-1' in record.body
+    assert len(sidecar.capture.replay) == 2, "only the kept exchanges are held for replay"

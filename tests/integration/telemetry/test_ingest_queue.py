@@ -83,3 +83,23 @@ async def test_an_invalid_org_is_refused_before_it_joins_a_flush(
         await coalescing.submit(org, batch("b2", [exchange(2)]))
     await coalescing.close()
     assert (await good).accepted == 1
+
+
+async def test_a_batch_past_the_store_limits_fails_only_its_sender(
+    telemetry_store: TelemetryStore,
+) -> None:
+    """pydantic takes any elapsed_ms >= 0; the column is UInt32, so the wire check refuses it
+    at submit, before it can fail the insert it would share with other senders."""
+    coalescing = queue(telemetry_store, max_rows=2, max_delay_seconds=0.05)
+    huge = exchange(2).model_copy(update={"elapsed_ms": 2**32})
+    good, bad = await asyncio.gather(
+        coalescing.submit("acme", batch("b1", [exchange(1)])),
+        coalescing.submit("acme", batch("b2", [huge])),
+        return_exceptions=True,
+    )
+    assert not isinstance(good, BaseException)
+    assert good.accepted == 1
+    assert isinstance(bad, IngestError)
+    assert "elapsed_ms" in str(bad)
+    assert telemetry_store.count_exchanges("acme", "orders") == 1
+    await coalescing.close()
