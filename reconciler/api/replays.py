@@ -95,7 +95,7 @@ async def replay_exchange(request: web.Request) -> web.Response:
         )
     body = await read_body(request, ReplayBody)
     project, env = await environment_of(request)
-    transport = request.app.get(REPLAY_TRANSPORT)
+    transport = request.config_dict.get(REPLAY_TRANSPORT)  # installed on the root app
     if transport is None:
         return problem(503, "replay is not available: no runner transport is configured")
     store = request.app[SERVICES].store
