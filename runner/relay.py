@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from contract.telemetry import TelemetryBatch
+from contract.validation import validation_problems
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 
@@ -36,10 +37,8 @@ async def _accept_batch(request: web.Request) -> web.Response:
         batch = TelemetryBatch.model_validate_json(raw)
     except ValidationError as exc:
         # locations only: input values may be message bodies
-        problems = [
-            ".".join(str(p) for p in err["loc"]) + ": " + err["msg"] for err in exc.errors()
-        ]
-        return web.json_response({"error": "invalid batch", "problems": problems[:20]}, status=400)
+        problems = validation_problems(exc, root="batch")
+        return web.json_response({"error": "invalid batch", "problems": problems}, status=400)
     await request.app[DELIVER_KEY].deliver(batch)
     return web.json_response(
         {"batch_id": batch.batch_id, "accepted": len(batch.exchanges)}, status=202

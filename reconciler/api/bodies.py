@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from contract.validation import validation_problems
 from schema.models.common import DNS1123_LABEL
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -52,7 +53,7 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise _bad("the body is not valid JSON") from None
     except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+        problems = validation_problems(exc, root="body", limit=len(exc.errors()))
         raise _bad("; ".join(problems)[:2000]) from None
 
 

@@ -13,6 +13,7 @@ from contract.apply_order import KIND_ORDER, SyncWaveError, apply_order, kind_ra
 from contract.bundles import Bundle, Target, inventory_of, manifests_digest
 from contract.replay import ReplayOutcome, ReplayResult
 from contract.status import Health, Outcome, Phase, StatusReport
+from contract.validation import validation_problems
 from renderers import render_environment
 from runner.objects import apply_order as runner_apply_order
 from schema.repository import load_repository
@@ -126,3 +127,16 @@ def test_one_replay_outcome_from_runner_to_api() -> None:
         "unavailable",
         "rejected",
     }
+
+
+def test_refusals_say_where_and_what_but_never_the_value() -> None:
+    secret = "4111 1111 1111 1111"
+    with pytest.raises(ValidationError) as caught:
+        StatusReport.model_validate(REPORT | {"phase": secret, "objects": "x", "extra": secret})
+    problems = validation_problems(caught.value, root="report", limit=2)
+    assert len(problems) == 2
+    assert problems[0].startswith("phase: Input should be ")
+    assert all(secret not in p for p in validation_problems(caught.value, root="report"))
+    with pytest.raises(ValidationError) as whole:
+        StatusReport.model_validate([secret])
+    assert validation_problems(whole.value, root="report")[0].startswith("report: ")
