@@ -17,9 +17,10 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from contract.retry import ErrorKind
 from reconciler.deploy import Deployer, SyncRequest
 from reconciler.dispatch import DispatchError
-from reconciler.errors import ErrorKind, Reason, ReconcileError
+from reconciler.errors import Reason, ReconcileError
 from reconciler.metrics import Metrics
 from reconciler.notify import Notifier
 from reconciler.pipeline import Pipeline

@@ -1,18 +1,15 @@
 """Reconcile errors: each carries its kind (how to retry) and the condition reason it sets.
 
 Like Flux's controllers: *stalled* needs a human (no retry until the source changes),
-*waiting* requeues after the project's interval, *transient* retries with exponential backoff.
+*waiting* requeues after the project's interval, *transient* retries with exponential backoff
+(`contract.retry.ErrorKind`, the classification the runner uses too).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-
-class ErrorKind(StrEnum):
-    STALLED = "stalled"
-    WAITING = "waiting"
-    TRANSIENT = "transient"
+from contract.retry import ErrorKind
 
 
 class Reason(StrEnum):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from contract.bundles import Bundle
+from contract.retry import ErrorKind
 from contract.status import Health, Outcome
 from runner.health import HealthReport
 from runner.objects import ObjectRef
@@ -22,9 +23,14 @@ class InventoryError(ValueError):
 
 class DriverError(Exception):
     """The driver could not do its work at all (not one object's refusal: those are results).
-    `transient` errors (the API server unreachable, overloaded) are retried with backoff."""
+    Its `kind` says how to retry: transient errors (the API server unreachable, overloaded)
+    with backoff, the others at the next sync interval."""
 
-    transient = False
+    kind = ErrorKind.WAITING
+
+    @property
+    def transient(self) -> bool:
+        return self.kind is ErrorKind.TRANSIENT
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import urllib3
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
+from contract.retry import ErrorKind
 from runner.driver import DriverError
 from runner.objects import FIELD_MANAGER, Manifest, ObjectRef
 
@@ -31,7 +32,7 @@ class KubeError(DriverError):
 class Unreachable(KubeError):
     """No HTTP answer at all: the API server is down or the network is."""
 
-    transient = True
+    kind = ErrorKind.TRANSIENT
 
 
 class ApiError(KubeError):
@@ -40,7 +41,7 @@ class ApiError(KubeError):
     def __init__(self, status: int, reason: str, message: str) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status, self.reason, self.message = status, reason, message
-        self.transient = status in _TRANSIENT
+        self.kind = ErrorKind.TRANSIENT if status in _TRANSIENT else ErrorKind.WAITING
 
 
 class UnknownKind(KubeError):
