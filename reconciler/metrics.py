@@ -5,18 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from contract.prometheus import label_set
+
 _BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-
-def _labels(pairs: tuple[tuple[str, str], ...]) -> str:
-    if not pairs:
-        return ""
-    body = ",".join(f'{k}="{_escape(v)}"' for k, v in pairs)
-    return "{" + body + "}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 @dataclass
@@ -55,7 +46,8 @@ class Metrics:
             "# TYPE camelops_reconciles_total counter",
         ]
         lines += [
-            f"camelops_reconciles_total{_labels(k)} {v}" for k, v in sorted(self.reconciles.items())
+            f"camelops_reconciles_total{label_set(k)} {v}"
+            for k, v in sorted(self.reconciles.items())
         ]
         lines += [
             "# HELP camelops_reconcile_duration_seconds Time from fetch to dispatch.",
@@ -76,13 +68,14 @@ class Metrics:
             "# TYPE camelops_webhooks_total counter",
         ]
         lines += [
-            f"camelops_webhooks_total{_labels(k)} {v}" for k, v in sorted(self.webhooks.items())
+            f"camelops_webhooks_total{label_set(k)} {v}" for k, v in sorted(self.webhooks.items())
         ]
         lines += [
             "# HELP camelops_dispatches_total Bundles handed to the dispatcher by outcome.",
             "# TYPE camelops_dispatches_total counter",
         ]
         lines += [
-            f"camelops_dispatches_total{_labels(k)} {v}" for k, v in sorted(self.dispatches.items())
+            f"camelops_dispatches_total{label_set(k)} {v}"
+            for k, v in sorted(self.dispatches.items())
         ]
         return "\n".join(lines) + "\n"

@@ -5,17 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-Labels = tuple[tuple[str, str], ...]
+from contract.prometheus import Labels, label_set
 
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
+__all__ = ["Labels", "Metrics"]
 
 
 class Metrics:
@@ -49,5 +41,5 @@ class Metrics:
             kind, text = self._help.get(name, ("counter", name.replace("_", " ")))
             lines += [f"# HELP {full} {text}", f"# TYPE {full} {kind}"]
             for labels, value in sorted(series[name].items()):
-                lines.append(f"{full}{_labels(labels)} {value:g}")
+                lines.append(f"{full}{label_set(labels)} {value:g}")
         return "\n".join(lines) + "\n"

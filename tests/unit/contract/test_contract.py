@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from contract.apply_order import KIND_ORDER, SyncWaveError, apply_order, kind_rank, sync_wave
 from contract.bundles import Bundle, Target, inventory_of, manifests_digest
+from contract.prometheus import label_set
 from contract.replay import ReplayOutcome, ReplayResult
 from contract.status import Health, Outcome, Phase, StatusReport
 from contract.validation import validation_problems
@@ -140,3 +141,8 @@ def test_refusals_say_where_and_what_but_never_the_value() -> None:
     with pytest.raises(ValidationError) as whole:
         StatusReport.model_validate([secret])
     assert validation_problems(whole.value, root="report")[0].startswith("report: ")
+
+
+def test_metric_labels_are_escaped_once_for_every_exposition() -> None:
+    assert label_set(()) == ""
+    assert label_set((("type", 'a"b\\c\nd'), ("k", "v"))) == '{type="a\\"b\\\\c\\nd",k="v"}'
