@@ -22,6 +22,7 @@ from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
 from reconciler.service.projects import ProjectService
+from reconciler.service.replays import ReplayService
 from reconciler.store import StateStore
 
 API_PREFIX = "/api/v1"
@@ -50,6 +51,7 @@ def build_services(
         replays=ReplayGuard(),
         environments=EnvironmentService(store, controller.deployer),
         projects=ProjectService(store, controller),
+        replay_requests=ReplayService(store),
     )
 
 
