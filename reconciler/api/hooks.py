@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from reconciler.api.keys import SERVICES, Services
+from reconciler.errors import ReconcilerError
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ POST_RECEIVE_SCRIPT = Path(__file__).resolve().parent.parent / "hooks" / "post-r
 """Copy into a local bare repository's hooks/ to notify this receiver on every push."""
 
 
-class HookRefused(Exception):
+class HookRefused(ReconcilerError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status

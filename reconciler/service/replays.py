@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from contract.replay import ReplayCommand
+from reconciler.errors import ReconcilerError
 from reconciler.service.replay_types import ReplaySender
 from reconciler.store import StateStore
 from reconciler.store.records import EnvironmentRecord, Principal, ProjectRecord
@@ -21,11 +22,11 @@ class ReplayTransport:
     """How long to wait for the runner's answer before answering "still sent"."""
 
 
-class KeyReusedError(ValueError):
+class KeyReusedError(ReconcilerError, ValueError):
     """The idempotency key was used for another replay request."""
 
 
-class NoRunnerError(LookupError):
+class NoRunnerError(ReconcilerError, LookupError):
     """The environment names no runner to send the replay to."""
 
 
