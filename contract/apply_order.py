@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from contract.errors import ContractError
+
 SYNC_WAVE_ANNOTATION = "camelops.io/sync-wave"
 
 # Kinds that others depend on go first (like Argo CD's kind order): namespaces and CRDs, then
@@ -38,7 +40,7 @@ KIND_ORDER = (
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 
 
-class SyncWaveError(ValueError):
+class SyncWaveError(ContractError):
     """The sync-wave annotation is not an integer."""
 
 

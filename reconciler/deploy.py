@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reconciler.dispatch import Dispatcher, DispatchError
-from reconciler.errors import Reason, transient
+from reconciler.errors import Reason, ReconcilerError, transient
 from reconciler.metrics import Metrics
 from reconciler.store import StateStore
 from reconciler.store.records import EnvironmentRecord, ProjectRecord
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 AUTOMATED = "reconciler"
 
 
-class SyncBlockedError(Exception):
+class SyncBlockedError(ReconcilerError):
     """A manual sync asked for while a sync window blocks it (and no override was given)."""
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from contract.bundles import Bundle
+from reconciler.errors import ReconcilerError
 
 
-class DispatchError(Exception):
+class DispatchError(ReconcilerError):
     """The bundle could not be handed over; the pipeline retries with backoff."""
 
 

@@ -23,7 +23,11 @@ class Reason(StrEnum):
     DISPATCH_FAILED = "DispatchFailed"
 
 
-class ReconcileError(Exception):
+class ReconcilerError(Exception):
+    """Base of every error the reconciler raises on purpose (store, service, pipeline, API)."""
+
+
+class ReconcileError(ReconcilerError):
     def __init__(
         self, kind: ErrorKind, reason: Reason, message: str, errors: tuple[str, ...] = ()
     ) -> None:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class TunnelReplaySender:
-    """`reconciler.service.replay_sender.ReplaySender` over the tunnel server."""
+    """`reconciler.service.replay_types.ReplaySender` over the tunnel server."""
 
     def __init__(self, server: TunnelServer, store: StateStore) -> None:
         self.server, self.store = server, store

@@ -13,15 +13,16 @@ from typing import Protocol
 from contract.bundles import Bundle
 from contract.retry import ErrorKind
 from contract.status import Health, Outcome
+from runner.errors import RunnerError
 from runner.health import HealthReport
 from runner.objects import ObjectRef
 
 
-class InventoryError(ValueError):
+class InventoryError(RunnerError, ValueError):
     """The stored inventory cannot be read; pruning must not trust it."""
 
 
-class DriverError(Exception):
+class DriverError(RunnerError):
     """The driver could not do its work at all (not one object's refusal: those are results).
     Its `kind` says how to retry: transient errors (the API server unreachable, overloaded)
     with backoff, the others at the next sync interval."""

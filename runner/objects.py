@@ -9,6 +9,7 @@ from typing import Any
 from contract.apply_order import SyncWaveError, kind_rank
 from contract.apply_order import sync_wave as contract_sync_wave
 from contract.bundles import InventoryEntry
+from runner.errors import RunnerError
 
 Manifest = dict[str, Any]
 
@@ -16,7 +17,7 @@ PRUNE_ANNOTATION = "camelops.io/prune"
 FIELD_MANAGER = "camelops"
 
 
-class ManifestError(ValueError):
+class ManifestError(RunnerError, ValueError):
     """A manifest lacks what every Kubernetes object needs (apiVersion, kind, metadata.name)."""
 
 

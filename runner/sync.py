@@ -13,6 +13,7 @@ from contract.bundles import Bundle
 from contract.message_types import STATUS
 from contract.status import Phase
 from runner.driver import Driver, DriverError
+from runner.errors import RunnerError
 from runner.store import RunnerStore, env_key
 from runner.sync_steps import SyncSettings, SyncStatus, enforce, errored, sync_bundle
 
@@ -28,7 +29,7 @@ class Rollback:
     revision: str
 
 
-class RollbackError(LookupError):
+class RollbackError(RunnerError, LookupError):
     """The runner does not hold a bundle for that revision any more."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from aiohttp import ClientWebSocketResponse, WSCloseCode, WSMsgType, web
 
 from contract.envelopes import Channel, Envelope, Hello, Kind
+from tunnel.errors import TunnelError
 from tunnel.flow import Mailbox, Window
 from tunnel.framing import (
     FrameError,
@@ -47,7 +48,7 @@ class LinkSettings:
     drain_timeout: float = 30.0  # how long a closing connection lets the running handler finish
 
 
-class ProtocolViolation(Exception):
+class ProtocolViolation(TunnelError):
     """The peer broke the protocol: the connection is closed with this reason (and logged)."""
 
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from pydantic_core import to_json
 
 from contract.envelopes import Envelope
+from tunnel.errors import TunnelError
 
 WHOLE, WHOLE_Z, CHUNK, BATCH = 1, 2, 3, 4
 _CHUNK_HEAD = struct.Struct(">16sIIB")
@@ -28,7 +29,7 @@ HEADER_BYTES = 1 + _CHUNK_HEAD.size
 COMPRESS_BELOW = 0.5
 
 
-class FrameError(ValueError):
+class FrameError(TunnelError, ValueError):
     """A frame that breaks the protocol; the connection that sent it is closed with this reason."""
 
 

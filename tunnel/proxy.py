@@ -17,13 +17,14 @@ import aiohttp
 
 from contract.envelopes import Channel, Envelope
 from contract.proxy import MAX_BODY, RESPONSE, ProxyRequest, ProxyResponse
+from tunnel.errors import TunnelError
 from tunnel.pki.identity import RunnerIdentity
 
 log = logging.getLogger(__name__)
 Send = Callable[[Channel, str, dict[str, Any]], Awaitable[str]]
 
 
-class ProxyRefused(ValueError):
+class ProxyRefused(TunnelError, ValueError):
     """The request names no allowed target or escapes it."""
 
 

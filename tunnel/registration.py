@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tunnel.errors import TunnelError
 from tunnel.pki.ca import write_private
 from tunnel.pki.identity import RunnerIdentity, certificate_identity, new_key_and_csr
 from tunnel.pki.service import ControlPlanePki, RegistrationRefused
@@ -47,7 +48,7 @@ class RegisterResponse(BaseModel):
     tunnel_url: str
 
 
-class RegistrationError(Exception):
+class RegistrationError(TunnelError):
     """Registration failed; the message says why and never contains the token."""
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from contract.envelopes import Channel, Hello
+from tunnel.errors import TunnelError
 from tunnel.flow import Watermark
 from tunnel.framing import FrameLimits, encode_envelope
 
@@ -29,7 +30,7 @@ class OutMessage(NamedTuple):
     body: bytes  # the encoded envelope, encoded once and resent as is
 
 
-class MessageTooLarge(ValueError):
+class MessageTooLarge(TunnelError, ValueError):
     """Refused at send time: a message that can never cross the tunnel must not wedge the queue."""
 
 

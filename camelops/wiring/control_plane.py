@@ -34,6 +34,8 @@ from tunnel.server import TUNNEL_PATH, ServerSettings, TunnelServer
 from tunnel.tls import registration_server_context, tunnel_server_context
 
 log = logging.getLogger(__name__)
+Lifetime = Callable[[web.Application], AsyncIterator[None]]
+"""An `app.cleanup_ctx` entry: starts a part before its `yield`, stops it after."""
 DEFAULT_ORG = "default"  # the org `bootstrap_admin` creates; names the CA on first start
 
 
@@ -98,11 +100,17 @@ def build_wired_plane(
     plane.app.add_routes(registration_routes(pki, tunnel_url(options)))
     allow_public(plane.app, CA_PATH, REGISTER_PATH)  # the one-time token is the credential
     add_metrics(plane.app, server.metrics.render)
-    plane.app.cleanup_ctx.insert(0, _tunnel_lifetime(server, pki))
     replays = _wire_replays(plane, server, callbacks)
+    # the lifetimes, in start order (stopped in reverse): telemetry ingest is up before the
+    # tunnel delivers batches, the tunnel before the controller (already last) dispatches
+    lifetimes: list[Lifetime] = []
     telemetry = None
     if telemetry_dsn is not None:
-        telemetry = _wire_telemetry(plane, callbacks, telemetry_dsn)
+        telemetry = _wire_telemetry(callbacks, telemetry_dsn)
+        lifetimes.append(telemetry.lifetime)
+    lifetimes.append(_tunnel_lifetime(server, pki))
+    for position, lifetime in enumerate(lifetimes):
+        plane.app.cleanup_ctx.insert(position, lifetime)
     mount_portal(
         plane,
         traces=telemetry.store if telemetry else None,
@@ -153,12 +161,10 @@ def _wire_replays(
     return replays
 
 
-def _wire_telemetry(
-    plane: ControlPlane, callbacks: ReconcilerCallbacks, dsn: str
-) -> ControlPlaneTelemetry:
-    """Telemetry batches from runners -> ingestor -> store; up before the tunnel, down after it."""
+def _wire_telemetry(callbacks: ReconcilerCallbacks, dsn: str) -> ControlPlaneTelemetry:
+    """Telemetry batches from runners -> ingestor -> store; its `lifetime` (migrate, flush)
+    is started by the caller, before the tunnel."""
     telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of)
-    plane.app.cleanup_ctx.insert(0, telemetry.lifetime)
     callbacks.add_handler(telemetry.intake.handle)
     return telemetry
 
@@ -187,11 +193,9 @@ def _api_context(
         close_pki(pki)
 
 
-def _tunnel_lifetime(
-    server: TunnelServer, pki: ControlPlanePki
-) -> Callable[[web.Application], AsyncIterator[None]]:
+def _tunnel_lifetime(server: TunnelServer, pki: ControlPlanePki) -> Lifetime:
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
-        # first in cleanup_ctx: up before the controller dispatches, down after it stopped
+        # before the controller in cleanup_ctx: up before it dispatches, down after it stopped
         await server.start()
         try:
             yield

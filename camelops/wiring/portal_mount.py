@@ -20,7 +20,7 @@ from reconciler.server import ControlPlane
 from reconciler.service.accounts import PortalAccounts
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
-from reconciler.service.replay_sender import ReplaySender
+from reconciler.service.replay_types import ReplaySender
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.pki.service import ControlPlanePki
 from tunnel.pki.store import SqlitePkiStore

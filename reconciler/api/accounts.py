@@ -40,14 +40,14 @@ async def _user_id(request: web.Request) -> int:
     return found
 
 
-@routes.get("/api/v1/users")
+@routes.get("/users")
 async def list_users(request: web.Request) -> web.Response:
     principal = require(request, Role.ADMIN)
     accounts = request.app[SERVICES].store.accounts
     return web.json_response({"users": await asyncio.to_thread(accounts.users, principal.org_id)})
 
 
-@routes.post("/api/v1/users")
+@routes.post("/users")
 async def create_user(request: web.Request) -> web.Response:
     principal = require(request, Role.ADMIN)
     body = await read_body(request, CreateUser)
@@ -59,7 +59,7 @@ async def create_user(request: web.Request) -> web.Response:
     return web.json_response({"name": body.name, "role": body.role.value}, status=201)
 
 
-@routes.get("/api/v1/users/{user}/tokens")
+@routes.get("/users/{user}/tokens")
 async def list_tokens(request: web.Request) -> web.Response:
     require(request, Role.ADMIN)
     user = await _user_id(request)
@@ -67,7 +67,7 @@ async def list_tokens(request: web.Request) -> web.Response:
     return web.json_response({"tokens": await asyncio.to_thread(accounts.tokens, user)})
 
 
-@routes.post("/api/v1/users/{user}/tokens")
+@routes.post("/users/{user}/tokens")
 async def create_token(request: web.Request) -> web.Response:
     """The token is in this answer only (just its hash is kept)."""
     require(request, Role.ADMIN)
@@ -78,7 +78,7 @@ async def create_token(request: web.Request) -> web.Response:
     return web.json_response({"name": body.name, "token": token}, status=201)
 
 
-@routes.delete("/api/v1/users/{user}/tokens/{name}")
+@routes.delete("/users/{user}/tokens/{name}")
 async def revoke_tokens(request: web.Request) -> web.Response:
     require(request, Role.ADMIN)
     user = await _user_id(request)

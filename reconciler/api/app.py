@@ -24,9 +24,12 @@ from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
 from reconciler.service.projects import ProjectService
+from reconciler.service.replays import ReplayService
 from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
 
+API_PREFIX = "/api/v1"
+MAX_BODY = 1024 * 1024
 MetricsSource = Callable[[], str]
 """Another component's Prometheus text (e.g. the tunnel server's), served on /metrics too."""
 METRICS_SOURCES = web.AppKey("metrics_sources", list[MetricsSource])
@@ -58,26 +61,38 @@ def build_services(
         environments=EnvironmentService(store, controller.deployer),
         projects=ProjectService(store, controller),
         sources=sources or SourcePolicy(),
+        replay_requests=ReplayService(store),
     )
 
 
+def make_api(services: Services) -> web.Application:
+    """The JSON API (routes relative to `API_PREFIX`): a sub-app of the root app."""
+    api = web.Application(client_max_size=MAX_BODY)
+    api[SERVICES] = services
+    api.router.add_post("/hooks/git/{repo}", git_hook)  # the bootstrap org's
+    api.router.add_post("/hooks/git/{org}/{repo}", git_hook)
+    api.router.add_get("/openapi.json", _openapi)
+    api.router.add_get("/healthz", _healthz)
+    api.add_routes(projects.routes)
+    api.add_routes(environments.routes)
+    api.add_routes(replays.routes)
+    api.add_routes(accounts.routes)
+    return api
+
+
 def make_app(services: Services, *, run_controller: bool = True) -> web.Application:
-    """`run_controller=False` when the caller owns the controller (tests, embedding)."""
+    """The root app: authentication (default deny) for every path, `/metrics`, the API under
+    `API_PREFIX` (more sub-apps, like the portal, are added with `add_subapp`) and the ordered
+    lifetimes in `cleanup_ctx` (the composition root inserts what must start before the
+    controller). `run_controller=False` when the caller owns the controller (tests)."""
     bound_server_logs()
-    app = web.Application(middlewares=[authenticate], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[authenticate], client_max_size=MAX_BODY)
     app[SERVICES] = services
     app[METRICS_SOURCES] = []
     app[PUBLIC_ROUTES] = PublicRoutes(PUBLIC_PATHS, PUBLIC_PREFIXES)
     add_security_headers(app)
-    app.router.add_post("/api/v1/hooks/git/{repo}", git_hook)  # the bootstrap org's
-    app.router.add_post("/api/v1/hooks/git/{org}/{repo}", git_hook)
-    app.router.add_get("/api/v1/openapi.json", _openapi)
-    app.router.add_get("/api/v1/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
-    app.add_routes(projects.routes)
-    app.add_routes(environments.routes)
-    app.add_routes(replays.routes)
-    app.add_routes(accounts.routes)
+    app.add_subapp(API_PREFIX, make_api(services))
     if run_controller:
         app.cleanup_ctx.append(_controller_lifetime)
     return app

@@ -18,7 +18,7 @@ from reconciler.service.environments import BundleNotFoundError
 from reconciler.store.records import EnvironmentRecord, ProjectRecord, Role
 
 routes = web.RouteTableDef()
-ENV_PATH = "/api/v1/projects/{project}/environments/{env}"
+ENV_PATH = "/projects/{project}/environments/{env}"  # under API_PREFIX
 
 
 async def environment_of(request: web.Request) -> tuple[ProjectRecord, EnvironmentRecord]:

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from reconciler.api.keys import SERVICES, Services
 from reconciler.api.log_bounds import printable
+from reconciler.errors import ReconcilerError
 from reconciler.store.accounts import BOOTSTRAP_ORG
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ POST_RECEIVE_SCRIPT = Path(__file__).resolve().parent.parent / "hooks" / "post-r
 """Copy into a local bare repository's hooks/ to notify this receiver on every push."""
 
 
-class HookRefused(Exception):
+class HookRefused(ReconcilerError):
     def __init__(self, status: int, message: str, *, verified: bool = False) -> None:
         super().__init__(message)
         self.status = status

@@ -11,6 +11,7 @@ from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
 from reconciler.service.projects import ProjectService
+from reconciler.service.replays import ReplayService
 from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
 from reconciler.store.records import Principal
@@ -41,6 +42,7 @@ class Services:
     environments: EnvironmentService
     projects: ProjectService
     sources: SourcePolicy
+    replay_requests: ReplayService
 
 
 SERVICES = web.AppKey("services", Services)

@@ -40,7 +40,7 @@ async def project_of(request: web.Request) -> ProjectRecord:
     return found
 
 
-@routes.get("/api/v1/projects")
+@routes.get("/projects")
 async def list_projects(request: web.Request) -> web.Response:
     store = request.app[SERVICES].store
     org = request[PRINCIPAL].org_id
@@ -51,7 +51,7 @@ async def list_projects(request: web.Request) -> web.Response:
     return web.json_response({"projects": await asyncio.to_thread(load)})
 
 
-@routes.post("/api/v1/projects")
+@routes.post("/projects")
 async def create_project(request: web.Request) -> web.Response:
     principal = require(request, Role.ADMIN)
     body = await read_body(request, CreateProject)
@@ -87,7 +87,7 @@ def _credential(sources: SourcePolicy, body: CreateProject) -> HostToken | None:
     return HostToken((host,), body.credentials.username, body.credentials.token)
 
 
-@routes.get("/api/v1/projects/{project}")
+@routes.get("/projects/{project}")
 async def show_project(request: web.Request) -> web.Response:
     project = await project_of(request)
     store = request.app[SERVICES].store
@@ -98,7 +98,7 @@ async def show_project(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
-@routes.post("/api/v1/projects/{project}/reconcile")
+@routes.post("/projects/{project}/reconcile")
 async def reconcile_project(request: web.Request) -> web.Response:
     require(request, Role.OPERATOR)
     project = await project_of(request)
@@ -106,7 +106,7 @@ async def reconcile_project(request: web.Request) -> web.Response:
     return web.json_response({"queued": True}, status=202)
 
 
-@routes.get("/api/v1/projects/{project}/revisions")
+@routes.get("/projects/{project}/revisions")
 async def list_revisions(request: web.Request) -> web.Response:
     project = await project_of(request)
     store = request.app[SERVICES].store
@@ -114,7 +114,7 @@ async def list_revisions(request: web.Request) -> web.Response:
     return web.json_response({"revisions": [revision_view(r) for r in revisions]})
 
 
-@routes.get("/api/v1/projects/{project}/public-key")
+@routes.get("/projects/{project}/public-key")
 async def public_key(request: web.Request) -> web.Response:
     """The sealing key `camelops secret seal` encrypts to (public by design)."""
     project = await project_of(request)
@@ -122,14 +122,14 @@ async def public_key(request: web.Request) -> web.Response:
     return web.Response(body=pem, content_type="application/x-pem-file")
 
 
-@routes.get("/api/v1/projects/{project}/previews")
+@routes.get("/projects/{project}/previews")
 async def list_previews(request: web.Request) -> web.Response:
     project = await project_of(request)
     previews = await asyncio.to_thread(request.app[SERVICES].store.previews.list, project.id)
     return web.json_response({"previews": [preview_view(p, full=False) for p in previews]})
 
 
-@routes.get("/api/v1/projects/{project}/previews/{number:[0-9]{1,9}}")
+@routes.get("/projects/{project}/previews/{number:[0-9]{1,9}}")
 async def show_preview(request: web.Request) -> web.Response:
     project = await project_of(request)
     number = int(request.match_info["number"])
@@ -140,14 +140,14 @@ async def show_preview(request: web.Request) -> web.Response:
     return web.json_response(preview_view(preview, full=True))
 
 
-@routes.get("/api/v1/audit")
+@routes.get("/audit")
 async def audit_log(request: web.Request) -> web.Response:
     org = request[PRINCIPAL].org_id
     records = await asyncio.to_thread(request.app[SERVICES].store.desired.audit_log, org)
     return web.json_response({"records": [audit_view(r) for r in records]})
 
 
-@routes.get("/api/v1/runners")
+@routes.get("/runners")
 async def list_runners(request: web.Request) -> web.Response:
     org = request[PRINCIPAL].org_id
     runners = await asyncio.to_thread(request.app[SERVICES].store.accounts.runners, org)

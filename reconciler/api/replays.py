@@ -8,23 +8,26 @@ installed by the composition root (`install_replays`); without one the endpoint 
 
 from __future__ import annotations
 
-import asyncio
 import re
-import uuid
-from dataclasses import dataclass
 from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
-from contract.replay import ReplayCommand, ReplayOutcome
+from contract.replay import ReplayOutcome
 from reconciler.api.auth import problem, require
 from reconciler.api.bodies import Body, read_body
 from reconciler.api.environments import ENV_PATH, environment_of
 from reconciler.api.keys import SERVICES
-from reconciler.service.replay_sender import ReplaySender
+from reconciler.service.replay_types import ReplaySender
+from reconciler.service.replays import (
+    KeyReusedError,
+    NoRunnerError,
+    ReplayAsk,
+    ReplayTransport,
+)
 from reconciler.store.records import Role
-from reconciler.store.replays import SENT, ReplayRecord, ReplayRequest
+from reconciler.store.replays import SENT, ReplayRecord
 
 routes = web.RouteTableDef()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -37,13 +40,6 @@ _STATUS = {
     ReplayOutcome.UNAVAILABLE.value: 503,
     ReplayOutcome.REJECTED.value: 422,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayTransport:
-    sender: ReplaySender
-    timeout_seconds: float
-    """How long the API waits for the runner's answer before answering 202 (still sent)."""
 
 
 REPLAY_TRANSPORT = web.AppKey("replay_transport", ReplayTransport)
@@ -95,62 +91,15 @@ async def replay_exchange(request: web.Request) -> web.Response:
         )
     body = await read_body(request, ReplayBody)
     project, env = await environment_of(request)
-    transport = request.app.get(REPLAY_TRANSPORT)
+    transport = request.config_dict.get(REPLAY_TRANSPORT)  # installed on the root app
     if transport is None:
         return problem(503, "replay is not available: no runner transport is configured")
-    store = request.app[SERVICES].store
-    wanted = ReplayRequest(
-        principal.org_id, key, principal.name, project.name, env.name, body.integration,
-        body.exchange_id,
-    )  # fmt: skip
-    existing = await asyncio.to_thread(store.replays.by_key, principal.org_id, key)
-    if existing is not None:
-        return _repeat(existing, wanted)
-    if not env.runner:
-        return problem(409, f"environment {env.name} has no runner")
-    revision = await asyncio.to_thread(store.replays.revision_of, env.deployed_bundle_id)
-    record, created = await asyncio.to_thread(
-        lambda: store.replays.open(
-            wanted, request_id=uuid.uuid4().hex, runner=env.runner, revision=revision
-        )
-    )
-    if not created:
-        return _repeat(record, wanted)
-    return await _send(request, transport, record)
-
-
-def _repeat(record: ReplayRecord, wanted: ReplayRequest) -> web.Response:
-    if not record.same_request(wanted):
+    ask = ReplayAsk(key=key, integration=body.integration, exchange_id=body.exchange_id)
+    service = request.app[SERVICES].replay_requests
+    try:
+        record = await service.request(principal, project, env, ask, transport)
+    except KeyReusedError:
         return problem(422, f"this {IDEMPOTENCY_HEADER} was used for another replay request")
+    except NoRunnerError as exc:
+        return problem(409, str(exc))
     return _answer(record)
-
-
-async def _send(
-    request: web.Request, transport: ReplayTransport, record: ReplayRecord
-) -> web.Response:
-    store = request.app[SERVICES].store
-    command = ReplayCommand(
-        request_id=record.request_id,
-        project=record.project,
-        environment=record.environment,
-        integration=record.integration,
-        exchange_id=record.exchange_id,
-    )
-    answer = await transport.sender.send_replay(
-        record.org, record.runner, command, transport.timeout_seconds
-    )
-    if answer is not None:
-        await asyncio.to_thread(
-            lambda: store.replays.complete(
-                record.org,
-                record.runner,
-                record.request_id,
-                outcome=answer.outcome.value,
-                reason=answer.reason,
-                endpoint=answer.endpoint,
-            )
-        )
-    # reread: a late answer may have completed it, and a repeat must see the same record
-    final = await asyncio.to_thread(store.replays.by_request_id, record.request_id)
-    assert final is not None
-    return _answer(final)

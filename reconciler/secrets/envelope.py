@@ -14,12 +14,14 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from reconciler.errors import ReconcilerError
+
 _MAGIC = b"E1"
 _NONCE = 12
 _WRAPPED_DEK = 32 + 16
 
 
-class EnvelopeError(Exception):
+class EnvelopeError(ReconcilerError):
     """A record cannot be decrypted: wrong KEK, tampered or truncated data."""
 
 

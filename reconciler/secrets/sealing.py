@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from reconciler.errors import ReconcilerError
+
 PREFIX = "cops1:"
 _X25519 = 1
 _RSA = 2
@@ -27,7 +29,7 @@ PublicKey = x25519.X25519PublicKey | rsa.RSAPublicKey
 PrivateKey = x25519.X25519PrivateKey | rsa.RSAPrivateKey
 
 
-class SealError(Exception):
+class SealError(ReconcilerError):
     """A sealed value is malformed or does not open with this project's key."""
 
 

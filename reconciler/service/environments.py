@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from reconciler.deploy import Deployer, SyncRequest
+from reconciler.errors import ReconcilerError
 from reconciler.store import StateStore
 from reconciler.store.records import BundleSummary, EnvironmentRecord, Principal, ProjectRecord
 
 
-class BundleNotFoundError(LookupError):
+class BundleNotFoundError(ReconcilerError, LookupError):
     """The environment's history holds no bundle with that id or revision."""
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from contract.replay import ReplayCommand
 from reconciler.deploy import Deployer, SyncBlockedError, SyncRequest
 from reconciler.errors import ReconcileError
-from reconciler.service.replay_sender import ReplaySender
+from reconciler.service.replay_types import ReplaySender
 from reconciler.store import StateStore
 from reconciler.store.records import EnvironmentRecord, Principal, ProjectRecord, Role
 from reconciler.store.replays import ReplayRecord, ReplayRequest

@@ -12,17 +12,18 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from reconciler.errors import ReconcilerError
 from reconciler.store.migrations import MIGRATIONS
 from tunnel.at_rest import private_database
 
 Clock = Callable[[], float]
 
 
-class StoreError(Exception):
+class StoreError(ReconcilerError):
     """The state database cannot be used (newer schema, corrupt file)."""
 
 
-class ConflictError(Exception):
+class ConflictError(ReconcilerError):
     """The write would duplicate something unique (a project name, a repository)."""
 
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tunnel.errors import TunnelError
 from tunnel.pki.identity import IdentityError, RunnerIdentity, identities_in_csr
 
 CA_LIFETIME = timedelta(days=3650)
@@ -21,7 +22,7 @@ SERVER_CERT_LIFETIME = timedelta(days=90)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class CaError(Exception):
+class CaError(TunnelError):
     """The CA cannot be loaded (wrong passphrase, corrupt files) or refuses to sign."""
 
 

@@ -12,13 +12,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tunnel.errors import TunnelError
+
 # DNS-label-like names: they end up in URIs, file names, log lines and metric labels.
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _URI = re.compile(r"^camelops://([a-z0-9-]+)/runners/([a-z0-9-]+)$")
 RENEW_AT_FRACTION = 2 / 3
 
 
-class IdentityError(ValueError):
+class IdentityError(TunnelError, ValueError):
     """A name, URI, CSR or certificate that does not carry a valid runner identity."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from tunnel.errors import TunnelError
 from tunnel.pki.ca import RUNNER_CERT_LIFETIME, CertificateAuthority, write_private
 from tunnel.pki.identity import IdentityError, RunnerIdentity, certificate_dates
 from tunnel.pki.store import PkiStore, TokenRecord
@@ -24,7 +25,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class RegistrationRefused(Exception):
+class RegistrationRefused(TunnelError):
     """Registration or renewal refused; the message is safe to return to the caller."""
 
 

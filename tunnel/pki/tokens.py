@@ -13,11 +13,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from tunnel.errors import TunnelError
+
 PREFIX = "camelops1"
 SECRET_BYTES = 32
 
 
-class TokenError(ValueError):
+class TokenError(TunnelError, ValueError):
     """A token string that cannot be parsed. The message never repeats the token."""
 
 

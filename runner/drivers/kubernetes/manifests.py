@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from runner.errors import RunnerError
+
 Manifest = dict[str, Any]
 
 NAME = "camelops-runner"
@@ -27,7 +29,7 @@ MANAGED_RESOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
-class ManifestOptionError(ValueError):
+class ManifestOptionError(RunnerError, ValueError):
     """An install option that cannot produce valid Kubernetes objects."""
 
 
