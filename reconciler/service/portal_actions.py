@@ -7,16 +7,21 @@ caller's org and leaves an audit record.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 
-from contract.replay import ReplayCommand
 from reconciler.deploy import Deployer, SyncBlockedError, SyncRequest
 from reconciler.errors import ReconcileError
 from reconciler.service.replay_types import ReplaySender
+from reconciler.service.replays import (
+    KeyReusedError,
+    NoRunnerError,
+    ReplayAsk,
+    ReplayService,
+    ReplayTransport,
+)
 from reconciler.store import StateStore
 from reconciler.store.records import EnvironmentRecord, Principal, ProjectRecord, Role
-from reconciler.store.replays import ReplayRecord, ReplayRequest
+from reconciler.store.replays import ReplayRecord
 
 RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
 
@@ -148,51 +153,18 @@ class PortalActions:
         """Audited replay; a repeated key returns the first request (one command, ever)."""
         _require(who, Role.OPERATOR)
         found, record = await self._target(who, project, env)
-        wanted = ReplayRequest(
-            who.org_id, idempotency_key, who.name, found.name, record.name, integration,
-            exchange_id,
-        )  # fmt: skip
-        replays = self._store.replays
-        existing = await asyncio.to_thread(replays.by_key, who.org_id, idempotency_key)
-        if existing is not None:
-            return await self._repeat(who, existing, wanted)
         if self._replays is None:
             raise ConflictError("replay is not available: no runner transport is configured")
-        if not record.runner:
-            raise ConflictError(f"environment {record.name} has no runner")
-        revision = await asyncio.to_thread(replays.revision_of, record.deployed_bundle_id)
-        opened, created = await asyncio.to_thread(
-            lambda: replays.open(
-                wanted, request_id=uuid.uuid4().hex, runner=record.runner, revision=revision
-            )
-        )
-        if not created:
-            return await self._repeat(who, opened, wanted)
-        command = ReplayCommand(
-            request_id=opened.request_id,
-            project=opened.project,
-            environment=opened.environment,
-            integration=opened.integration,
-            exchange_id=opened.exchange_id,
-        )
-        answer = await self._replays.send_replay(
-            opened.org, opened.runner, command, self._replay_timeout_s
-        )
-        if answer is not None:
-            await asyncio.to_thread(
-                lambda: replays.complete(
-                    opened.org, opened.runner, opened.request_id, outcome=answer.outcome.value,
-                    reason=answer.reason, endpoint=answer.endpoint,
-                )
-            )  # fmt: skip
-        return await self._view(who, opened.request_id, repeated=False)
-
-    async def _repeat(
-        self, who: Principal, record: ReplayRecord, wanted: ReplayRequest
-    ) -> ReplayOutcomeView:
-        if not record.same_request(wanted):
-            raise ConflictError("this confirmation was already used for another replay")
-        return await self._view(who, record.request_id, repeated=True)
+        seen = await asyncio.to_thread(self._store.replays.by_key, who.org_id, idempotency_key)
+        ask = ReplayAsk(key=idempotency_key, integration=integration, exchange_id=exchange_id)
+        transport = ReplayTransport(self._replays, self._replay_timeout_s)
+        try:
+            done = await ReplayService(self._store).request(who, found, record, ask, transport)
+        except KeyReusedError:
+            raise ConflictError("this confirmation was already used for another replay") from None
+        except NoRunnerError as exc:
+            raise ConflictError(str(exc)) from None
+        return await self._view(who, done.request_id, repeated=seen is not None)
 
     async def _view(self, who: Principal, request_id: str, *, repeated: bool) -> ReplayOutcomeView:
         final = await asyncio.to_thread(self._store.replays.by_request_id, request_id)
