@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from reconciler.errors import ReconcilerError
+
 LOCAL_ROOTS_ENV = "CAMELOPS_LOCAL_REPO_ROOTS"
 TOKEN_HOSTS_ENV = "CAMELOPS_GIT_TOKEN_HOSTS"  # noqa: S105 (a variable's name)
 DEFAULT_LOCAL_ROOT = "repos"
@@ -31,7 +33,7 @@ LOCAL_REFUSED = (
 LOCAL_UNREADABLE = "the local repository cannot be read"
 
 
-class RepositoryRefused(ValueError):
+class RepositoryRefused(ReconcilerError, ValueError):
     """The URL may not be registered or fetched; the message is safe to show a tenant."""
 
 

@@ -17,12 +17,14 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tunnel.errors import TunnelError
+
 _MAGIC = b"K1"
 _NONCE = 12
 KEY_FILE = "at-rest.key"
 
 
-class SealedRecordError(Exception):
+class SealedRecordError(TunnelError):
     """A sealed row does not open: wrong key, tampered, or moved to another row."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from reconciler.errors import ReconcilerError
 from reconciler.store import StateStore
 from reconciler.store.logins import SessionRecord
 from reconciler.store.records import Role
@@ -30,7 +31,7 @@ _MAX_TRACKED = 10_000
 _TOUCH_EVERY_S = 30.0  # a request refreshes the idle clock at most this often (fewer writes)
 
 
-class AccountError(ValueError):
+class AccountError(ReconcilerError, ValueError):
     """A user cannot be created as asked (bad name, weak password, name taken elsewhere)."""
 
 

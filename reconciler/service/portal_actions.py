@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 from reconciler.deploy import Deployer, SyncBlockedError, SyncRequest
-from reconciler.errors import ReconcileError
+from reconciler.errors import ReconcileError, ReconcilerError
 from reconciler.service.replay_types import ReplaySender
 from reconciler.service.replays import (
     KeyReusedError,
@@ -26,15 +26,15 @@ from reconciler.store.replays import ReplayRecord
 RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
 
 
-class NotFoundError(LookupError):
+class NotFoundError(ReconcilerError, LookupError):
     """Not there, or not the caller's org (the same answer either way)."""
 
 
-class NotAllowedError(PermissionError):
+class NotAllowedError(ReconcilerError, PermissionError):
     """The caller's role is too low for this action."""
 
 
-class ConflictError(ValueError):
+class ConflictError(ReconcilerError, ValueError):
     """The action cannot run now (a sync window blocks it, an idempotency key was reused...)."""
 
 

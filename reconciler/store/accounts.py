@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from reconciler.errors import ReconcilerError
 from reconciler.store.db import StateDB, insert_row
 from reconciler.store.records import Principal, Role
 
@@ -15,7 +16,7 @@ LAST_USED_EVERY_S = 60.0
 """`last_used_at` is written at most this often per token (not one write per request)."""
 
 
-class AccountExists(Exception):
+class AccountExists(ReconcilerError):
     """An org, or a user in its org, by that name exists already."""
 
 

@@ -33,6 +33,7 @@ from runner.drivers.local.process import (
 from runner.drivers.local.proxy import ProxyLoop, StablePort
 from runner.drivers.local.settings import LocalSettings
 from runner.drivers.local.spec import ProcessSpec
+from runner.errors import RunnerError
 from runner.health import HealthReport
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ INSTANCES = "instances"
 FAILED_LOG = "failed-start.log"
 
 
-class StartFailed(Exception):
+class StartFailed(RunnerError):
     """A new revision's processes did not become ready; the message carries Camel's error."""
 
 

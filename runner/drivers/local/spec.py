@@ -6,13 +6,14 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from runner.errors import RunnerError
 from runner.objects import Manifest, ObjectRef
 
 PROCESS_KIND = "CamelProcess"
 SECRET_KIND = "Secret"  # noqa: S105 - a kind name, not a value
 
 
-class SpecError(ValueError):
+class SpecError(RunnerError, ValueError):
     """A bundle object the local driver cannot run; the message says which field."""
 
 
