@@ -11,7 +11,7 @@ CATALOG_STAMP := schema/catalog/data/.stamp
 CAMEL_CATALOG_VERSION := $(shell cat tools/camel-catalog.version)
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint golden bench schema clean catalog k8s camel-app chromium
+.PHONY: help setup run test test-fast lint golden mutate bench schema clean catalog k8s camel-app chromium
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ test-fast: setup ## unit tests only, no lint
 
 golden: setup ## rewrite golden expectations (review the diff!)
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/golden tests/unit/validate_corpus -q
+
+mutate: setup k8s ## mutation testing (mutmut) of prune, redaction, delivery, webhooks/tokens, PKI, sealing; slow, not part of test
+	nice -n 10 $(PY) -m tools.mutate $(MUTATE_GROUPS)
 
 bench: setup k8s ## benchmarks: figures and ratios against an in-run baseline
 	$(PY) -m bench
