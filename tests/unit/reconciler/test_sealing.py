@@ -122,3 +122,25 @@ def test_keys_of_another_type_are_refused_with_a_clear_message() -> None:
         load_public_pem(pem)
     with pytest.raises(SealError, match=r"^not a PEM public key \(expected the project's"):
         load_public_pem(b"garbage")
+
+
+def sealed_raw(raw: bytes) -> str:
+    return "cops1:" + base64.urlsafe_b64encode(raw).decode()
+
+
+@pytest.mark.parametrize(
+    ("kind", "hostile", "message"),
+    [
+        ("x25519", "plaintext", "a sealed value starts with 'cops1:'"),
+        ("x25519", "cops1:A", "sealed value is not base64url"),
+        ("x25519", sealed_raw(b"\x01" + b"a" * 59), "sealed value is truncated"),
+        # the shortest layout that is not truncated (type, key, nonce, tag) is tried, and fails
+        ("x25519", sealed_raw(b"\x01" + b"a" * 60), "sealed value does not open with this"),
+        ("x25519", sealed_raw(b"\x02" + b"a" * 80), "sealed value was made for another key type"),
+        ("rsa", sealed_raw(b"\x02\x00\x05" + b"a" * 80), "sealed value does not open with this"),
+    ],
+)
+def test_hostile_values_say_what_is_wrong(kind: str, hostile: str, message: str) -> None:
+    with pytest.raises(SealError) as refused:
+        unseal_value(generate_private_key(kind), "shop", hostile)
+    assert str(refused.value).startswith(message)
