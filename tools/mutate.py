@@ -109,7 +109,7 @@ GROUPS = (
     Group(
         "sealing",
         ("reconciler/secrets/sealing.py", "reconciler/secrets/envelope.py"),
-        ("tests/unit/reconciler/test_sealing.py",),
+        ("tests/unit/reconciler/test_sealing.py", "tests/unit/reconciler/test_store.py"),
     ),
 )  # fmt: skip
 
