@@ -57,7 +57,7 @@ GROUPS = (
             "tests/e2e/k8s/test_prune_safety.py",
             "tests/e2e/k8s/test_apply_prune.py",
             "-k",
-            "prune",
+            "not test_first_apply",
         ),
     ),
     Group(

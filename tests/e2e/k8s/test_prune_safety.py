@@ -32,20 +32,21 @@ def test_an_object_another_environment_took_over_is_not_pruned(
     shared = configmap(namespace, "shared", {"k": "v"})
     mine = configmap(namespace, "mine", {"k": "v"})
     dev_store, prod_store = RunnerStore(tmp_path / "dev.db"), RunnerStore(tmp_path / "prod.db")
-    dev_v1 = bundle([shared, mine], "r1", env="dev")
+    # environments of their own: the in-cluster inventory of shop/dev is shared by other tests
+    dev_v1 = bundle([shared, mine], "r1", env="takeover-dev")
     assert sync_bundle(driver, dev_store, dev_v1, SyncSettings()).phase is Phase.SYNCED
     # prod now manages the same object: its tracking id names prod
-    prod = bundle([shared], "r1", env="prod")
+    prod = bundle([shared], "r1", env="takeover-prod")
     assert sync_bundle(driver, prod_store, prod, SyncSettings()).phase is Phase.SYNCED
     annotations = (admin.get(ObjectRef.of(shared)) or {})["metadata"]["annotations"]
-    assert annotations["camelops.io/tracking-id"] == "shop/prod"
+    assert annotations["camelops.io/tracking-id"] == "shop/takeover-prod"
 
-    dev_v2 = bundle([mine], "r2", env="dev")  # dev drops `shared` from its bundle
+    dev_v2 = bundle([mine], "r2", env="takeover-dev")  # dev drops `shared` from its bundle
     status = sync_bundle(driver, dev_store, dev_v2, SyncSettings())
     assert status.phase is Phase.SYNCED
     assert outcome_of(status.objects, ObjectRef.of(shared)) == (
         Outcome.PRUNE_SKIPPED,
-        "now owned by shop/prod",
+        "now owned by shop/takeover-prod",
     )
     assert admin.get(ObjectRef.of(shared)) is not None
     assert [r.name for r in driver.read_inventory(dev_v2) or ()] == ["mine"]  # no longer dev's
@@ -125,10 +126,10 @@ def test_a_refused_deletion_stays_in_the_inventory_and_is_retried(
     keep = configmap(namespace, "keep", {"k": "v"})
     stuck = configmap(namespace, "stuck", {"k": "v"})
     stuck["metadata"]["labels"] = {"undeletable": "true"}
-    v1 = bundle([keep, stuck], "r1")
+    v1 = bundle([keep, stuck], "r1", env="refused")
     assert sync_bundle(driver, store, v1, SyncSettings()).phase is Phase.SYNCED
 
-    v2 = bundle([keep], "r2")
+    v2 = bundle([keep], "r2", env="refused")
     status = sync_bundle(driver, store, v2, SyncSettings())
     outcome, message = outcome_of(status.objects, ObjectRef.of(stuck))
     assert outcome is Outcome.DELETE_FAILED
@@ -136,7 +137,7 @@ def test_a_refused_deletion_stays_in_the_inventory_and_is_retried(
     assert admin.get(ObjectRef.of(stuck)) is not None
     owned = sorted(r.name for r in driver.read_inventory(v2) or ())
     assert owned == ["keep", "stuck"]  # still ours: the next sync must try again
-    assert sorted(r.name for r in store.inventory("shop/dev") or ()) == ["keep", "stuck"]
+    assert sorted(r.name for r in store.inventory("shop/refused") or ()) == ["keep", "stuck"]
 
     lift(admin, undeletable, namespace)
     status = sync_bundle(driver, store, v2, SyncSettings())  # the same bundle, synced again
