@@ -74,8 +74,7 @@ GROUPS = (
             "tests/integration/tunnel/test_inbound_limits.py",
         ),
         # acks, resend and dedup; not the handshake, reader plumbing or writer batching
-        functions("tunnel.connection", "Link._accept", "Link._on_protocol", "Link._flush_acks",
-                  "Link._read", "Link.run")
+        functions("tunnel.connection", "Link._accept", "Link._on_protocol", "Link._flush_acks")
         + functions("tunnel.session", "PeerState.ack", "PeerState.apply_peer_hello"),
     ),
     Group(
@@ -83,12 +82,9 @@ GROUPS = (
         ("reconciler/api/hooks.py", "reconciler/api/auth.py", "tunnel/pki/tokens.py"),
         (
             "tests/integration/reconciler/test_webhooks.py",
-            "tests/integration/reconciler/test_api.py",
             "tests/unit/tunnel/test_pki.py",
         ),
-        functions("reconciler.api.hooks", "git_hook", "_read_capped", "_verify",
-                  "_check_signature", "_check_generic", "_require")
-        + functions("reconciler.api.auth", "authenticate", "require")
+        functions("reconciler.api.hooks", "_verify", "_check_generic", "_require")
         + functions("tunnel.pki.tokens", "parse_token", "fingerprints_match"),
     ),
     Group(
@@ -100,10 +96,9 @@ GROUPS = (
             "-k",
             "not rotation and not tls_1_2 and not plain_tcp and not outbox",
         ),
-        functions("tunnel.pki.service", "ControlPlanePki.register", "ControlPlanePki.renew",
+        functions("tunnel.pki.service", "ControlPlanePki.register",
                   "ControlPlanePki.connection_refusal")
         + functions("tunnel.pki.store", "SqlitePkiStore.consume_token",
-                    "SqlitePkiStore.certificate_owner", "SqlitePkiStore.revoke_runner",
                     "SqlitePkiStore.is_revoked"),
     ),
     Group(
