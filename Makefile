@@ -12,7 +12,7 @@ WEB_STAMP := portal/static/vendor/.stamp
 CAMEL_CATALOG_VERSION := $(shell cat tools/camel-catalog.version)
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint golden bench schema clean catalog k8s camel-app camel-oracle chromium peers
+.PHONY: help setup run test test-fast lint golden mutate bench schema clean catalog k8s camel-app camel-oracle chromium peers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ test-fast: setup ## unit tests only, no lint
 
 golden: setup ## rewrite golden expectations (review the diff!)
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/golden tests/unit/validate_corpus -q
+
+mutate: setup k8s ## mutation testing (mutmut) of prune, redaction, delivery, webhooks/tokens, PKI, sealing; slow, not part of test
+	nice -n 10 $(PY) -m tools.mutate $(MUTATE_GROUPS)
 
 bench: setup k8s peers ## benchmarks: figures and ratios against an in-run baseline or peer
 	$(PY) -m bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -9,14 +10,22 @@ from pathlib import Path
 import pytest
 
 from contract.envelopes import Channel, Envelope
-from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
-from tunnel.client import TunnelClient
+from tests.integration.tunnel.conftest import (
+    FAST_BACKOFF,
+    ORG,
+    ControlPlane,
+    eventually,
+    wait_for,
+)
+from tunnel.client import ClientSettings, TunnelClient
+from tunnel.connection import LinkSettings
 from tunnel.faultproxy import FaultProxy, Interception, Way
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.registration import RunnerFiles
 from tunnel.tls import runner_client_context
 
 PER_ROUND = 150
+WINDOW = 8
 ON_THE_WIRE = 100  # sent before the fault strikes; the rest of the round right after it
 
 
@@ -217,3 +226,51 @@ async def test_messages_sent_while_disconnected_survive_a_runner_restart(
     await client.start()
     await eventually(lambda: len(control_plane.recorder.received) == 50)
     assert [e.payload["n"] for _, e in control_plane.recorder.received] == list(range(50))
+
+
+PAD = "x" * 1000  # each message ~1.05 KB: 8 of them reach a byte window of 8,000
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"window_count": (WINDOW, WINDOW // 2)},
+        {"window_bytes": (WINDOW * 1000, WINDOW * 500)},
+    ],
+    ids=["by-count", "by-bytes"],
+)
+async def test_the_send_window_bounds_what_is_on_the_wire(
+    control_plane: ControlPlane, tmp_path: Path, window: dict[str, tuple[int, int]]
+) -> None:
+    """At most a window of messages is sent and unacked; acks reopen exactly that much."""
+    data_dir = await control_plane.register("edge-1", tmp_path)
+    proxy = FaultProxy(
+        "127.0.0.1", control_plane.server.port, intercepting(control_plane, data_dir)
+    )
+    await proxy.start()
+    # one message per write, so the window (not the batch size) decides how many go out
+    link = LinkSettings(heartbeat=0.5, hello_timeout=3.0, max_batch=1, **window)  # type: ignore[arg-type]
+    url = f"wss://127.0.0.1:{proxy.port}/v1/tunnel"
+    client = TunnelClient(data_dir, ClientSettings(link=link, backoff=FAST_BACKOFF, url=url))
+    control_plane.runners.append(client)  # stopped by the fixture
+    await client.start()
+    await wait_for(client.connected.wait())
+    await eventually(lambda: proxy.live == 1)
+    try:
+        for burst in range(2):
+            proxy.hold_acks()
+            for n in range(burst * 30, (burst + 1) * 30):
+                await client.send(Channel.STATUS, "progress", {"n": n, "pad": PAD})
+            await eventually(lambda: proxy.unacked(Way.TO_SERVER) == WINDOW)
+            await asyncio.sleep(0.5)  # a window that leaks would let more out by now
+            assert proxy.unacked(Way.TO_SERVER) == WINDOW
+            # The receiver acked what it applied, but the proxy swallowed it: a duplicate makes
+            # the receiver ack again, and that ack must reopen the window for the rest.
+            proxy.hold_acks(False)
+            assert proxy.replay() == 1
+            await eventually(lambda b=burst: len(control_plane.recorder.received) == 30 * (b + 1))  # type: ignore[misc]
+            await eventually(lambda: not client.state.pending)
+    finally:
+        await proxy.stop()
+    assert [e.payload["n"] for _, e in control_plane.recorder.received] == list(range(60))
+    assert client.metrics.value("connections_total") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import sqlite3
 from pathlib import Path
@@ -197,3 +198,23 @@ def test_a_project_is_created_with_its_audit_record_and_a_duplicate_is_a_conflic
     assert [(a.actor, a.action) for a in store.desired.audit_log(org)] == [
         ("ann", "project.created")
     ]
+
+
+def test_envelope_edges_and_what_each_refusal_says(tmp_path: Path) -> None:
+    envelope = Envelope(KEK)
+    assert envelope.open(envelope.seal(b"", b"c"), b"c") == b""  # the shortest valid record
+    with pytest.raises(EnvelopeError, match=r"^not an envelope-encrypted record$"):
+        envelope.open(b"E1", b"c")
+    wrong_key = r"^record failed authentication \(wrong KEK or tampered\)$"
+    with pytest.raises(EnvelopeError, match=wrong_key):
+        Envelope(secrets.token_bytes(32)).open(envelope.seal(b"x", b"c"), b"c")
+    with pytest.raises(ValueError, match=r"^the key-encryption key must be 32 bytes \(AES-256\)$"):
+        Envelope(b"short")
+    nested = tmp_path / "a" / "b" / "kek"
+    key = load_or_create_kek(nested)  # its directories are created too
+    assert len(key) == 32
+    assert load_or_create_kek(nested) == key
+    junk = tmp_path / "junk"
+    junk.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "!\n")
+    with pytest.raises(ValueError, match=r"(?i)base64|padding"):
+        load_or_create_kek(junk)  # strict base64: a damaged file is not silently repaired

@@ -137,3 +137,66 @@ def test_fingerprint_ignores_status_but_not_our_fields_or_identity() -> None:
     assert fingerprint(no_generation, "camelops") != fingerprint(
         {"metadata": {"uid": "u", "resourceVersion": "2"}}, "camelops"
     )
+
+
+def test_the_inventory_configmap_in_full() -> None:
+    pinned = Bundle(project="shop", environment="dev", revision="abc123", manifests=(),
+                    inventory=(), digest="sha256:feed")  # fmt: skip
+    refs = [ObjectRef("apps", "v1", "Deployment", "a", "web")]
+    assert inventory_configmap(pinned, refs, "camelops-system") == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "camelops-inventory-shop-dev",
+            "namespace": "camelops-system",
+            "labels": {"camelops.io/inventory": "true"},
+        },
+        "data": {
+            "project": "shop",
+            "environment": "dev",
+            "revision": "abc123",
+            "digest": "sha256:feed",
+            "entries": '[{"group":"apps","kind":"Deployment","name":"web","namespace":"a",'
+            '"version":"v1"}]',
+        },
+    }
+
+
+def test_inventory_names_at_the_edges() -> None:
+    assert inventory_name(bundle("-Shop-", "dev")) == "camelops-inventory-shop-dev"
+    assert inventory_name(bundle("--", "_")) == "camelops-inventory-x-x"
+    exactly_63 = inventory_name(bundle("p" * 40, "dev"))
+    assert exactly_63 == f"camelops-inventory-{'p' * 40}-dev"  # 63 characters: kept as is
+    assert len(exactly_63) == 63
+    over = inventory_name(bundle("p" * 40, "prod"))
+    assert len(over) == 63
+    assert over.startswith(f"camelops-inventory-{'p' * 33}-")
+    cut_at_a_dash = inventory_name(bundle("a" * 32 + "-" + "b" * 40, "dev"))
+    assert cut_at_a_dash.startswith(f"camelops-inventory-{'a' * 32}-")
+    assert "--" not in cut_at_a_dash
+
+
+LONG_ENTRY = {"group": "", "version": "v1", "kind": 7, "namespace": "", "name": "x" * 300}
+MALFORMED = f"malformed inventory entry: {str(LONG_ENTRY)[:200]}"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "inventory ConfigMap has no entries"),
+        ({"entries": "not json"}, "inventory entries are not JSON: Expecting value"),
+        ({"entries": "{}"}, "inventory entries are not a list"),
+        ({"entries": json.dumps([LONG_ENTRY])}, MALFORMED),
+        (
+            {"entries": json.dumps([{"group": "", "version": "", "kind": "K", "namespace": "",
+                                     "name": "x"}])},
+            "inventory entry without kind/version/name",
+        ),
+    ],
+)  # fmt: skip
+def test_a_damaged_inventory_says_what_is_wrong(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(InventoryError) as refused:
+        parse_inventory({"data": data})
+    assert str(refused.value).startswith(message)
+    if message.startswith("malformed"):
+        assert str(refused.value) == message  # the entry is quoted, cut at 200 characters

@@ -53,3 +53,53 @@ def test_cap_cuts_after_redaction_and_flags_it() -> None:
     assert cap("abcdef", 3) == ("abc", True)
     assert cap("abc", 3) == ("abc", False)
     assert cap("abc", 0) == ("abc", False)
+
+
+def with_check_digits(country: str, bban: str) -> str:
+    """A valid IBAN (ISO 13616 mod 97) for any country code and BBAN."""
+    numeric = "".join(str(int(c, 36)) for c in bban + country + "00")
+    return f"{country}{98 - int(numeric) % 97:02d}{bban}"
+
+
+@pytest.mark.parametrize(
+    "iban",
+    [
+        "NO9386011117947",  # the shortest IBANs: 15 characters
+        with_check_digits("LC", "X" * 4 + "0" * 26),  # the longest the standard allows: 34
+        with_check_digits("GB", "XBKX60161331926819"),  # letters in the BBAN, an X among them
+    ],
+)
+def test_ibans_of_every_length_and_alphabet_are_masked(iban: str) -> None:
+    assert with_check_digits("GB", "WEST12345698765432") == "GB82WEST12345698765432"
+    assert Redactor.from_rules().text(f"iban {iban} ok") == f"iban {MASK} ok"
+
+
+def test_a_rule_of_exactly_the_limit_is_accepted_and_errors_say_what_is_wrong() -> None:
+    Redactor.from_rules(["a" * 500])
+    with pytest.raises(RedactionRuleError, match="longer than 500 chars"):
+        Redactor.from_rules(["a" * 501])
+    rule = "(" + "b" * 100
+    with pytest.raises(RedactionRuleError) as refused:
+        Redactor.from_rules([rule])
+    message = str(refused.value)
+    assert message.startswith(f"redaction rule {rule[:80]!r} is invalid: missing )")
+    assert rule[:81] not in message  # a long rule is quoted, not pasted
+
+
+def test_verbatim_headers_never_unmask_a_secret_header() -> None:
+    redactor = Redactor.from_rules()
+    verbatim = frozenset({"Authorization", "CamelopsReplayOf", "X-Empty"})
+    headers = [
+        ("Authorization", "Bearer abc"),
+        ("CamelopsReplayOf", "4111111111111111"),
+        ("X-Empty", None),
+    ]
+    assert redactor.headers(headers, verbatim=verbatim) == {
+        "Authorization": MASK,
+        "CamelopsReplayOf": "4111111111111111",
+        "X-Empty": "",
+    }
+
+
+def test_cap_to_one_character() -> None:
+    assert cap("abc", 1) == ("a", True)
