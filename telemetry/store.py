@@ -176,22 +176,14 @@ class TelemetryStore:
         exchange_id: str | None = None,
         limit: int = 100,
     ) -> list[ExchangeSummary]:
-        filters, params = ["org = {org:String}"], {"org": org, "limit": max(1, min(limit, 10_000))}
-        for column, value, kind in (
-            ("integration", integration, "String"),
-            ("route_id", route, "String"),
-            ("status", status, "String"),
-            ("exchange_id", exchange_id, "String"),
-        ):
-            if value is not None:
-                filters.append(f"{column} = {{{column}:{kind}}}")
-                params[column] = value
-        if since is not None:
-            filters.append("started_at >= {since:DateTime64(3, 'UTC')}")
-            params["since"] = since
-        if until is not None:
-            filters.append("started_at < {until:DateTime64(3, 'UTC')}")
-            params["until"] = until
+        filters, params = _exchange_filters(
+            org,
+            {"integration": integration, "route_id": route, "status": status,
+             "exchange_id": exchange_id},
+            since,
+            until,
+        )  # fmt: skip
+        params["limit"] = max(1, min(limit, 10_000))
         # the filters are fixed column names with bound parameters; no input is spliced in
         rows = self._query(
             "SELECT "  # noqa: S608
@@ -220,24 +212,14 @@ class TelemetryStore:
         """Newest first, one page: `before` is the (started_at, exchange_id) of the last row
         of the previous page (keyset pagination; never OFFSET over the table)."""
         page = max(1, min(limit, 1000))
-        filters: list[str] = ["org = {org:String}"]
-        params: dict[str, Any] = {"org": org, "limit": page, "inner": page * 3}
-        for column, value in (
-            ("environment", environment),
-            ("integration", integration),
-            ("route_id", route),
-            ("status", status),
-            ("exchange_id", exchange_id),
-        ):
-            if value is not None:
-                filters.append(f"{column} = {{{column}:String}}")
-                params[column] = value
-        if since is not None:
-            filters.append("started_at >= {since:DateTime64(3, 'UTC')}")
-            params["since"] = since
-        if until is not None:
-            filters.append("started_at < {until:DateTime64(3, 'UTC')}")
-            params["until"] = until
+        filters, params = _exchange_filters(
+            org,
+            {"environment": environment, "integration": integration, "route_id": route,
+             "status": status, "exchange_id": exchange_id},
+            since,
+            until,
+        )  # fmt: skip
+        params["limit"], params["inner"] = page, page * 3
         if before is not None:
             # the plain bound lets the primary key prune; the tuple breaks ties within one ms
             filters.append("started_at <= {b_at:DateTime64(3, 'UTC')}")
@@ -414,3 +396,23 @@ def _summary(row: Sequence[Any]) -> ExchangeSummary:
         exception_type=str(row[7]),
         exception_message=str(row[8]),
     )
+
+
+def _exchange_filters(
+    org: str, equal: dict[str, str | None], since: datetime | None, until: datetime | None
+) -> tuple[list[str], dict[str, Any]]:
+    """WHERE terms over fixed column names, every value bound: `equal` maps a column to the
+    value it must have (None: no filter), `since`/`until` bound started_at."""
+    filters: list[str] = ["org = {org:String}"]
+    params: dict[str, Any] = {"org": org}
+    for column, value in equal.items():
+        if value is not None:
+            filters.append(f"{column} = {{{column}:String}}")
+            params[column] = value
+    if since is not None:
+        filters.append("started_at >= {since:DateTime64(3, 'UTC')}")
+        params["since"] = since
+    if until is not None:
+        filters.append("started_at < {until:DateTime64(3, 'UTC')}")
+        params["until"] = until
+    return filters, params
