@@ -4,6 +4,7 @@ they win (java.util.Properties keeps the last value of a repeated key)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from renderers.context import MANAGEMENT_PORT
@@ -130,3 +131,21 @@ def escape_value(value: str) -> str:
     escaped = _escape(value, "")
     # a leading blank would be dropped by the reader
     return "\\" + escaped if escaped[:1] == " " else escaped
+
+
+def sidecar_capture_flags(
+    effective: EffectiveIntegration, literal: Callable[[str], str] = str
+) -> list[str]:
+    """The `camelops sidecar` flags every target takes from the repository (sampling, body
+    size, redaction, replay endpoint); `literal` quotes user text for the target's runtime."""
+    spec = effective.integration.model.spec
+    observability = spec.observability
+    flags = [
+        f"--sample-rate={effective.sampling}",
+        f"--body-max-chars={observability.body_max_chars}",
+    ]
+    flags += [f"--redact-pattern={literal(r.pattern)}" for r in observability.redaction.rules]
+    flags += [f"--redact-header={literal(h)}" for h in observability.redaction.headers]
+    if spec.replay.enabled and spec.replay.endpoint:
+        flags.append(f"--replay-endpoint={spec.replay.endpoint}")
+    return flags

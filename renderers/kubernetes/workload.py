@@ -17,7 +17,7 @@ from renderers.context import (
     selector_labels,
 )
 from renderers.kubernetes.config import PROPERTIES_KEY, ROUTES_DIR, route_keys
-from renderers.properties import CONFIG_DIR, health_endpoint
+from renderers.properties import CONFIG_DIR, health_endpoint, sidecar_capture_flags
 from schema.effective import EffectiveIntegration
 from schema.models.common import Resources
 
@@ -213,9 +213,7 @@ def relay_url(ctx: EnvContext) -> str:
 def sidecar_args(ctx: EnvContext, effective: EffectiveIntegration) -> list[str]:
     """Flags of `camelops sidecar` (camelops/commands/sidecar.py); `$(CAMELOPS_POD)` is expanded
     by the kubelet from the downward API."""
-    spec = effective.integration.model.spec
-    observability = spec.observability
-    args = [
+    return [
         "sidecar",
         f"--integration={effective.integration.name}",
         f"--environment={ctx.environment}",
@@ -223,14 +221,8 @@ def sidecar_args(ctx: EnvContext, effective: EffectiveIntegration) -> list[str]:
         f"--jolokia-url=http://127.0.0.1:{JOLOKIA_PORT}/jolokia/",
         f"--relay-url={relay_url(ctx)}",
         f"--listen-port={SIDECAR_PORT}",
-        f"--sample-rate={effective.sampling}",
-        f"--body-max-chars={observability.body_max_chars}",
+        *sidecar_capture_flags(effective, _literal),
     ]
-    args += [f"--redact-pattern={_literal(r.pattern)}" for r in observability.redaction.rules]
-    args += [f"--redact-header={_literal(h)}" for h in observability.redaction.headers]
-    if spec.replay.enabled and spec.replay.endpoint:
-        args.append(f"--replay-endpoint={spec.replay.endpoint}")
-    return args
 
 
 def _literal(text: str) -> str:

@@ -18,7 +18,11 @@ from typing import Any
 from renderers.context import Decrypt, EnvContext, Manifest, RenderOptions, new_object
 from renderers.kubernetes.config import route_keys, secret, secrets_used
 from renderers.kubernetes.environment import environment_context
-from renderers.properties import application_properties, platform_properties
+from renderers.properties import (
+    application_properties,
+    platform_properties,
+    sidecar_capture_flags,
+)
 from schema.effective import EffectiveIntegration, effective_integration
 from schema.loaded import LoadedProject
 
@@ -107,20 +111,12 @@ def camel_process(ctx: EnvContext, effective: EffectiveIntegration, port: int | 
 def sidecar_args(ctx: EnvContext, effective: EffectiveIntegration) -> list[str]:
     """`camelops sidecar` flags that come from the repository; the driver adds the per-process
     ones (Jolokia URL, relay URL, listen port, the instance as `--pod`)."""
-    spec = effective.integration.model.spec
-    observability = spec.observability
-    args = [
+    return [
         "sidecar",
         f"--integration={effective.integration.name}",
         f"--environment={ctx.environment}",
-        f"--sample-rate={effective.sampling}",
-        f"--body-max-chars={observability.body_max_chars}",
+        *sidecar_capture_flags(effective),
     ]
-    args += [f"--redact-pattern={r.pattern}" for r in observability.redaction.rules]
-    args += [f"--redact-header={h}" for h in observability.redaction.headers]
-    if spec.replay.enabled and spec.replay.endpoint:
-        args.append(f"--replay-endpoint={spec.replay.endpoint}")
-    return args
 
 
 def runtime_command(heap: int, java_options: str | None, env: dict[str, str]) -> list[str]:
