@@ -14,7 +14,7 @@ from typing import Any
 
 from schema.camel import leniency
 from schema.camel.leniency import lenient_schema
-from schema.derived_cache import digest, load_json, store_json
+from schema.derived_cache import digest, load_value, store_value
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "catalog" / "data"
 
@@ -140,11 +140,11 @@ def _lenient_yaml_dsl_schema(path: Path) -> dict[str, Any]:
     """The rewrite costs more than reading its result back: kept, named by both inputs."""
     published = path.read_text()
     name = digest("lenient", published, Path(leniency.__file__).read_text())
-    stored = load_json(name)
+    stored = load_value(name)
     if isinstance(stored, dict):
         return stored
     lenient = lenient_schema(json.loads(published))
-    store_json(name, lenient)
+    store_value(name, lenient)
     return lenient
 
 

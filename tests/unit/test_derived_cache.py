@@ -38,7 +38,7 @@ def test_a_cold_and_a_warm_run_give_the_same_verdicts(tmp_path: Path) -> None:
     cold = [validate(EXAMPLE, cache), validate(broken, cache)]
     entries = sorted(p.name for p in cache.iterdir())
     assert any(name.endswith(".code") for name in entries), entries
-    assert any(name.endswith(".json") for name in entries), entries
+    assert any(name.endswith(".value") for name in entries), entries
     assert oct(cache.stat().st_mode & 0o777) == oct(0o700)
     warm = [validate(EXAMPLE, cache), validate(broken, cache)]
     assert [(r.returncode, r.stdout) for r in warm] == [(r.returncode, r.stdout) for r in cold]
@@ -67,10 +67,10 @@ def test_a_directory_others_can_write_is_not_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(derived_cache.ENV_DIR, str(tmp_path / "cache"))
-    derived_cache.store_json("entry", {"ok": True})
-    assert derived_cache.load_json("entry") == {"ok": True}
+    derived_cache.store_value("entry", {"ok": True})
+    assert derived_cache.load_value("entry") == {"ok": True}
     (tmp_path / "cache").chmod(0o777)
-    assert derived_cache.load_json("entry") is None
+    assert derived_cache.load_value("entry") is None
 
 
 def test_an_unwritable_cache_only_costs_the_speed_up(
@@ -79,6 +79,6 @@ def test_an_unwritable_cache_only_costs_the_speed_up(
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv(derived_cache.ENV_DIR, str(blocker / "cache"))
-    derived_cache.store_json("entry", [1])
-    assert derived_cache.load_json("entry") is None
+    derived_cache.store_value("entry", [1])
+    assert derived_cache.load_value("entry") is None
     assert validate(EXAMPLE, blocker / "cache").returncode == 0
