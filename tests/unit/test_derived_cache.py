@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from schema import derived_cache
+from schema.camel.catalog import load_catalog
+from schema.camel.xml_routes import validate_xml_routes
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "repo-layout"
@@ -82,3 +84,24 @@ def test_an_unwritable_cache_only_costs_the_speed_up(
     derived_cache.store_value("entry", [1])
     assert derived_cache.load_value("entry") is None
     assert validate(EXAMPLE, blocker / "cache").returncode == 0
+
+
+XML_ROUTE = (EXAMPLE / "integrations/nightly-report/routes/report.camel.xml").read_text()
+
+
+def test_only_an_xsd_pass_is_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(derived_cache.ENV_DIR, str(tmp_path / "cache"))
+    catalog = load_catalog("4.18.4")
+    cache = tmp_path / "cache"
+    before = set(cache.iterdir()) if cache.exists() else set()  # the lenient schema, if new
+    broken = XML_ROUTE.replace("<setBody>", "<setBdy>").replace("</setBody>", "</setBdy>")
+    for _ in range(2):  # cold, then warm: the same findings
+        diagnostics, _consumed = validate_xml_routes("r.camel.xml", broken, catalog)
+        assert any("setBdy" in d.message for d in diagnostics), diagnostics
+    assert (set(cache.iterdir()) if cache.exists() else set()) == before
+    assert validate_xml_routes("r.camel.xml", XML_ROUTE, catalog)[0] == []
+    assert len(set(cache.iterdir()) - before) == 1
+    assert validate_xml_routes("r.camel.xml", XML_ROUTE, catalog)[0] == []
+    # the same file with one change is judged by the XSD again, not by the remembered pass
+    diagnostics, _consumed = validate_xml_routes("r.camel.xml", broken, catalog)
+    assert any("setBdy" in d.message for d in diagnostics), diagnostics
