@@ -6,12 +6,15 @@ Lives in schema/catalog/data/<camel version>/ (shipped in the wheel, so validati
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from schema.camel import leniency
 from schema.camel.leniency import lenient_schema
+from schema.derived_cache import digest, load_value, store_value
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "catalog" / "data"
 
@@ -54,7 +57,7 @@ class KameletInfo:
 class CamelCatalog:
     version: str
     yaml_dsl_schema: dict[str, Any]
-    components: dict[str, ComponentInfo]
+    components: Mapping[str, ComponentInfo]
     xsd_path: Path
     kamelets: dict[str, KameletInfo]
 
@@ -93,14 +96,32 @@ def resolve_version(requested: str) -> tuple[str, str | None]:
     )
 
 
+class LazyComponents(Mapping[str, ComponentInfo]):
+    """Components by scheme, each built on first use: a repository names a handful of ~400."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+        self._built: dict[str, ComponentInfo] = {}
+
+    def __getitem__(self, scheme: str) -> ComponentInfo:
+        built = self._built.get(scheme)
+        if built is None:
+            built = self._built[scheme] = _component(self._raw[scheme])
+        return built
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
 @cache
 def load_catalog(version: str) -> CamelCatalog:
     folder = DATA_DIR / version
     if not folder.is_dir():
         raise CatalogMissingError(f"no Camel catalog for {version} under {DATA_DIR}")
-    raw_schema = json.loads((folder / "camelYamlDsl.json").read_text())
-    raw_components = json.loads((folder / "components.json").read_text())
-    components = {scheme: _component(info) for scheme, info in raw_components.items()}
+    components = LazyComponents(json.loads((folder / "components.json").read_text()))
     raw_kamelets = json.loads((folder / "kamelets.json").read_text())
     kamelets = {
         name: KameletInfo(frozenset(info["properties"]), tuple(info["required"]))
@@ -108,11 +129,23 @@ def load_catalog(version: str) -> CamelCatalog:
     }
     return CamelCatalog(
         version=version,
-        yaml_dsl_schema=lenient_schema(raw_schema),
+        yaml_dsl_schema=_lenient_yaml_dsl_schema(folder / "camelYamlDsl.json"),
         components=components,
         xsd_path=folder / "camel-xml-io.xsd",
         kamelets=kamelets,
     )
+
+
+def _lenient_yaml_dsl_schema(path: Path) -> dict[str, Any]:
+    """The rewrite costs more than reading its result back: kept, named by both inputs."""
+    published = path.read_text()
+    name = digest("lenient", published, Path(leniency.__file__).read_text())
+    stored = load_value(name)
+    if isinstance(stored, dict):
+        return stored
+    lenient = lenient_schema(json.loads(published))
+    store_value(name, lenient)
+    return lenient
 
 
 def _option(name: str, raw: dict[str, Any]) -> OptionInfo:

@@ -106,11 +106,13 @@ class EndpointFinder:
     def _alternatives(self, schema: dict[str, Any]) -> list[dict[str, Any]]:
         """The schema and every schema that judges the same value ($ref, anyOf, allOf, oneOf)."""
         found: list[dict[str, Any]] = []
+        seen: set[int] = set()  # by identity: equal subschemas at two places are both walked
         pending = [schema]
         while pending:
             node = pending.pop()
-            if any(node is seen for seen in found):
+            if id(node) in seen:
                 continue
+            seen.add(id(node))
             found.append(node)
             ref = node.get("$ref")
             if isinstance(ref, str):

@@ -14,6 +14,7 @@ from lxml import etree
 from schema.camel.catalog import CamelCatalog, load_catalog
 from schema.camel.endpoints import check_endpoint
 from schema.camel.explain import suggest
+from schema.derived_cache import digest, load_value, store_value
 from schema.diagnostics import Diagnostic, Severity
 
 XML_IO_NS = "http://camel.apache.org/schema/xml-io"
@@ -25,6 +26,24 @@ SPRING_BEANS_NS = "http://www.springframework.org/schema/beans"
 def _schema(version: str) -> etree.XMLSchema:
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     return etree.XMLSchema(etree.parse(str(load_catalog(version).xsd_path), parser))
+
+
+def _verdict_name(root: etree._Element, catalog: CamelCatalog) -> str:
+    """Names "this exact document passed this exact XSD under this libxml2"; both texts hashed."""
+    libxml = ".".join(map(str, etree.LIBXML_VERSION))
+    return digest("xsd-valid", libxml, _xsd_text(catalog.version), etree.tostring(root).decode())
+
+
+@cache
+def _xsd_text(version: str) -> str:
+    return load_catalog(version).xsd_path.read_text()
+
+
+def _known_valid(root: etree._Element, catalog: CamelCatalog) -> bool:
+    # Compiling the 600 KB XSD costs more than the rest of a small repository's validation; a
+    # file that passed it unchanged needs no second look. Only passes are kept: errors are
+    # always worked out afresh, so their messages come from the XSD itself.
+    return load_value(_verdict_name(root, catalog)) is True
 
 
 def _diag(
@@ -79,9 +98,9 @@ def validate_xml_routes(
         )
         return [_diag(rel, _line(root), 1, message)], set()
     _normalise(root)
-    schema = _schema(catalog.version)
     diagnostics: list[Diagnostic] = []
-    if not schema.validate(root):
+    schema = None if _known_valid(root, catalog) else _schema(catalog.version)
+    if schema is not None and not schema.validate(root):
         for entry in list(schema.error_log):  # type: ignore[call-overload]
             message = entry.message.replace(f"{{{XML_IO_NS}}}", "")
             unexpected = re.match(r"Element '(\w+)': This element is not expected", message)
@@ -89,6 +108,8 @@ def validate_xml_routes(
                 name = unexpected.group(1)
                 message += suggest(name, catalog.processor_names) or " (not a known EIP here)"
             diagnostics.append(_diag(rel, entry.line, entry.column or 1, message))
+    if schema is not None and not diagnostics:
+        store_value(_verdict_name(root, catalog), True)
     consumed: set[str] = set()
     for element in root.iter(tag=etree.Element):
         uri = element.get("uri")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
+from typing import TYPE_CHECKING
 
-from jsonschema import Draft7Validator
 from yaml.nodes import SequenceNode
 
 from schema.camel.catalog import CamelCatalog, KameletInfo, load_catalog
@@ -14,6 +14,9 @@ from schema.camel.explain import describe, leaf_errors
 from schema.camel.fast_check import FastChecker
 from schema.diagnostics import Diagnostic, Severity, json_pointer
 from schema.yaml_loader import YamlDocument
+
+if TYPE_CHECKING:  # jsonschema loads only when a route is invalid and must be explained
+    from jsonschema import Draft7Validator
 
 PROCESSOR_DEFINITION = "org.apache.camel.model.ProcessorDefinition"
 
@@ -25,6 +28,8 @@ def _fast(version: str) -> FastChecker:
 
 @cache
 def _precise(version: str) -> Draft7Validator:
+    from jsonschema import Draft7Validator  # noqa: PLC0415 (lazy: see TYPE_CHECKING above)
+
     return Draft7Validator(load_catalog(version).yaml_dsl_schema)
 
 
