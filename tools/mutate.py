@@ -49,10 +49,14 @@ def functions(module: str, *names: str) -> tuple[str, ...]:
 # Fast covering tests only: mutmut runs them once per mutant (a TLS or Kubernetes test costs
 # seconds each time). Where a module is larger than its risk, only the risky functions.
 GROUPS = (
-    Group("inventory", ("runner/inventory.py",), ("tests/unit/runner/test_diff_inventory.py",)),
+    Group(
+        "inventory",
+        ("runner/drivers/kubernetes/inventory.py",),
+        ("tests/unit/runner/test_diff_inventory.py",),
+    ),
     Group(
         "prune",
-        ("runner/prune.py",),
+        ("runner/drivers/kubernetes/prune.py",),
         (
             "tests/e2e/k8s/test_prune_safety.py",
             "tests/e2e/k8s/test_apply_prune.py",

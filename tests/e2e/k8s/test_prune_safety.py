@@ -55,6 +55,27 @@ def test_an_object_another_environment_took_over_is_not_pruned(
     driver.close()
 
 
+def test_an_object_someone_else_deleted_is_pruned_as_already_gone(
+    runner_kube: KubeClient, admin: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    driver = KubernetesDriver(runner_kube)
+    gone = configmap(namespace, "gone", {"k": "v"})
+    mine = configmap(namespace, "mine", {"k": "v"})
+    store = RunnerStore(tmp_path / "runner.db")
+    v1 = bundle([gone, mine], "r1", env="gone-dev")
+    assert sync_bundle(driver, store, v1, SyncSettings()).phase is Phase.SYNCED
+    admin.delete(ObjectRef.of(gone))  # by hand, between two syncs
+    wait_until(lambda: admin.get(ObjectRef.of(gone)) is None, 30, "the ConfigMap to be deleted")
+
+    v2 = bundle([mine], "r2", env="gone-dev")
+    status = sync_bundle(driver, store, v2, SyncSettings())
+    assert status.phase is Phase.SYNCED
+    assert outcome_of(status.objects, ObjectRef.of(gone)) == (Outcome.PRUNED, "already gone")
+    assert [r.name for r in driver.read_inventory(v2) or ()] == ["mine"]
+    store.close()
+    driver.close()
+
+
 @pytest.fixture
 def undeletable(admin: KubeClient, namespace: str) -> Iterator[str]:
     """A ValidatingAdmissionPolicy that refuses to delete ConfigMaps labelled `undeletable`

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from reconciler.api.hooks import POST_RECEIVE_SCRIPT
+from reconciler.api.hooks import _UNKNOWN_REPO_SECRET, POST_RECEIVE_SCRIPT
 from tests.integration.reconciler.apiclient import HOOK_SECRET, Api, generic_headers, github_headers
 from tests.integration.reconciler.harness import Core
 
@@ -126,6 +126,38 @@ async def test_flood_is_rate_limited(api: Api) -> None:
         statuses.append(response.status)
     assert statuses[0] == 202
     assert 429 in statuses
+
+
+async def test_each_repository_has_its_own_delivery_budget(api: Api) -> None:
+    core = api.core
+    core.store.projects.create(
+        core.org_id,
+        "shop-2",
+        url=str(core.repo.bare),
+        poll_interval_s=3600,
+        webhook_secret=HOOK_SECRET,
+    )
+    statuses = [
+        (await api.client.post(HOOK, data=BODY, headers=github_headers(BODY, f"b-{i}"))).status
+        for i in range(30)
+    ]
+    assert statuses[-1] == 429
+    other = await api.client.post(HOOK + "-2", data=BODY, headers=github_headers(BODY, "b-other"))
+    assert other.status == 202  # one repository's flood does not starve another's
+    await settle(api)
+
+
+async def test_unknown_repository_is_refused_even_with_the_placeholder_secret(api: Api) -> None:
+    # An unknown repository is checked against a random placeholder secret so that it costs the
+    # same as a known one; a delivery that matched it must still be refused, as a bad signature.
+    headers = github_headers(BODY, "d-5")
+    headers["X-Hub-Signature-256"] = (
+        "sha256=" + hmac.new(_UNKNOWN_REPO_SECRET, BODY, hashlib.sha256).hexdigest()
+    )
+    response = await api.client.post("/api/v1/hooks/git/acme/nope", data=BODY, headers=headers)
+    assert response.status == 401
+    assert (await response.json())["error"] == "signature check failed"
+    assert nothing_fetched(api.core)
 
 
 async def test_repeated_failures_from_one_address_are_throttled(api: Api) -> None:

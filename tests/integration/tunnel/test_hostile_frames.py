@@ -84,6 +84,11 @@ HOSTILE: dict[str, tuple[list[bytes | str], str]] = {
         [to_frames(encode_envelope("ack", 0, "status", "ack", {}, ack=99), LIMITS)[0]],
         "ack for a message never sent",
     ),
+    # the control plane never sends on telemetry: even an ack of 1 names a message never sent
+    "ack of one on a channel never sent on": (
+        [to_frames(encode_envelope("ack", 0, "telemetry", "ack", {}, ack=1), LIMITS)[0]],
+        "ack for a message never sent",
+    ),
     "second hello": (
         [to_frames(encode_envelope("hello", 0, "control", "hello", {}), LIMITS)[0]],
         "unexpected unsequenced",
@@ -108,9 +113,13 @@ async def _hostile_session(url: str, data_dir: Path, frames: list[bytes | str]) 
                 await ws.send_str(frame)
             else:
                 await ws.send_bytes(frame)
-        while (await ws.receive()).type == aiohttp.WSMsgType.BINARY:
-            pass
+        await wait_for(_until_closed(ws))  # a connection left open fails here, not hangs
         return ws.close_code
+
+
+async def _until_closed(ws: aiohttp.ClientWebSocketResponse) -> None:
+    while (await ws.receive()).type == aiohttp.WSMsgType.BINARY:
+        pass
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))

@@ -21,7 +21,13 @@ from tunnel.pki.identity import (
 )
 from tunnel.pki.service import ControlPlanePki, RegistrationRefused
 from tunnel.pki.store import SqlitePkiStore, TokenRecord
-from tunnel.pki.tokens import TokenError, format_token, new_token, parse_token
+from tunnel.pki.tokens import (
+    TokenError,
+    fingerprints_match,
+    format_token,
+    new_token,
+    parse_token,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EDGE = RunnerIdentity("acme", "edge-1")
@@ -62,6 +68,8 @@ def test_identity_round_trip_and_peercert() -> None:
         "other.x.y",
         "camelops1.!!!!.00",
         "camelops1." + "A" * 43 + ".zz",
+        "camelops1." + "A" * 43 + "." + "ab" * 31,  # a good secret, a short CA fingerprint
+        "camelops1." + "A" * 42 + "." + "ab" * 32,  # a short secret, a good CA fingerprint
     ],
 )
 def test_hostile_tokens_are_refused_without_echoing_them(text: str) -> None:
@@ -77,6 +85,14 @@ def test_token_round_trip_has_256_bits() -> None:
     assert parsed == token
     assert len(token.digest) == 64
     assert new_token("ab" * 32).secret != token.secret
+
+
+def test_ca_fingerprints_match_in_either_case_and_only_when_equal() -> None:
+    assert fingerprints_match("AB" * 32, "ab" * 32)
+    assert fingerprints_match("ab" * 32, "AB" * 32)
+    assert fingerprints_match("ab" * 32, "ab" * 32)
+    assert not fingerprints_match("ab" * 32, "ab" * 31 + "ac")
+    assert not fingerprints_match("ab" * 32, "")
 
 
 def test_ca_key_is_encrypted_at_rest_and_needs_the_passphrase(tmp_path: Path) -> None:
@@ -143,6 +159,26 @@ def test_control_plane_pki_registration_and_connection_checks(tmp_path: Path) ->
         pki.register("camelops1.garbage", csr)
     store.revoke_runner(EDGE, "lost", NOW)
     assert pki.connection_refusal(EDGE, issued.serial) == "certificate revoked"
+    store.close()
+
+
+def test_unknown_used_and_expired_tokens_are_refused_before_the_csr_is_read(
+    tmp_path: Path,
+) -> None:
+    # The token decides first: a CSR is never looked at (nor signed) for a token that cannot win,
+    # and the refusal is the same for each, so it tells nothing about which tokens exist.
+    store = SqlitePkiStore(tmp_path / "pki.sqlite")
+    now = [NOW]
+    pki = ControlPlanePki(CertificateAuthority.create("acme", NOW), store, lambda: now[0])
+    unknown = format_token(new_token(pki.ca.fingerprint))  # well-formed, never stored
+    used = pki.create_token(EDGE)
+    expiring = pki.create_token(EDGE, ttl=timedelta(hours=1))
+    _, csr = new_key_and_csr()
+    pki.register(used, csr)
+    now[0] = NOW + timedelta(hours=1)  # exactly the expiry instant: no longer valid
+    for token in (unknown, used, expiring):
+        with pytest.raises(RegistrationRefused, match=r"^the token is invalid, used or expired$"):
+            pki.register(token, b"not a certificate request")
     store.close()
 
 

@@ -59,6 +59,15 @@ def test_peer_hello_acks_what_the_peer_already_applied() -> None:
     assert list(state.pending) == [(Channel.STATUS, 4), (Channel.STATUS, 5)]
 
 
+def test_what_the_peer_dropped_is_taken_from_each_hello() -> None:
+    # The tunnel server's runner_dropped gauge reads this: a runner's own count, replaced (not
+    # summed) by every hello: the runner reports all it ever dropped.
+    state = PeerState(session_id="a" * 32)
+    for dropped in ({Channel.TELEMETRY: 3}, {Channel.TELEMETRY: 5}, {}):
+        state.apply_peer_hello(Hello(session="b" * 32, peer_session="a" * 32, dropped=dropped))
+        assert state.peer_dropped == dropped
+
+
 def test_hello_from_a_stranger_acks_nothing_and_a_new_peer_session_resets_receiving() -> None:
     state = PeerState(session_id="a" * 32)
     state.enqueue(Channel.STATUS, "s", {})
