@@ -3,6 +3,7 @@ runners keep being served."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import zlib
@@ -13,7 +14,16 @@ import pytest
 
 from contract.envelopes import Channel, Hello
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
-from tunnel.framing import BATCH, CHUNK, WHOLE, WHOLE_Z, FrameLimits, encode_envelope, to_frames
+from tunnel.framing import (
+    BATCH,
+    CHUNK,
+    WHOLE,
+    WHOLE_Z,
+    FrameLimits,
+    Reassembler,
+    encode_envelope,
+    to_frames,
+)
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.registration import RunnerFiles
 from tunnel.tls import runner_client_context
@@ -163,3 +173,41 @@ async def test_missing_hello_is_refused(control_plane: ControlPlane, tmp_path: P
             pass
     assert not control_plane.recorder.received
     assert not control_plane.recorder.hellos
+
+
+async def _acks_on(ws: aiohttp.ClientWebSocketResponse, channel: str) -> int:
+    """The next ack the server sends on `channel` (other frames, e.g. its own sends, skipped)."""
+    reader = Reassembler(LIMITS)
+    while True:
+        message = await ws.receive()
+        assert message.type == aiohttp.WSMsgType.BINARY, message
+        for envelope in reader.feed(message.data):
+            if envelope.seq == 0 and envelope.type == "ack" and envelope.channel == channel:
+                return envelope.ack
+
+
+async def test_a_repeat_of_the_first_message_after_its_ack_is_acked_again_not_applied(
+    control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    """The sender resends when an ack is lost: the repeat of a channel's very first message,
+    arriving after that message was acked, must be acked again (or the sender resends forever)
+    and never applied twice."""
+    control_plane.recorder.environments = {"edge-1": frozenset({"dev"})}
+    data_dir = await control_plane.register("edge-1", tmp_path)
+    files = RunnerFiles.in_data_dir(data_dir)
+    context = runner_client_context(files.ca.read_bytes(), files.cert, files.key)
+    hello = Hello(session="r" * 16).model_dump(mode="json")
+    report = _data("status", "health", {"runner": "edge-1", "environment": "dev"}, seq=1)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(control_plane.tunnel_url, ssl=context, max_msg_size=0) as ws,
+    ):
+        await ws.send_bytes(
+            to_frames(encode_envelope("hello", 0, "control", "hello", hello), LIMITS)[0]
+        )
+        await ws.send_bytes(report)
+        async with asyncio.timeout(15):
+            assert await _acks_on(ws, "status") == 1
+            await ws.send_bytes(report)  # the same message again: its ack was "lost"
+            assert await _acks_on(ws, "status") == 1
+    assert len(control_plane.recorder.received) == 1
