@@ -76,6 +76,8 @@ GROUPS = (
             "tests/unit/tunnel/test_session.py",
             "tests/integration/tunnel/test_delivery_faults.py",
             "tests/integration/tunnel/test_inbound_limits.py",
+            "tests/integration/tunnel/test_hostile_frames.py::"
+            "test_a_repeat_of_the_first_message_after_its_ack_is_acked_again_not_applied",
         ),
         # acks, resend and dedup; not the handshake, reader plumbing or writer batching
         functions("tunnel.connection", "Link._accept", "Link._on_protocol", "Link._flush_acks")
@@ -86,6 +88,7 @@ GROUPS = (
         ("reconciler/api/hooks.py", "reconciler/api/auth.py", "tunnel/pki/tokens.py"),
         (
             "tests/integration/reconciler/test_webhooks.py",
+            "tests/unit/reconciler/test_webhook_timestamp_window.py",
             "tests/unit/tunnel/test_pki.py",
         ),
         functions("reconciler.api.hooks", "_verify", "_check_generic", "_require")
