@@ -187,3 +187,26 @@ async def test_post_receive_hook_push_to_bundle(api: Api) -> None:
     )
     await core.controller.wait_idle()
     assert core.store.projects.status(core.project.id).last_commit == commit
+
+
+async def test_genuine_deliveries_over_the_repository_rate_do_not_spend_the_address_budget(
+    api: Api,
+) -> None:
+    # The per-address budget is for unverified deliveries (30 here): a busy repository's signed
+    # deliveries refused by its own rate (429) must not lock its address out of other repositories.
+    core = api.core
+    core.store.projects.create(
+        core.org_id,
+        "shop-2",
+        url=str(core.repo.bare),
+        poll_interval_s=3600,
+        webhook_secret=HOOK_SECRET,
+    )
+    statuses = [
+        (await api.client.post(HOOK, data=BODY, headers=github_headers(BODY, f"g-{i}"))).status
+        for i in range(60)
+    ]
+    assert statuses.count(429) > 30  # refused by the repository's rate, past the address budget
+    other = await api.client.post(HOOK + "-2", data=BODY, headers=github_headers(BODY, "g-other"))
+    assert other.status == 202
+    await settle(api)
