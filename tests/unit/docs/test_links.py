@@ -1,5 +1,6 @@
 """README.md and docs/*.md link only to files inside the repository that exist, at headings
-that exist, and name no path that leaves the repository."""
+that exist, name no path that leaves the repository, and every source file or directory they
+name in a code span (`reconciler/pipeline.py`, `runner/drivers/local/`) exists."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 # a code span that is only an upward path names a file (inside a command it is relative to
 # wherever that command runs)
 UPWARD = re.compile(r"`((?:\.\./)+[\w./-]+)`")
+
+
+# a code span naming a repository path: a top-level directory, then a .py/.md/.sh file or a
+# directory (trailing slash); data-dir paths (`tunnel/key.pem`) have other suffixes
+CODE_PATH = re.compile(r"`([a-z_]+/[\w./-]*(?:\.py|\.md|\.sh|/))`")
 
 
 def anchors(document: Path) -> set[str]:
@@ -49,9 +55,21 @@ def test_links_stay_in_the_repository_and_resolve(document: Path) -> None:
             )
 
 
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_source_paths_named_in_the_docs_exist(document: Path) -> None:
+    top_level = {p.name for p in ROOT.iterdir() if p.is_dir()}
+    for named in CODE_PATH.findall(document.read_text()):
+        if named.split("/", 1)[0] in top_level:
+            assert (ROOT / named).exists(), f"{document.name}: `{named}` does not exist"
+
+
 def test_the_checks_can_fail() -> None:
     assert not inside_repository(ROOT / "../shared/ARCHITECTURE.md")
     assert "a-runner-without-kubernetes-camelops-runner---driver-local" in anchors(
         ROOT / "docs" / "operations.md"
     )
+    assert CODE_PATH.findall("`reconciler/gone.py` `tunnel/key.pem` `runner/drivers/`") == [
+        "reconciler/gone.py",
+        "runner/drivers/",
+    ]
     assert UPWARD.findall("see `../shared/X.md` and `cd a && ../y`") == ["../shared/X.md"]
