@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
+from camelops.client.sealed_file import SealedFileError, check_key, open_sealed_file
 from camelops.client.tls import (
     ClientTlsError,
     add_ca_file_option,
@@ -90,13 +91,6 @@ def run_seal(args: argparse.Namespace) -> int:
     if (args.into is None) != (args.key is None):
         print("camelops secret seal: --into and --key go together", file=sys.stderr)
         return EXIT_ERROR
-    # imported here: ruamel.yaml only for --into
-    from camelops.client.sealed_file import (  # noqa: PLC0415
-        SealedFileError,
-        check_key,
-        open_sealed_file,
-    )
-
     # what goes wrong after the file was found fine is said about that file and key
     where = f"{args.into}: key {args.key}: " if args.into is not None else ""
     try:
