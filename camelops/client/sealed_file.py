@@ -175,7 +175,8 @@ def _plain(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(text)
 
 
-def _replace_file(path: Path, data: bytes) -> None:
+def _replace_file(link_or_file: Path, data: bytes) -> None:
+    path = link_or_file.resolve()  # a symlinked file is changed where it is; the link stays
     mode = stat.S_IMODE(path.stat().st_mode)
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

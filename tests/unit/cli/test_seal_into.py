@@ -5,6 +5,7 @@ take gets a message naming it and stays byte-for-byte as it was."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,21 @@ def test_adding_a_key_adds_one_line_after_the_last(
     last = f"        password: {OLD}   # rotated 2026-11\n"
     assert target.read_text() == HAND_WRITTEN.replace(last, last + f"        api-token: {sealed}\n")
     assert list(encrypted(target)) == ["username", "password", "api-token"]
+
+
+def test_a_symlinked_file_is_changed_where_it_is(
+    tmp_path: Path, key_pair: tuple[object, Path]
+) -> None:
+    target = tmp_path / "shared" / "db.sealed.yaml"
+    target.parent.mkdir()
+    target.write_text(HAND_WRITTEN)
+    target.chmod(0o640)
+    link = tmp_path / "db.sealed.yaml"
+    link.symlink_to(target)
+    assert seal_into(key_pair[1], link, "password").returncode == 0
+    assert link.is_symlink()
+    assert encrypted(target)["password"] != OLD
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
 
 
 def test_the_example_repository_file_keeps_every_other_byte(
