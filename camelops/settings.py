@@ -75,15 +75,27 @@ class RunnerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """How commands that call the control plane over HTTPS trust its certificate."""
+
+    ca_file: Path | None = None
+    """CAMELOPS_CA_FILE: PEM file of the CA that signed the API's certificate (`serve --api-tls`
+    prints its path, `<data-dir>/pki/ca.crt.pem`); unset: the system's trust store. A command's
+    `--ca-file` wins."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     git: GitSettings = field(default_factory=GitSettings)
     secrets: SecretSettings = field(default_factory=SecretSettings)
     runner: RunnerSettings = field(default_factory=RunnerSettings)
+    client: ClientSettings = field(default_factory=ClientSettings)
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
         ssh_key = env.get("CAMELOPS_GIT_SSH_KEY")
+        ca_file = env.get("CAMELOPS_CA_FILE")
         return cls(
             log=LogSettings(
                 format=_choice(env, "CAMELOPS_LOG_FORMAT", LogFormat, LogFormat.TEXT),
@@ -112,6 +124,7 @@ class Settings:
                 inventory_namespace=env.get("CAMELOPS_RUNNER_NAMESPACE") or "camelops-system",
                 camel_home=Path(env.get("CAMELOPS_CAMEL_HOME") or ".cache/camel-app"),
             ),
+            client=ClientSettings(ca_file=Path(ca_file) if ca_file else None),
         )
 
 

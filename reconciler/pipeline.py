@@ -20,6 +20,7 @@ from reconciler.secrets.sealing import SealError, unseal_value
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, RevisionRecord, RevisionState
 from renderers import render_environment
+from renderers.context import SecretValueError
 from renderers.local import LocalOptions, render_local
 from schema.loaded import LoadedProject
 from schema.models.project import Previews
@@ -124,6 +125,8 @@ class Pipeline:
                     manifests = render_local(loaded, env.name, decrypt, options=self.local_options)
                 else:
                     manifests = render_environment(loaded, env.name, decrypt)
+            except SecretValueError as exc:  # names the file and the key
+                self._fail_render(project, commit, f"{env.name}: {exc}")
             except SealError as exc:
                 self._fail_render(project, commit, f"{env.name}: a sealed secret: {exc}")
             except Exception as exc:  # a renderer bug must not take the controller down

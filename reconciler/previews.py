@@ -23,6 +23,7 @@ from reconciler.store.previews import PreviewRecord
 from reconciler.store.records import ProjectRecord
 from renderers import render_environment
 from renderers.camel_diff import camel_diff
+from renderers.context import SecretValueError
 from renderers.diff import diff_objects
 from schema.loaded import LoadedProject
 from schema.models.project import Previews
@@ -155,7 +156,7 @@ class PreviewBuilder:
                 bundle, held = self._deployable(project, mirror, head, pr, settings)
                 if held:
                     summary["held"] = held
-        except (git.GitSourceError, SealError) as exc:
+        except (git.GitSourceError, SealError, SecretValueError) as exc:
             head, errors = None, (str(exc),)
         ttl = settings.ttl.total_seconds()
         state, body = ("ready", summary) if head is not None else ("invalid", {})

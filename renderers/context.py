@@ -32,6 +32,10 @@ class RenderError(ValueError):
     the API server's size limit); the message says what to change."""
 
 
+class SecretValueError(RenderError):
+    """A sealed value did not open; the message names its file and key, never a value."""
+
+
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     """Cluster-side facts the config repository does not carry; defaults fit the runner's."""

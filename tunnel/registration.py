@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,9 +113,13 @@ class RunnerFiles:
             os.replace(temporary, path)
 
 
-async def _pinned_ca(session: aiohttp.ClientSession, server_url: str, fingerprint: str) -> bytes:
-    # Unverified on purpose: nothing secret is sent, and the answer is checked against the pin.
-    async with session.get(server_url + CA_PATH, ssl=False) as response:
+async def _pinned_ca(
+    session: aiohttp.ClientSession, server_url: str, fingerprint: str, trusted_ca: bytes | None
+) -> bytes:
+    # Without `trusted_ca` unverified on purpose: nothing secret is sent, and the answer is
+    # checked against the pin. With it (the user's --ca-file), the server must prove it first.
+    verify: ssl.SSLContext | bool = runner_client_context(trusted_ca) if trusted_ca else False
+    async with session.get(server_url + CA_PATH, ssl=verify) as response:
         response.raise_for_status()
         ca_pem = await response.content.read(MAX_BODY)
     cert = x509.load_pem_x509_certificate(ca_pem)
@@ -124,15 +129,18 @@ async def _pinned_ca(session: aiohttp.ClientSession, server_url: str, fingerprin
     return ca_pem
 
 
-async def register_runner(server_url: str, token: str, data_dir: Path) -> RunnerIdentity:
-    """Register this runner once; afterwards it authenticates with its certificate only."""
+async def register_runner(
+    server_url: str, token: str, data_dir: Path, trusted_ca: bytes | None = None
+) -> RunnerIdentity:
+    """Register this runner once; afterwards it authenticates with its certificate only.
+    `trusted_ca` (PEM): verify the server with it from the first request on."""
     parsed = parse_token(token)
     server_url = server_url.rstrip("/")
     key_pem, csr_pem = new_key_and_csr()
     timeout = aiohttp.ClientTimeout(total=30)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            ca_pem = await _pinned_ca(session, server_url, parsed.ca_fingerprint)
+            ca_pem = await _pinned_ca(session, server_url, parsed.ca_fingerprint, trusted_ca)
             payload = {"token": token, "csr": csr_pem.decode()}
             ssl_context = runner_client_context(ca_pem)
             async with session.post(

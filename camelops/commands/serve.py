@@ -15,6 +15,7 @@ from camelops.logs import setup_logging
 from camelops.settings import Settings
 from camelops.signals import stop_requested
 from camelops.wiring.control_plane import TunnelOptions, build_wired_plane
+from camelops.wiring.pki import ca_certificate_file
 from reconciler.notify import WebhookNotifier
 from reconciler.server import bootstrap_admin
 from reconciler.store import StoreError
@@ -115,6 +116,13 @@ async def _serve(args: argparse.Namespace) -> int:
     await site.start()
     scheme = "https" if wired.api_ssl is not None else "http"
     log.info("control plane listening on %s://%s:%s", scheme, args.host, args.port)
+    if wired.api_ssl is not None:
+        # our own CA signs the API's certificate: no client trusts it until told where it is
+        log.info(
+            "API certificate signed by the CA in %s: pass it to clients as --ca-file (or "
+            "CAMELOPS_CA_FILE), to curl as --cacert",
+            ca_certificate_file(args.data_dir).resolve(),
+        )
     stop = stop_requested()
     try:
         await stop.wait()

@@ -11,6 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from camelops.cli_support import owner_only_files
+from camelops.client.tls import (
+    ClientTlsError,
+    add_ca_file_option,
+    chosen_ca_file,
+    explain_tls_failure,
+    read_ca_file,
+)
 from camelops.commands.accounts import add_user_token_actions, run_create_user_token
 from camelops.logs import setup_logging
 from camelops.settings import Settings
@@ -65,11 +72,17 @@ def token_create(args: argparse.Namespace) -> int:
 
 def runner_register(args: argparse.Namespace) -> int:
     owner_only_files()
+    ca_file = chosen_ca_file(args)
     try:
+        trusted = read_ca_file(ca_file) if ca_file is not None else None
         data_dir = data_dir_of(args)
-        identity = asyncio.run(register_runner(args.server, args.token, data_dir))
-    except (TokenError, RegistrationError) as exc:
+        identity = asyncio.run(register_runner(args.server, args.token, data_dir, trusted))
+    except ClientTlsError as exc:
         print(f"camelops runner register: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (TokenError, RegistrationError) as exc:
+        hint = explain_tls_failure(exc, ca_file)
+        print(f"camelops runner register: {hint or exc}", file=sys.stderr)
         refused = isinstance(exc, TokenError) or "HTTP 403" in str(exc) or "fingerprint" in str(exc)
         return EXIT_INVALID if refused else EXIT_ERROR
     print(f"registered as {identity.uri}; credentials in {data_dir / 'tunnel'}")
@@ -86,6 +99,7 @@ def add_runner_register(
     register.add_argument("--server", required=True, help="control-plane HTTPS URL")
     register.add_argument("--token", required=True, help="from `camelops token create`")
     register.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
+    add_ca_file_option(register)
     register.set_defaults(func=runner_register)
 
 

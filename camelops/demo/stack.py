@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from camelops.client.sealed_file import open_sealed_file
 from camelops.demo.state import DEMO_ORG, PORTAL_USER, PROJECT, RUNNER, DemoState
 from reconciler.api.hooks import POST_RECEIVE_SCRIPT
 from reconciler.secrets.sealing import load_public_pem, seal_value
@@ -253,19 +253,14 @@ class DemoStack:
 
     @staticmethod
     def _reseal(work: Path, public_pem: bytes) -> None:
-        """The example's sealed values belong to another key: seal demo values to ours."""
+        """The example's sealed values belong to another key: seal demo values to ours, as
+        `camelops secret seal --into FILE --key K` does (the files' comments stay)."""
         key = load_public_pem(public_pem)
-        for sealed in (work / "secrets").glob("*.sealed.yaml"):
-            text = sealed.read_text()
+        for path in sorted((work / "secrets").glob("*.sealed.yaml")):
             for name, value in DEMO_SECRETS.items():
-                pattern = re.compile(rf"^(\s+{name}: )cops1:\S+$", re.MULTILINE)
-                found = pattern.search(text)
-                if found is not None:
-                    sealed_value = seal_value(key, PROJECT, value)
-                    text = (
-                        text[: found.start()] + found.group(1) + sealed_value + text[found.end() :]
-                    )
-            sealed.write_text(text)
+                sealed_file = open_sealed_file(path)  # again per key: each write changes it
+                if name in sealed_file.key_names():
+                    sealed_file.write_value(name, seal_value(key, PROJECT, value))
 
     # ---- runner ----------------------------------------------------------------------------
     def _ensure_registered(self) -> None:

@@ -23,6 +23,11 @@ def pki_dir(data_dir: Path) -> Path:
     return data_dir / "pki"
 
 
+def ca_certificate_file(data_dir: Path) -> Path:
+    """The CA's certificate (public): what clients of `serve --api-tls` pass as --ca-file."""
+    return pki_dir(data_dir) / "ca.crt.pem"
+
+
 def ca_passphrase(data_dir: Path, configured: bytes | None, *, generate: bool) -> bytes:
     """The configured one wins; then the file `serve` wrote; `generate` lets `serve` write it."""
     if configured:

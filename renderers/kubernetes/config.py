@@ -7,7 +7,15 @@ import hashlib
 import json
 import re
 
-from renderers.context import MASKED_ANNOTATION, EnvContext, Manifest, RenderError, new_object
+from renderers.context import (
+    MASKED_ANNOTATION,
+    Decrypt,
+    EnvContext,
+    Manifest,
+    RenderError,
+    SecretValueError,
+    new_object,
+)
 from renderers.properties import CONFIG_DIR, application_properties, platform_properties
 from schema.effective import EffectiveIntegration
 from schema.loaded import LoadedIntegration
@@ -93,10 +101,21 @@ def secret(ctx: EnvContext, sealed: SealedSecret) -> Manifest:
     else:
         decrypt = ctx.decrypt
         obj["data"] = {
-            key: base64.b64encode(decrypt(value).encode()).decode()
-            for key, value in sorted(encrypted.items())
+            key: base64.b64encode(_opened(decrypt, ctx.project.name, sealed, key).encode()).decode()
+            for key in sorted(encrypted)
         }
     return obj
+
+
+def _opened(decrypt: Decrypt, project: str, sealed: SealedSecret, key: str) -> str:
+    try:
+        return decrypt(sealed.spec.encrypted_data[key])
+    except Exception as exc:  # whatever the caller's decrypter raises: say which value it was
+        path = f"secrets/{sealed.metadata.name}.sealed.yaml"
+        raise SecretValueError(
+            f"{path}: key {key}: {exc}; seal it again to this control plane's key: camelops "
+            f"secret seal --project {project} --server URL --into {path} --key {key}"
+        ) from exc
 
 
 def mask(ciphertext: str) -> str:

@@ -3,14 +3,18 @@ anything; the demo's saved state is private and stable across runs."""
 
 from __future__ import annotations
 
+import shutil
 import stat
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from camelops.cli import main
 from camelops.commands.demo import summary
-from camelops.demo.state import load_or_create
+from camelops.demo.stack import DEMO_SECRETS, DemoStack
+from camelops.demo.state import PROJECT, load_or_create
+from reconciler.secrets.sealing import generate_private_key, public_pem, unseal_value
 from tunnel.registration import RunnerFiles
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "repo-layout"
@@ -69,3 +73,17 @@ def test_demo_summary_names_the_portal_and_where_its_password_is(tmp_path: Path)
     text = summary(state)
     assert f"http://127.0.0.1:{state.api_port}/ " in text
     assert f"login admin, password: cat {tmp_path / 'root' / 'portal-password'}" in text
+
+
+def test_the_demo_seals_the_examples_values_to_its_control_planes_key(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(EXAMPLE, work)
+    key = generate_private_key()
+    DemoStack._reseal(work, public_pem(key))
+    path = work / "secrets" / "db-credentials.sealed.yaml"
+    values = YAML(typ="safe").load(path.read_text())["spec"]["encryptedData"]
+    assert {name: unseal_value(key, PROJECT, v) for name, v in values.items()} == DEMO_SECRETS
+    original = (EXAMPLE / "secrets" / "db-credentials.sealed.yaml").read_text()
+    for name, value in YAML(typ="safe").load(original)["spec"]["encryptedData"].items():
+        original = original.replace(value, values[name])
+    assert path.read_text() == original  # only the values changed: comments and order kept

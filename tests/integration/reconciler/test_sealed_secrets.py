@@ -118,7 +118,12 @@ async def test_value_sealed_to_another_key_fails_the_render(api: Api) -> None:
     await core.controller.wait_idle()
     status = core.store.projects.status(core.project.id)
     assert (status.reason, status.stalled) == ("RenderFailed", True)
+    assert status.message.startswith(
+        "dev: secrets/db.sealed.yaml: key password: sealed value does not open with this "
+        "project's key; seal it again"
+    ), status.message
     assert PLAINTEXT not in status.message
+    assert sealed not in status.message
     assert core.sink.deliveries == []
 
 

@@ -26,6 +26,7 @@ def test_defaults_without_any_variable() -> None:
     assert settings.secrets.ca_passphrase is None
     assert settings.runner.data_dir == Path(".camelops")
     assert settings.runner.inventory_namespace == "camelops-system"
+    assert settings.client.ca_file is None
 
 
 def test_every_group_reads_its_variables() -> None:
@@ -41,6 +42,7 @@ def test_every_group_reads_its_variables() -> None:
             "CAMELOPS_TOKEN": "cop_x",
             "CAMELOPS_DATA_DIR": "/var/lib/camelops",
             "CAMELOPS_RUNNER_NAMESPACE": "ops",
+            "CAMELOPS_CA_FILE": "/etc/camelops/ca.crt.pem",
         }
     )
     assert settings.log == LogSettings(LogFormat.JSON, "DEBUG")
@@ -51,6 +53,7 @@ def test_every_group_reads_its_variables() -> None:
     assert settings.secrets.notify_secret == b"hmac"
     assert settings.runner.data_dir == Path("/var/lib/camelops")
     assert settings.runner.inventory_namespace == "ops"
+    assert settings.client.ca_file == Path("/etc/camelops/ca.crt.pem")
     shown = repr(settings)
     for secret in ("ghp_secret", "ca-pass", "hmac", "cop_x", KEK):
         assert secret not in shown

@@ -16,7 +16,7 @@ from renderers import (
     render_environment,
     to_yaml,
 )
-from renderers.context import label_value
+from renderers.context import SecretValueError, label_value
 from renderers.kubernetes.config import route_keys
 from renderers.kubernetes.kube_schema import check_objects
 from schema.repository import load_repository
@@ -181,6 +181,28 @@ def test_a_failing_decrypt_is_not_swallowed(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="wrong key"):
         render_environment(project, "dev", decrypt=broken)
+
+
+def test_a_value_that_does_not_open_names_its_file_and_key(tmp_path: Path) -> None:
+    files = {
+        **simple_files("app", "secrets: [{name: db}]"),
+        "secrets/db.sealed.yaml": sealed("db", {"user": CIPHER_B, "password": CIPHER_A}),
+    }
+    project = load(write_repo(tmp_path, files))
+
+    def only_b(value: str) -> str:
+        if value != CIPHER_B:
+            raise LookupError("does not open with this project's key")
+        return "ok"
+
+    with pytest.raises(SecretValueError) as caught:
+        render_environment(project, "dev", decrypt=only_b)
+    assert str(caught.value) == (
+        "secrets/db.sealed.yaml: key password: does not open with this project's key; seal it "
+        "again to this control plane's key: camelops secret seal --project shop --server URL "
+        "--into secrets/db.sealed.yaml --key password"
+    )
+    assert CIPHER_A not in str(caught.value)
 
 
 def test_changed_ciphertext_rolls_the_pods(tmp_path: Path) -> None:
