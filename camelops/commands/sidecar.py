@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 import aiohttp
@@ -13,6 +14,7 @@ from aiohttp import web
 from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
 from camelops.logs import setup_logging
 from camelops.signals import stop_requested
+from contract.telemetry import SIDECAR_TOKEN_ENV
 from telemetry.sidecar.api import sidecar_api
 from telemetry.sidecar.redact import RedactionRuleError, Redactor
 from telemetry.sidecar.service import Sidecar
@@ -85,7 +87,9 @@ async def serve(settings: SidecarSettings, relay_url: str, port: int) -> None:
     stop = stop_requested()
     async with aiohttp.ClientSession() as session:
         sidecar = Sidecar(settings, session, relay_url=relay_url)
-        runner = web.AppRunner(sidecar_api(sidecar))
+        # the handover token comes from the environment: a command line is readable by anyone
+        token = os.environ.get(SIDECAR_TOKEN_ENV, "")
+        runner = web.AppRunner(sidecar_api(sidecar, handover_token=token))
         await runner.setup()
         # loopback only: replays carry original, unredacted messages
         await web.TCPSite(runner, "127.0.0.1", port).start()

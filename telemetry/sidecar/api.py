@@ -1,14 +1,23 @@
-"""The sidecar's own loopback HTTP API, called by the runner: replay and status."""
+"""The sidecar's own loopback HTTP API, called by the runner: replay, status and the handover
+of held originals to a successor (telemetry.sidecar.handover)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from telemetry.sidecar.handover import (
+    MAX_HANDOVER_BYTES,
+    HandoverError,
+    authorized,
+    export_originals,
+    import_originals,
+)
 from telemetry.sidecar.replay import ReplayOutcome
 from telemetry.sidecar.service import Sidecar
 
 SIDECAR_KEY = web.AppKey("sidecar", Sidecar)
+TOKEN_KEY = web.AppKey("handover_token", str)
 _STATUS = {
     ReplayOutcome.SUCCEEDED: 200,
     ReplayOutcome.FAILED: 200,  # the replay ran; the route failed again: a result, not an error
@@ -55,9 +64,59 @@ async def _status(request: web.Request) -> web.Response:
     )
 
 
-def sidecar_api(sidecar: Sidecar) -> web.Application:
+def _refused(request: web.Request) -> web.Response | None:
+    """401 unless the caller shows this sidecar's handover token; without a token configured
+    the handover API does not exist (404), so a sidecar never hands its originals to anyone."""
+    token = request.app[TOKEN_KEY]
+    if not token:
+        return web.json_response({"error": "handover is not enabled"}, status=404)
+    if not authorized(request.headers.get("Authorization"), token):
+        return web.json_response({"error": "handover token required"}, status=401)
+    return None
+
+
+async def _export(request: web.Request) -> web.Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    sidecar = request.app[SIDECAR_KEY]
+    body = export_originals(sidecar.capture.replay, sidecar.clock())
+    return web.Response(body=body, content_type="application/json")
+
+
+async def _import(request: web.Request) -> web.Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    payload = await _read_capped(request, MAX_HANDOVER_BYTES)
+    if payload is None:
+        return web.json_response({"error": "handover too large"}, status=413)
+    sidecar = request.app[SIDECAR_KEY]
+    try:
+        taken = import_originals(sidecar.capture.replay, payload, sidecar.clock())
+    except HandoverError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"taken": taken, "held": len(sidecar.capture.replay)})
+
+
+async def _read_capped(request: web.Request, cap: int) -> bytes | None:
+    """The body, read past the app's small limit (meant for replay requests) up to ``cap``."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(1 << 20):
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def sidecar_api(sidecar: Sidecar, *, handover_token: str = "") -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     app[SIDECAR_KEY] = sidecar
+    app[TOKEN_KEY] = handover_token
     app.router.add_post("/v1/replay", _replay)
     app.router.add_get("/v1/status", _status)
+    app.router.add_get("/v1/originals", _export)
+    app.router.add_post("/v1/originals", _import)
     return app

@@ -82,7 +82,9 @@ class ExchangeAssembler:
     def feed(self, events: Iterable[TraceEvent], now: float) -> list[CapturedExchange]:
         done: list[CapturedExchange] = []
         for event in events:
-            pending = self._pending.setdefault(event.exchange_id, _Pending())
+            pending = self._pending.get(event.exchange_id)
+            if pending is None:
+                pending = self._pending[event.exchange_id] = _Pending()
             pending.seen_at = now
             if event.first and not pending.outer_route:
                 pending.outer_route = event.route_id

@@ -57,7 +57,7 @@ class ReplayBuffer:
     def __init__(self, *, capacity: int, ttl_seconds: float) -> None:
         self._items: OrderedDict[str, ReplayOriginal] = OrderedDict()
         self._capacity = capacity
-        self._ttl = ttl_seconds
+        self.ttl_seconds = ttl_seconds
         self.evicted = 0
         # ids this sidecar itself replayed: only their replay header is trusted (a client can
         # send a header of that name too); bounded like the originals
@@ -75,7 +75,19 @@ class ReplayBuffer:
 
     def get(self, exchange_id: str, now: float) -> ReplayOriginal | None:
         self.expire(now)
-        return self._items.get(exchange_id)
+        original = self._items.get(exchange_id)
+        # originals taken over from a predecessor may sit behind younger ones: check the age
+        if original is None or now - original.captured_at >= self.ttl_seconds:
+            return None
+        return original
+
+    def held(self, now: float) -> list[ReplayOriginal]:
+        """The originals still within the replay window, oldest first."""
+        self.expire(now)
+        return [o for o in self._items.values() if now - o.captured_at < self.ttl_seconds]
+
+    def replayed_ids(self) -> list[str]:
+        return list(self._replayed)
 
     def mark_replayed(self, exchange_id: str) -> None:
         self._replayed[exchange_id] = None
@@ -92,7 +104,7 @@ class ReplayBuffer:
     def expire(self, now: float) -> None:
         while self._items:
             oldest = next(iter(self._items.values()))
-            if now - oldest.captured_at < self._ttl:
+            if now - oldest.captured_at < self.ttl_seconds:
                 return
             self._items.popitem(last=False)
             self.evicted += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -60,8 +61,11 @@ class TracedException:
     stack_trace: str
 
 
-@dataclass(frozen=True, slots=True)
-class TraceEvent:
+class TraceEvent(msgspec.Struct, frozen=True, gc=False):
+    """One tracer event's small fields. A compiled struct rather than a frozen dataclass: one
+    is built per event of every exchange, sampled out or not, and a frozen dataclass pays a
+    Python-level ``object.__setattr__`` per field."""
+
     uid: int
     exchange_id: str
     route_id: str
@@ -154,14 +158,19 @@ def decode_dump(dump: str | None) -> list[TraceEvent]:
     except (msgspec.ValidationError, msgspec.DecodeError):
         return _decode_tolerant(dump)
     events = [event for item in raw.traces if (event := _fast_event(item)) is not None]
-    return sorted(events, key=lambda event: event.uid)
+    return sorted(events, key=_by_uid)
+
+
+_by_uid = attrgetter("uid")
 
 
 def _fast_event(raw: _RawEvent) -> TraceEvent | None:
     if raw.uid < 0:
         return None
     exchange_id = raw.exchangeId
-    has_message = len(raw.message) > 0 and bytes(raw.message) != b"null"
+    message = raw.message
+    # compared without copying: the message is most of the event's bytes
+    has_message = len(message) > 4 or (len(message) > 0 and bytes(message) != b"null")
     if not exchange_id and has_message:
         # 4.4-era events carry the exchange id only inside the message
         exchange_id = _id_decoder.decode(raw.message).exchangeId

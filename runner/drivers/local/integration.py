@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract.status import Health
+from contract.telemetry import SIDECAR_TOKEN_ENV
 from runner.drivers.local.cds import ClassDataSharing
+from runner.drivers.local.handover import hand_over
 from runner.drivers.local.logs import camel_error, rotate
 from runner.drivers.local.process import (
     HEALTH_PATH,
@@ -158,6 +160,22 @@ class LocalIntegration:
         old, self.instances, self.spec = self.instances, new, spec
         self.failure, self.crashes = None, {}
         self.save()
+        self._retire(old, new)
+
+    def _retire(self, old: list[Instance], new: list[Instance]) -> None:
+        """Stop the replaced processes; their sidecars' replay originals go to the first new
+        sidecar first, so a replay after a fixing push finds the failed message."""
+        successor = next((i for i in new if i.sidecar_token and i.sidecar.alive()), None)
+        handing = [i for i in old if i.sidecar.alive()]
+        if successor is not None and handing:
+            for instance in handing:
+                # Camel first: its in-flight exchanges end before the originals are read
+                instance.camel.stop(self.settings.stop_grace)
+            taken = hand_over(
+                [(i.ports.sidecar, i.sidecar_token) for i in handing],
+                (successor.ports.sidecar, successor.sidecar_token),
+            )
+            log.info("%s: %d replay originals handed to %s", self._name, taken, successor.id)
         self._discard(old, keep_log=False)
 
     def _ensure_stable(self, spec: ProcessSpec) -> None:
@@ -206,6 +224,7 @@ class LocalIntegration:
         if spec.sidecar is None or self.settings.relay_url is None:
             return
         camelops = list(self.settings.sidecar_command) or [sys.executable, "-m", "camelops"]
+        instance.sidecar_token = random.token_urlsafe(32)
         argv = [
             *camelops,
             *spec.sidecar,
@@ -213,7 +232,9 @@ class LocalIntegration:
             f"--relay-url={self.settings.relay_url}",
             f"--listen-port={instance.ports.sidecar}",
         ]
-        instance.start_sidecar(argv, process_env({"PYTHONUNBUFFERED": "1"}))
+        # the token in the environment: a command line is readable by every local user
+        env = {"PYTHONUNBUFFERED": "1", SIDECAR_TOKEN_ENV: instance.sidecar_token}
+        instance.start_sidecar(argv, process_env(env))
 
     def sidecar_url(self) -> str | None:
         """A running sidecar's API (replays go to any instance's: each holds what it saw)."""

@@ -108,6 +108,9 @@ class Instance:
     ports: Ports
     camel: Proc = field(init=False)
     sidecar: Proc = field(init=False)
+    sidecar_token: str = field(default="", repr=False)
+    """The sidecar's handover token: in this runner's memory only, never in instance.json (an
+    adopted instance has none and cannot hand its replay originals over)."""
 
     def __post_init__(self) -> None:
         self.camel = Proc(f"{MARKER}{self.id}", self.directory / LOG_FILE)

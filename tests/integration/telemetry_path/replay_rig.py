@@ -50,7 +50,7 @@ class SteppedClock:
 
 
 def sidecar_with_originals(
-    session: aiohttp.ClientSession, clock: SteppedClock
+    session: aiohttp.ClientSession, clock: SteppedClock, *, held: int = 3
 ) -> tuple[Sidecar, RecordingJolokia]:
     settings = SidecarSettings(
         integration="orders", replay_endpoint="direct:orders", replay_ttl_seconds=TTL_SECONDS
@@ -61,7 +61,7 @@ def sidecar_with_originals(
         jolokia, sidecar.capture.replay, default_endpoint=settings.replay_endpoint
     )
     sidecar.capture.target = CamelTarget("agent-1", CONTEXT_MBEAN, "tracer")
-    for n in (1, 2, 3):
+    for n in range(1, held + 1):
         sidecar.capture.replay.put(
             ReplayOriginal(
                 exchange_id=f"EX-{n}",
