@@ -62,6 +62,9 @@ class SecretSettings:
     """CAMELOPS_NOTIFY_SECRET: signs the events `serve --notify-url` posts."""
     api_token: str = field(default="", repr=False)
     """CAMELOPS_TOKEN: the API token CLI commands that call the control plane send."""
+    sidecar_token: str = field(default="", repr=False)
+    """CAMELOPS_SIDECAR_TOKEN: set by the local driver for each `camelops sidecar` it starts;
+    opens the sidecar's handover API (its held replay originals) to that token only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ class Settings:
                 ca_passphrase=env.get("CAMELOPS_CA_PASSPHRASE", "").encode() or None,
                 notify_secret=env.get("CAMELOPS_NOTIFY_SECRET", "").encode(),
                 api_token=env.get("CAMELOPS_TOKEN", ""),
+                sidecar_token=env.get("CAMELOPS_SIDECAR_TOKEN", ""),
             ),
             runner=RunnerSettings(
                 data_dir=Path(env.get("CAMELOPS_DATA_DIR") or ".camelops"),

@@ -18,7 +18,7 @@ _ID = Field(min_length=1, max_length=200)
 _NAME = Field(default="", max_length=1_000)
 _COUNT = Field(default=0, ge=0)
 # where a runner gives a sidecar its handover token (telemetry.sidecar.handover): the
-# environment, because a command line is readable by every local user
+# environment (read by camelops.settings), because a command line is readable by every local user
 SIDECAR_TOKEN_ENV = "CAMELOPS_SIDECAR_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 

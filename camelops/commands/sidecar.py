@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 
 import aiohttp
@@ -14,7 +13,6 @@ from aiohttp import web
 from camelops.cli_support import EXIT_ERROR, EXIT_OK, Subparsers
 from camelops.logs import setup_logging
 from camelops.signals import stop_requested
-from contract.telemetry import SIDECAR_TOKEN_ENV
 from telemetry.sidecar.api import sidecar_api
 from telemetry.sidecar.redact import RedactionRuleError, Redactor
 from telemetry.sidecar.service import Sidecar
@@ -79,17 +77,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"camelops sidecar: {exc}", file=sys.stderr)
         return EXIT_ERROR
     setup_logging(args.settings.log)
-    asyncio.run(serve(settings, args.relay_url, args.listen_port))
+    # the handover token comes from the environment: a command line is readable by anyone
+    token = args.settings.secrets.sidecar_token
+    asyncio.run(serve(settings, args.relay_url, args.listen_port, handover_token=token))
     return EXIT_OK
 
 
-async def serve(settings: SidecarSettings, relay_url: str, port: int) -> None:
+async def serve(
+    settings: SidecarSettings, relay_url: str, port: int, *, handover_token: str = ""
+) -> None:
     stop = stop_requested()
     async with aiohttp.ClientSession() as session:
         sidecar = Sidecar(settings, session, relay_url=relay_url)
-        # the handover token comes from the environment: a command line is readable by anyone
-        token = os.environ.get(SIDECAR_TOKEN_ENV, "")
-        runner = web.AppRunner(sidecar_api(sidecar, handover_token=token))
+        runner = web.AppRunner(sidecar_api(sidecar, handover_token=handover_token))
         await runner.setup()
         # loopback only: replays carry original, unredacted messages
         await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -46,6 +46,18 @@ def test_replay_originals_expire_by_age() -> None:
     assert buffer.evicted == 1
 
 
+def test_an_older_original_behind_a_younger_one_still_expires_on_time() -> None:
+    """Originals taken over from a predecessor arrive after the successor's own, younger ones:
+    expiry cannot stop at the first young entry and hand out an old one."""
+    buffer = ReplayBuffer(capacity=10, ttl_seconds=60)
+    buffer.put(original("own", at=50))
+    buffer.put(original("taken-over", at=0))
+    assert buffer.get("taken-over", now=59) is not None
+    assert buffer.get("taken-over", now=60) is None
+    assert [o.exchange_id for o in buffer.held(now=60)] == ["own"]
+    assert buffer.get("own", now=60) is not None
+
+
 def test_replay_buffer_is_bounded_by_count() -> None:
     buffer = ReplayBuffer(capacity=2, ttl_seconds=60)
     for name in "abc":
