@@ -53,10 +53,19 @@ PREVIEWS = """\
     enabled: true
     ttl: 1h
 """
+CHANGED_ROUTES = (
+    ROUTES.replace("message: received", "message: got an order")  # log1 changed
+    .replace("        - setBody:\n            constant: done\n", "")  # setBody1 removed
+    .replace(
+        "                - to: log:small\n",
+        "                - to: log:small\n"
+        "                - wireTap:\n                    uri: log:audit\n",  # wireTap1 added
+    )
+)
 LIVE = {"HX-Request": "true", "HX-Target": "counts"}
 
 
-async def _reconcile(world: PortalWorld, files: dict[str, str], message: str) -> str:
+async def reconcile(world: PortalWorld, files: dict[str, str], message: str) -> str:
     commit = world.core.repo.commit(files, message)
     world.core.repo.push()
     world.core.controller.request(world.core.project.id)
@@ -64,13 +73,25 @@ async def _reconcile(world: PortalWorld, files: dict[str, str], message: str) ->
     return commit
 
 
-def _files(routes: str, previews: str = "") -> dict[str, str]:
+async def open_pr(world: PortalWorld, number: int, routes: str) -> None:
+    """A pull request from a branch of the repository, and the reconcile that previews it."""
+    repo = world.core.repo
+    repo.git("checkout", "-q", "-B", f"pr-{number}", "main")
+    repo.commit(route_files(routes, PREVIEWS), "tweak orders")
+    repo.push(f"HEAD:refs/heads/pr-{number}", force=True)
+    repo.push(f"HEAD:refs/pull/{number}/head", force=True)
+    repo.git("checkout", "-q", "main")
+    world.core.controller.request(world.core.project.id)
+    await world.core.controller.wait_idle()
+
+
+def route_files(routes: str, previews: str = "") -> dict[str, str]:
     files = base_files(previews=previews)
     files["integrations/orders/routes/main.camel.yaml"] = routes
     return files
 
 
-def _stats(world: PortalWorld, *stats: tuple[str, str, int, int]) -> None:
+def add_stats(world: PortalWorld, *stats: tuple[str, str, int, int]) -> None:
     now_ms = int(time.time() * 1000)
     made = batch(f"stats-{now_ms}-{len(stats)}", [])
     rows = tuple(
@@ -96,7 +117,7 @@ def _nodes(page: str) -> dict[str, str]:
 
 
 async def test_environment_diagram_with_live_counters(world: PortalWorld) -> None:
-    await _reconcile(world, _files(ROUTES), "orders routes")
+    await reconcile(world, route_files(ROUTES), "orders routes")
     viewer = await world.login("victor")
     status, index = await viewer.get("/projects/shop/environments/prod/diagram")
     assert status == 200
@@ -116,7 +137,7 @@ async def test_environment_diagram_with_live_counters(world: PortalWorld) -> Non
     assert 'hx-trigger="camelops:tick from:body"' in page
     assert 'hx-sync="this:drop"' in page
 
-    _stats(
+    add_stats(
         world, ("orders-in", "", 40, 3), ("orders-in", "log1", 40, 0), ("orders-in", "to3", 9, 3)
     )
     cache = world.server.app[PORTAL].layouts
@@ -140,7 +161,7 @@ async def test_environment_diagram_with_live_counters(world: PortalWorld) -> Non
     assert again.status == 204
     assert await again.text() == ""
 
-    _stats(world, ("orders-in", "log1", 41, 1))
+    add_stats(world, ("orders-in", "log1", 41, 1))
     moved = await viewer.client.get(
         f"/projects/shop/environments/prod/diagram/orders?v={version.group(1)}", headers=LIVE
     )
@@ -153,24 +174,8 @@ async def test_environment_diagram_with_live_counters(world: PortalWorld) -> Non
 
 
 async def test_preview_diagram_marks_added_removed_changed(world: PortalWorld) -> None:
-    await _reconcile(world, _files(ROUTES, PREVIEWS), "orders routes, previews on")
-    changed = (
-        ROUTES.replace("message: received", "message: got an order")  # log1 changed
-        .replace("        - setBody:\n            constant: done\n", "")  # setBody1 removed
-        .replace(
-            "                - to: log:small\n",
-            "                - to: log:small\n"
-            "                - wireTap:\n                    uri: log:audit\n",
-        )
-    )
-    repo = world.core.repo
-    repo.git("checkout", "-q", "-B", "pr-5", "main")
-    repo.commit(_files(changed, PREVIEWS), "tweak orders")
-    repo.push("HEAD:refs/heads/pr-5", force=True)
-    repo.push("HEAD:refs/pull/5/head", force=True)
-    repo.git("checkout", "-q", "main")
-    world.core.controller.request(world.core.project.id)
-    await world.core.controller.wait_idle()
+    await reconcile(world, route_files(ROUTES, PREVIEWS), "orders routes, previews on")
+    await open_pr(world, 5, CHANGED_ROUTES)
 
     viewer = await world.login("victor")
     status, preview = await viewer.get("/projects/shop/previews/5")
@@ -202,7 +207,7 @@ async def test_hostile_route_ids_and_uris_render_inert(world: PortalWorld) -> No
         - setBody:
             constant: "'\\"><svg onload=alert(3)>"
 """
-    await _reconcile(world, _files(hostile), "hostile")
+    await reconcile(world, route_files(hostile), "hostile")
     viewer = await world.login("victor")
     status, page = await viewer.get("/projects/shop/environments/prod/diagram/orders")
     assert status == 200, page
@@ -215,7 +220,7 @@ async def test_hostile_route_ids_and_uris_render_inert(world: PortalWorld) -> No
 
 
 async def test_diagrams_are_scoped_and_checked(world: PortalWorld) -> None:
-    commit = await _reconcile(world, _files(ROUTES), "orders routes")
+    commit = await reconcile(world, route_files(ROUTES), "orders routes")
     viewer = await world.login("victor")
     assert (await viewer.get(f"/projects/shop/revisions/{commit}/diagram/orders"))[0] == 200
     assert (await viewer.get(f"/projects/shop/revisions/{'0' * 40}/diagram/orders"))[0] == 404
