@@ -7,7 +7,8 @@ counter per EIP name over the whole CamelContext (`log1`, `log2`, `to1`, ...), h
 the routes are built: route by route in the order they are loaded, the `from` first, then the
 route's exception handlers, then the steps depth-first (`choice1`, `when1`, its steps,
 `otherwise1`, ...). Routes without an id are `route1`, `route2`, ... in the same way. The e2e test
-`tests/e2e/camel/test_route_ids_match.py` checks this against a running Camel.
+`tests/e2e/camel/test_route_ids_match.py` checks this against a running Camel started the way
+the renderers start it (route files listed by name: a glob would load them in directory order).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from lxml import etree
 
+from renderers.kubernetes.config import route_keys
 from schema.camel.xml_routes import parse_xml
 from schema.diagnostics import InvalidFileError
 from schema.limits import DEFAULT_LIMITS
@@ -89,10 +91,12 @@ class _Ids:
 
 
 def integration_routes(integration: LoadedIntegration) -> tuple[RouteTree, ...]:
-    """Every route of the integration, in the order Camel loads its files (by file name)."""
+    """Every route of the integration, in the order Camel loads its files: the order the
+    renderers list them in (`renderers.properties.route_includes`, by mounted file name)."""
     ids = _Ids()
     routes: list[RouteTree] = []
-    for route_file in sorted(integration.routes, key=lambda f: f.name):
+    keys = route_keys(integration)
+    for route_file in sorted(integration.routes, key=lambda f: keys[f.path]):
         if route_file.dsl is RouteDsl.XML:
             routes.extend(_xml_file(route_file, ids))
         else:

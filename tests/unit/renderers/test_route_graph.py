@@ -69,13 +69,15 @@ XML = """\
 
 
 class _Integration:
+    directory = "integrations/x"
+
     def __init__(self, *files: RouteFile) -> None:
         self.routes = files
 
 
 def _routes(**texts: str) -> tuple[RouteTree, ...]:
     files = [
-        RouteFile(f"routes/{name}", text, RouteDsl.XML if name.endswith(".xml") else RouteDsl.YAML)
+        RouteFile(f"integrations/x/routes/{name}", text, RouteDsl.XML if name.endswith(".xml") else RouteDsl.YAML)
         for name, text in texts.items()
     ]
     return integration_routes(_Integration(*files))  # type: ignore[arg-type]
