@@ -222,6 +222,9 @@ async def test_hostile_route_ids_and_uris_render_inert(world: PortalWorld) -> No
 async def test_diagrams_are_scoped_and_checked(world: PortalWorld) -> None:
     commit = await reconcile(world, route_files(ROUTES), "orders routes")
     viewer = await world.login("victor")
+    status, revision = await viewer.get(f"/projects/shop/revisions/{commit}")
+    assert status == 200
+    assert f'href="/projects/shop/revisions/{commit}/diagram/orders"' in revision
     assert (await viewer.get(f"/projects/shop/revisions/{commit}/diagram/orders"))[0] == 200
     assert (await viewer.get(f"/projects/shop/revisions/{'0' * 40}/diagram/orders"))[0] == 404
     assert (await viewer.get("/projects/shop/environments/prod/diagram/nope"))[0] == 404
@@ -236,3 +239,15 @@ async def test_diagrams_are_scoped_and_checked(world: PortalWorld) -> None:
     anonymous = await world.browser()
     status, _ = await anonymous.get("/projects/shop/environments/prod/diagram/orders")
     assert status == 303
+
+
+async def test_a_huge_route_is_cut_at_the_cap_with_a_count(world: PortalWorld) -> None:
+    steps = "".join(f"        - log: step {n}\n" for n in range(450))
+    huge = f"- route:\n    id: huge\n    from:\n      uri: timer:huge\n      steps:\n{steps}"
+    commit = await reconcile(world, route_files(huge), "a long route")
+    viewer = await world.login("victor")
+    status, page = await viewer.get(f"/projects/shop/revisions/{commit}/diagram/orders")
+    assert status == 200
+    assert len(_nodes(page)) == 400
+    assert "51 more steps not drawn: a diagram draws at most 400 boxes" in page
+    assert "… 51 more steps not drawn" in page  # under the cut route, too
