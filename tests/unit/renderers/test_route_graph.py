@@ -77,7 +77,11 @@ class _Integration:
 
 def _routes(**texts: str) -> tuple[RouteTree, ...]:
     files = [
-        RouteFile(f"integrations/x/routes/{name}", text, RouteDsl.XML if name.endswith(".xml") else RouteDsl.YAML)
+        RouteFile(
+            f"integrations/x/routes/{name}",
+            text,
+            RouteDsl.XML if name.endswith(".xml") else RouteDsl.YAML,
+        )
         for name, text in texts.items()
     ]
     return integration_routes(_Integration(*files))  # type: ignore[arg-type]
