@@ -6,6 +6,7 @@ from aiohttp import web
 
 from portal.keys import PORTAL, Portal
 from portal.pages import audit, auth, environments, overview, projects, runners
+from portal.pages import diagrams as diagram_pages
 from portal.pages import traces as trace_pages
 from portal.render import make_templates
 from portal.runner_credentials import RunnerCredentials
@@ -14,6 +15,7 @@ from portal.traces import TraceReader
 from reconciler.service.accounts import PortalAccounts
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
+from reconciler.service.route_diagrams import RouteDiagrams
 
 
 def portal_app(
@@ -23,10 +25,12 @@ def portal_app(
     actions: PortalActions,
     traces: TraceReader | None,
     credentials: RunnerCredentials | None = None,
+    diagrams: RouteDiagrams | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
-    app[PORTAL] = Portal(accounts, views, actions, traces, credentials, make_templates())
-    for module in (auth, overview, runners, projects, environments, trace_pages, audit):
+    app[PORTAL] = Portal(accounts, views, actions, traces, credentials, make_templates(), diagrams)
+    pages = (auth, overview, runners, projects, environments, diagram_pages, trace_pages, audit)
+    for module in pages:
         app.add_routes(module.routes)
     app.on_response_prepare.append(security_headers)
     return app

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from jinja2 import Environment
 
+from portal.diagram import LayoutCache
 from portal.runner_credentials import RunnerCredentials
 from portal.traces import TraceReader
 from reconciler.service.accounts import PortalAccounts
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_types import SessionRecord
 from reconciler.service.portal_views import PortalViews
+from reconciler.service.route_diagrams import RouteDiagrams
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,8 @@ class Portal:
     traces: TraceReader | None
     credentials: RunnerCredentials | None
     templates: Environment
+    diagrams: RouteDiagrams | None = None
+    layouts: LayoutCache = field(default_factory=LayoutCache)
 
 
 PORTAL = web.AppKey("portal", Portal)

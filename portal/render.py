@@ -17,7 +17,7 @@ from portal.keys import PORTAL, SESSION
 from reconciler.service.portal_actions import allowed
 from reconciler.service.portal_types import Role
 
-FRAGMENTS = frozenset({"rows", "live"})
+FRAGMENTS = frozenset({"rows", "live", "counts"})
 
 
 def make_templates() -> Environment:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from telemetry.store import ExchangeDetail, ExchangeSummary
+from telemetry.store import ExchangeDetail, ExchangeSummary, NodeCounter
 
 
 class TraceReader(Protocol):
@@ -28,4 +28,10 @@ class TraceReader(Protocol):
 
     def detail(self, org: str, exchange_id: str) -> ExchangeDetail | None:
         """One exchange with headers, body and its node timeline (already redacted)."""
+        ...
+
+    def live_counters(
+        self, org: str, integration: str, environment: str, *, since: datetime
+    ) -> list[NodeCounter]:
+        """Camel's counters per route and processor of one integration in one environment."""
         ...

@@ -4,7 +4,7 @@ they win (java.util.Properties keeps the last value of a repeated key)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from renderers.context import MANAGEMENT_PORT
@@ -31,6 +31,15 @@ def health_endpoint(camel_version: str, business_port: int) -> HealthEndpoint:
 def _minor(version: str) -> tuple[int, int]:
     major, minor, *_ = (int(p) for p in version.split("."))
     return major, minor
+
+
+def route_includes(directory: str, keys: Iterable[str]) -> list[str]:
+    """Each route file by name, in name order. Camel loads files in the order listed here, but a
+    glob in directory order, which differs between file systems; and the processor ids it
+    generates (`log1`, `log2`, ... counted over the whole context) follow the load order. Listed
+    in order, they are the same on every host and match the route diagram's
+    (`renderers.route_graph`)."""
+    return [f"file:{directory}/{key}" for key in sorted(keys)]
 
 
 def platform_properties(

@@ -81,6 +81,18 @@ class NodeStat:
     max_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class NodeCounter:
+    """Camel's own counters of a route (node_id empty) or a processor, summed over pods."""
+
+    route_id: str
+    node_id: str
+    total: int
+    failed: int
+    inflight: int
+    mean_ms: float
+
+
 def _open_client(dsn: str) -> Any:
     try:
         if dsn.startswith("chdb://"):
@@ -319,6 +331,29 @@ class TelemetryStore:
         )
         keys = ("route_id", "node_id", "exchanges_total", "exchanges_failed", "mean_ms")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def live_counters(
+        self, org: str, integration: str, environment: str, *, since: datetime
+    ) -> list[NodeCounter]:
+        """The newest JMX sample of each route and processor per pod since `since`, summed over
+        the pods (the mean weighted by each pod's count): what the live diagram shows."""
+        rows = self._query(
+            "SELECT route_id, node_id, sum(t), sum(f), sum(i), "
+            "if(sum(t) > 0, sum(m * t) / sum(t), 0) FROM ("
+            " SELECT pod, route_id, node_id, argMax(exchanges_total, started_at) AS t,"
+            " argMax(exchanges_failed, started_at) AS f,"
+            " argMax(exchanges_inflight, started_at) AS i, argMax(mean_ms, started_at) AS m"
+            " FROM $db.route_stats WHERE org = {org:String} AND integration = {integration:String}"
+            " AND environment = {environment:String}"
+            " AND started_at >= {since:DateTime64(3, 'UTC')}"
+            " GROUP BY pod, route_id, node_id"
+            ") GROUP BY route_id, node_id ORDER BY route_id, node_id",
+            {"org": org, "integration": integration, "environment": environment, "since": since},
+        )
+        return [
+            NodeCounter(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), float(r[5]))
+            for r in rows
+        ]
 
     def count_text(self, needle: str) -> int:
         """How many stored rows contain ``needle`` anywhere in their text: the check that PII

@@ -21,6 +21,7 @@ from reconciler.service.accounts import PortalAccounts
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
 from reconciler.service.replay_types import ReplaySender
+from reconciler.service.route_diagrams import RouteDiagrams, mirror_loader
 from tunnel.pki.identity import RunnerIdentity
 from tunnel.pki.service import ControlPlanePki
 from tunnel.pki.store import SqlitePkiStore
@@ -79,12 +80,14 @@ def mount_portal(
     credentials: RunnerCredentials | None = None,
 ) -> web.Application:
     store = plane.store
+    pipeline = plane.controller.pipeline
     portal = portal_app(
         accounts=PortalAccounts(store),
         views=PortalViews(store),
         actions=PortalActions(store, plane.controller.deployer, replays),
         traces=traces,
         credentials=credentials,
+        diagrams=RouteDiagrams(store, mirror_loader(pipeline.mirrors, pipeline.work_dir)),
     )
     portal[OWN_AUTHENTICATION] = True  # sessions and default-deny of its own
     # the one private call: the public add_domain builds this same resource with a host rule

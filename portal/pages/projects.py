@@ -38,7 +38,12 @@ async def revision(request: web.Request) -> web.Response:
     )
     if found is None:
         return error_page(request, 404, "There is no such revision.")
-    return render(request, "revision.html", {"rev": found})
+    integrations: list[str] = []
+    diagrams = request.app[PORTAL].diagrams
+    if diagrams is not None and found.state == "ready":
+        routes = await diagrams.routes(who, found.project, found.commit)
+        integrations = sorted(routes.integrations) if routes else []
+    return render(request, "revision.html", {"rev": found, "integrations": integrations})
 
 
 @routes.get(PROJECT + "/previews/{number:[0-9]{1,9}}")

@@ -16,7 +16,12 @@ from renderers.context import (
     SecretValueError,
     new_object,
 )
-from renderers.properties import CONFIG_DIR, application_properties, platform_properties
+from renderers.properties import (
+    CONFIG_DIR,
+    application_properties,
+    platform_properties,
+    route_includes,
+)
 from schema.effective import EffectiveIntegration
 from schema.loaded import LoadedIntegration
 from schema.models import SealedSecret
@@ -53,7 +58,7 @@ def config_map(ctx: EnvContext, effective: EffectiveIntegration, business_port: 
     )
     keys = route_keys(integration)
     data = {keys[route.path]: route.content for route in integration.routes}
-    globs = sorted({f"file:{ROUTES_DIR}/*{_suffix(key)}" for key in data})
+    globs = route_includes(ROUTES_DIR, data)
     platform = platform_properties(integration.name, ctx.camel_version, business_port, globs)
     data[PROPERTIES_KEY] = application_properties(effective, platform)
     size = sum(len(key) + len(value.encode()) for key, value in data.items())
@@ -64,10 +69,6 @@ def config_map(ctx: EnvContext, effective: EffectiveIntegration, business_port: 
         )
     obj["data"] = data
     return obj
-
-
-def _suffix(key: str) -> str:
-    return ".xml" if key.endswith(".xml") else ".yml" if key.endswith(".yml") else ".yaml"
 
 
 def secrets_used(ctx: EnvContext, integrations: list[LoadedIntegration]) -> list[SealedSecret]:

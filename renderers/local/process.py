@@ -21,6 +21,7 @@ from renderers.kubernetes.environment import environment_context
 from renderers.properties import (
     application_properties,
     platform_properties,
+    route_includes,
     sidecar_capture_flags,
 )
 from schema.effective import EffectiveIntegration, effective_integration
@@ -75,7 +76,7 @@ def camel_process(ctx: EnvContext, effective: EffectiveIntegration, port: int | 
     spec = integration.model.spec
     keys = route_keys(integration)
     routes = {keys[r.path]: r.content for r in integration.routes}
-    globs = sorted({f"file:{ROUTES_SUBDIR}/*{_suffix(key)}" for key in routes})
+    globs = route_includes(ROUTES_SUBDIR, routes)
     business_port = spec.expose.port if spec.expose else 8080
     platform = platform_properties(integration.name, ctx.camel_version, business_port, globs)
     if spec.expose is not None:
@@ -149,10 +150,6 @@ def heap_mib(memory: str | None) -> int:
     number, unit = float(match.group(1)), match.group(2)
     mib = number * _BINARY[unit] if unit in _BINARY else number * _DECIMAL.get(unit, 1 / 2**20)
     return max(64, int(mib * HEAP_SHARE))
-
-
-def _suffix(key: str) -> str:
-    return ".xml" if key.endswith(".xml") else ".yml" if key.endswith(".yml") else ".yaml"
 
 
 def _checksum(body: dict[str, Any], ctx: EnvContext, secret_names: list[str]) -> str:

@@ -18,6 +18,7 @@ import pytest
 
 from camelops.demo.stack import camelops_env, git, orders_answer
 from tests.e2e.local.conftest import camel_pids, wait_until
+from tests.e2e.local.portal_browser import replay_in_browser
 from tests.e2e.local.portal_client import PortalClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -128,9 +129,10 @@ def _serves(url: str, items: int, status: int, needle: str = "") -> bool:
     return answer is not None and answer[0] == status and needle in answer[1]
 
 
-def _replay_in_portal(portal: PortalClient, revision: str) -> None:
-    """The failed call shows on the environment's failed-messages page; its confirmed replay
-    reaches Camel (portal -> tunnel -> runner -> sidecar -> Jolokia) and is audited."""
+def _replay_in_portal(portal: PortalClient, password: str, revision: str) -> None:
+    """In a real browser: the failed call shows on the environment's failed-messages page; its
+    confirmed replay reaches Camel (portal -> tunnel -> runner -> sidecar -> Jolokia) and is
+    audited. Done before the fixing push, while the process that traced it still runs."""
     links: list[str] = []
 
     def listed() -> bool:
@@ -138,20 +140,21 @@ def _replay_in_portal(portal: PortalClient, revision: str) -> None:
         return bool(links)
 
     wait_until(listed, TRACE_TIMEOUT, "the failed exchange in the portal")
-    done = portal.replay(links[0])
+    seen = portal.replay_links("shop", "local", "too many items")
+    done = replay_in_browser(
+        portal.base, "admin", password, project="shop", env="local",
+        needle="too many items", timeout=TRACE_TIMEOUT,
+    )  # fmt: skip
     # the revision still limits orders to 50 items: the original message fails again in Camel
-    assert done.state == "failed", done.text
-    assert "CamelExecutionException" in done.reason, done.reason
+    assert "Result: failed" in done, done
+    assert "CamelExecutionException" in done, done
+    assert revision in done, "the audit record names the revision that ran the replay"
     # ... and it is the same failure: the replayed exchange is traced failing on the same check
     wait_until(
-        lambda: len(portal.replay_links("shop", "local", "too many items")) > len(links),
+        lambda: len(portal.replay_links("shop", "local", "too many items")) > len(seen),
         TRACE_TIMEOUT,
         "the replayed exchange's failure in the portal",
     )
-    assert len(done.audit_ids) == 2, done.text  # requested + completed
-    status, entry = portal.get(f"/audit/{done.audit_ids[-1]}")
-    assert status == 200
-    assert revision in entry, "the audit record names the revision that ran the replay"
 
 
 def test_push_runs_a_failing_call_is_fixed_and_ctrl_c_leaves_nothing(
@@ -167,7 +170,8 @@ def test_push_runs_a_failing_call_is_fixed_and_ctrl_c_leaves_nothing(
 
     portal = PortalClient(demo.portal_url)
     portal.login("admin", password)
-    _replay_in_portal(portal, git("rev-parse", "main", cwd=demo.root / "git" / "shop.git"))
+    revision = git("rev-parse", "main", cwd=demo.root / "git" / "shop.git")
+    _replay_in_portal(portal, password, revision)
 
     clone = tmp_path / "clone"
     git("clone", "-q", str(demo.root / "git" / "shop.git"), str(clone))

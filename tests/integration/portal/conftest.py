@@ -14,6 +14,7 @@ from portal.app import portal_app
 from reconciler.service.accounts import LoginSettings, PortalAccounts
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
+from reconciler.service.route_diagrams import RouteDiagrams, mirror_loader
 from reconciler.store.records import Role
 from telemetry.store import TelemetryStore
 from tests.integration.portal.harness import PASSWORD, PortalWorld, RecordingReplaySender
@@ -45,11 +46,13 @@ async def world(
         accounts.create_user("acme", name, role, PASSWORD)
     accounts.create_user("globex", "mallory", Role.ADMIN, PASSWORD)
     replays = RecordingReplaySender()
+    pipeline = core.controller.pipeline
     app = portal_app(
         accounts=accounts,
         views=PortalViews(core.store),
         actions=PortalActions(core.store, core.controller.deployer, replays),
         traces=telemetry,
+        diagrams=RouteDiagrams(core.store, mirror_loader(pipeline.mirrors, pipeline.work_dir)),
     )
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
