@@ -14,6 +14,7 @@ from contract.status import Health, Outcome
 from runner.driver import (
     ApplyOptions,
     ApplyResult,
+    Drift,
     DriftReport,
     EnvironmentHealth,
     ObjectResult,
@@ -25,7 +26,7 @@ from runner.drivers.kubernetes.inventory import inventory_configmap, inventory_n
 from runner.drivers.kubernetes.live import LiveIndex, drift_of, fingerprint, live_index
 from runner.drivers.kubernetes.plan import Invalid, Planned, plan, steps
 from runner.drivers.kubernetes.prune import prune_orphans
-from runner.health import health_of, worst_of
+from runner.health import HealthReport, health_of, worst_of
 from runner.objects import ObjectRef
 
 log = logging.getLogger(__name__)
@@ -187,11 +188,13 @@ class KubernetesDriver:
         deadline = time.monotonic() + options.wave_timeout
         while True:
             live = live_index(self.kube, refs)
-            reports = [(r, self._builds.health(r, live.get(r))) for r in refs]
+            reports = [(r, self._health_of(r, live)) for r in refs]
             worst = worst_of(h.status for _, h in reports)
             if worst in (Health.HEALTHY, Health.SUSPENDED):
                 return ""
-            if worst is Health.DEGRADED or time.monotonic() >= deadline:
+            # waiting cannot grant a missing permission: say so at once
+            hopeless = worst is Health.DEGRADED or any(live.denied(r) for r in refs)
+            if hopeless or time.monotonic() >= deadline:
                 ref, report = next((r, h) for r, h in reports if h.status is worst)
                 return f"sync wave {wave} is {worst} ({ref}: {report.message}); not applied"
             time.sleep(options.wave_poll)
@@ -226,8 +229,15 @@ class KubernetesDriver:
     def health(self, bundle: Bundle) -> EnvironmentHealth:
         planned, _ = plan(bundle)
         live = live_index(self.kube, [p.ref for p in planned])
-        reports = tuple((p.ref, health_of(live.get(p.ref))) for p in planned)
+        reports = tuple((p.ref, self._health_of(p.ref, live, builds=False)) for p in planned)
         return EnvironmentHealth(worst_of(h.status for _, h in reports), reports)
+
+    def _health_of(self, ref: ObjectRef, live: LiveIndex, *, builds: bool = True) -> HealthReport:
+        """An object the identity may not read is Unknown with the rule to add, never Missing."""
+        denied = live.denied(ref)
+        if denied:
+            return HealthReport(Health.UNKNOWN, denied)
+        return self._builds.health(ref, live.get(ref)) if builds else health_of(live.get(ref))
 
     def drift(self, bundle: Bundle, *, heal: bool) -> DriftReport:
         planned, _ = plan(bundle)
@@ -240,7 +250,7 @@ class KubernetesDriver:
             if self._applied.get(p.ref.key)
             != _Applied(p.digest, live.fingerprint(p.ref, self.kube.field_manager))
         ]
-        found = self._map(lambda p: drift_of(self.kube, p, live.get(p.ref)), suspects, 8)
+        found = self._map(lambda p: _drift(self.kube, p, live), suspects, 8)
         drifted = tuple(d for d in found if d is not None)
         healed: list[ObjectRef] = []
         if heal and drifted:
@@ -270,6 +280,15 @@ class KubernetesDriver:
         self.kube.apply(
             inventory_configmap(bundle, inventory, self.inventory_namespace), force=True
         )
+
+
+def _drift(kube: KubeClient, planned: Planned, live: LiveIndex) -> Drift | None:
+    denied = live.denied(planned.ref)
+    return (
+        Drift(planned.ref, error=denied)
+        if denied
+        else drift_of(kube, planned, live.get(planned.ref))
+    )
 
 
 def _refs_by_wave(planned: list[Planned]) -> dict[int, list[ObjectRef]]:
