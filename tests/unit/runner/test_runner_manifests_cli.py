@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from camelops.cli import main
+from renderers.context import RenderOptions
 
 
 def test_prints_applyable_yaml(capsys: pytest.CaptureFixture[str]) -> None:
@@ -28,3 +29,14 @@ def test_missing_flag_could_not_run() -> None:
     with pytest.raises(SystemExit) as info:
         main(["runner", "manifests", "--image", "x"])
     assert info.value.code == 2
+
+
+def test_runs_as_the_readme_prints_it_with_the_release_image(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # no --image: the release's image, the one rendered sidecars run too
+    assert main(["runner", "manifests", "--manage", "shop-dev"]) == 0
+    docs = list(yaml.safe_load_all(capsys.readouterr().out))
+    deploy = next(d for d in docs if d["kind"] == "Deployment")
+    [container] = deploy["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == RenderOptions().sidecar_image
