@@ -45,13 +45,22 @@ def register(subparsers: Subparsers) -> None:
         help=f"the camelops image reference (default {DEFAULT_IMAGE})",
     )
     parser.add_argument("--storage", default="1Gi", help="size of the runner's state volume")
+    parser.add_argument(
+        "--previews", action="store_true",
+        help="let the runner create and delete preview namespaces (pr-<n>, labelled as "
+        "previews) and nothing else: RBAC bounded by a ValidatingAdmissionPolicy",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         objs = runner_manifests(
-            namespace=args.namespace, managed=args.manage, image=args.image, storage=args.storage
+            namespace=args.namespace,
+            managed=args.manage,
+            image=args.image,
+            storage=args.storage,
+            previews=args.previews,
         )
     except ManifestOptionError as exc:
         print(f"camelops runner manifests: {exc}", file=sys.stderr)

@@ -118,6 +118,8 @@ class KubernetesDriver:
         self, todo: list[Planned], planned: list[Planned], options: ApplyOptions
     ) -> list[ObjectResult]:
         namespaces = {p.ref.name for p in planned if p.ref.kind == "Namespace"}
+        # a preview namespace's RoleBinding grants us its objects only once applied (wave -2)
+        bound = {p.ref.namespace for p in planned if p.ref.kind == "RoleBinding"} & namespaces
         crds = {
             (str(p.manifest.get("spec", {}).get("group")), str(p.manifest["spec"]["names"]["kind"]))
             for p in planned
@@ -131,7 +133,9 @@ class KubernetesDriver:
                 return None if (p.ref.group, p.ref.kind) in crds else _failed(p.ref, exc)
             except ApiError as exc:
                 # a Namespace the bundle creates does not exist yet: the real apply will see it
-                waiting = exc.status == 404 and p.ref.namespace in namespaces
+                waiting = (exc.status == 404 and p.ref.namespace in namespaces) or (
+                    exc.status == 403 and p.ref.namespace in bound and p.ref.kind != "RoleBinding"
+                )
                 return None if waiting else _failed(p.ref, exc)
             return None
 

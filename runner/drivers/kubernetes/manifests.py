@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from runner.drivers.kubernetes.preview_access import preview_access
 from runner.errors import RunnerError
 
 Manifest = dict[str, Any]
@@ -177,6 +178,7 @@ def runner_manifests(
     managed: Sequence[str],
     image: str = DEFAULT_IMAGE,
     storage: str = "1Gi",
+    previews: bool = False,
 ) -> list[Manifest]:
     """Everything an admin applies once (`kubectl apply -f -`), in dependency order."""
     _check(namespace, managed, image)
@@ -190,9 +192,11 @@ def runner_manifests(
         "metadata": _meta(NAME, namespace),
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
     }
+    bounded = preview_access(namespace, NAME, managed, _labels()) if previews else []
     return [
         *namespaces,
         *rbac(namespace, managed),
+        *bounded,
         pvc,
         _relay_service(namespace),
         _deployment(namespace, image),
