@@ -6,7 +6,7 @@ the runner outside the cluster", docs/api.md):
   camelops serve --data-dir .camelops --api-tls --port P --tunnel-port T
   camelops token create --runner dev-cluster --data-dir .camelops
   camelops runner register --server https://127.0.0.1:P --token TOKEN --data-dir .runner
-  camelops runner manifests --manage shop-dev | kubectl apply -f -      (the admin's kubeconfig)
+  camelops runner manifests --manage shop-dev --previews | kubectl apply -f -   (as the admin)
   kubectl config view / config set-cluster / set-credentials / set-context / use-context,
   kubectl -n camelops-system create token camelops-runner               (the runner's identity)
   camelops runner --data-dir .runner --kubeconfig runner.kubeconfig --relay off
@@ -15,7 +15,7 @@ the runner outside the cluster", docs/api.md):
   HTTPS (curl --cacert .camelops/pki/ca.crt.pem, bearer .camelops/admin-token):
     POST /api/v1/projects, GET /api/v1/projects/shop/public-key, POST .../reconcile,
     GET .../environments/dev, POST .../environments/dev/sync, PUT/DELETE .../pin,
-    GET .../previews
+    GET .../previews, GET .../previews/N
   kubectl get / scale / auth can-i (the admin looking at the cluster)
   SIGTERM to the runner
 """
@@ -219,6 +219,55 @@ def test_pin_and_unpin(platform: Platform) -> None:
     status, answer = p.api.call("DELETE", "/api/v1/projects/shop/environments/dev/pin")
     assert status in (200, 202, 204), answer
     eventually(lambda: configmap_has(True), "the newest revision's ConfigMap", SYNC_TIMEOUT)
+
+
+def _preview_of(p: Platform, ref: str) -> dict[str, Any] | None:
+    listed = p.api.get("/api/v1/projects/shop/previews")["previews"]
+    return next((v for v in listed if v["ref"] == ref), None)
+
+
+def _preview_synced(p: Platform, number: int, head: str) -> dict[str, Any] | None:
+    shown = p.api.get(f"/api/v1/projects/shop/previews/{number}")
+    deployment = shown.get("deployment") or {}
+    done = shown["head"] == head and str(deployment.get("state", "")).startswith("Synced/")
+    return shown if done else None
+
+
+def test_a_branch_preview_is_opened_deployed_updated_and_closed(platform: Platform) -> None:
+    p = platform
+    shop = p.user.cwd / "shop"
+    ref = "refs/heads/feature/userpath"
+    props = shop / "integrations/orders-api/application.properties"
+    p.user.sh("git checkout -qb feature/userpath", cwd=shop)
+    props.write_text(props.read_text() + "shop.preview=one\n")
+    p.user.sh("git commit -qam 'preview: one' && git push -q origin feature/userpath", cwd=shop)
+    head = p.user.sh("git rev-parse HEAD", cwd=shop).strip()
+    assert p.api.call("POST", "/api/v1/projects/shop/reconcile")[0] == 202
+    opened = eventually(lambda: _preview_of(p, ref), "the branch preview", SYNC_TIMEOUT)
+    number = int(opened["number"])
+    assert number < 1000, f"a short preview number, not a hash: {number}"
+    shown = eventually(lambda: _preview_synced(p, number, head), f"pr-{number} Synced", 120)
+    assert shown["deployment"]["runner"] == "dev-cluster"
+    data = kubectl(p, f"-n pr-{number} get configmap orders-api -o jsonpath={{.data}}")
+    assert "shop.preview=one" in data
+    # updated: the same number, the new head deployed
+    props.write_text(props.read_text() + "shop.preview=two\n")
+    p.user.sh("git commit -qam 'preview: two' && git push -q origin feature/userpath", cwd=shop)
+    head = p.user.sh("git rev-parse HEAD", cwd=shop).strip()
+    assert p.api.call("POST", "/api/v1/projects/shop/reconcile")[0] == 202
+    eventually(lambda: _preview_synced(p, number, head), f"pr-{number} updated", SYNC_TIMEOUT)
+    data = kubectl(p, f"-n pr-{number} get configmap orders-api -o jsonpath={{.data}}")
+    assert "shop.preview=two" in data
+    # closed: the branch is deleted, the runner prunes the preview and its namespace
+    p.user.sh("git checkout -q main && git push -q origin --delete feature/userpath", cwd=shop)
+    assert p.api.call("POST", "/api/v1/projects/shop/reconcile")[0] == 202
+
+    def namespace_going() -> bool | None:
+        phase = kubectl(p, f"get namespace pr-{number} -o jsonpath={{.status.phase}}", ok=False)
+        return True if phase.strip() in ("", "Terminating") else None
+
+    eventually(namespace_going, f"namespace pr-{number} deleted", SYNC_TIMEOUT)
+    assert p.api.get(f"/api/v1/projects/shop/previews/{number}")["state"] == "closed"
 
 
 def test_sigterm_stops_the_runner_promptly(platform: Platform) -> None:
