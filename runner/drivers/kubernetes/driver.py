@@ -23,7 +23,13 @@ from runner.driver import (
 from runner.drivers.kubernetes.build import BuildJob, BuildTracker, build_job, pin_planned
 from runner.drivers.kubernetes.client import ApiError, KubeClient, KubeError, UnknownKind
 from runner.drivers.kubernetes.inventory import inventory_configmap, inventory_name, parse_inventory
-from runner.drivers.kubernetes.live import LiveIndex, drift_of, fingerprint, live_index
+from runner.drivers.kubernetes.live import (
+    LiveIndex,
+    drift_of,
+    fingerprint,
+    live_index,
+    rbac_refusal,
+)
 from runner.drivers.kubernetes.plan import Invalid, Planned, plan, steps
 from runner.drivers.kubernetes.prune import prune_orphans
 from runner.health import HealthReport, health_of, worst_of
@@ -303,7 +309,8 @@ def _refs_by_wave(planned: list[Planned]) -> dict[int, list[ObjectRef]]:
 
 
 def _failed(ref: ObjectRef, exc: Exception) -> ObjectResult:
-    return ObjectResult(ref, Outcome.FAILED, str(exc))
+    refused = rbac_refusal(ref, exc) if isinstance(exc, ApiError) else ""
+    return ObjectResult(ref, Outcome.FAILED, refused or str(exc))
 
 
 def _has_crd_names(manifest: dict[str, Any]) -> bool:

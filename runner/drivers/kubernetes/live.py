@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,7 +106,20 @@ def _read_by_name(
 
 def forbidden_message(kube: KubeClient, verb: str, ref: ObjectRef) -> str:
     """One line an operator can act on: what was refused and the RBAC rule that grants it."""
-    resource = kube.resource(ref.api_version, ref.kind).plural
+    return _forbidden(verb, kube.resource(ref.api_version, ref.kind).plural, ref)
+
+
+# how kube-apiserver's RBAC authorizer words a refusal (an admission denial reads otherwise)
+_RBAC_REFUSAL = re.compile(r'cannot ([a-z]+) resource "([a-z0-9.-]+)"')
+
+
+def rbac_refusal(ref: ObjectRef, exc: ApiError) -> str:
+    """The forbidden line for a write RBAC refused; '' for any other error."""
+    found = _RBAC_REFUSAL.search(exc.message) if exc.status == 403 else None
+    return _forbidden(found.group(1), found.group(2), ref) if found else ""
+
+
+def _forbidden(verb: str, resource: str, ref: ObjectRef) -> str:
     rule = (f'{{apiGroups: ["{ref.group}"], resources: ["{resource}"], '
             f'resourceNames: ["{ref.name}"], verbs: ["{verb}"]}}')  # fmt: skip
     if ref.namespace:

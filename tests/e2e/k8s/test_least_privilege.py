@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from contract.status import Health, Phase
+from runner.driver import ApplyOptions
 from runner.drivers.kubernetes.client import KubeClient
 from runner.drivers.kubernetes.driver import KubernetesDriver
 from runner.objects import ObjectRef
@@ -35,17 +36,18 @@ def test_bundle_with_its_namespace_syncs_as_the_installed_identity(
     # the identity may GET and PATCH its namespace by name but not LIST namespaces
     driver = KubernetesDriver(runner_kube)
     manifests = [_namespace_object(namespace), *integration(namespace, "orders")]
-    report = sync_bundle(driver, store, bundle(manifests, "r1"), SyncSettings())
+    owned = bundle(manifests, "r1", env="ns-owned")  # an environment no other test uses
+    report = sync_bundle(driver, store, owned, SyncSettings())
     assert report.phase is Phase.SYNCED, report.message
     live = admin.get(ObjectRef("", "v1", "Namespace", "", namespace))
     assert live is not None
     assert live["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
-    wait_until(lambda: driver.health(bundle(manifests, "r1")).status is Health.HEALTHY, 60,
+    wait_until(lambda: driver.health(owned).status is Health.HEALTHY, 60,
                "the environment to become Healthy")  # fmt: skip
-    ns_health = driver.health(bundle(manifests, "r1")).of(ObjectRef.of(manifests[0]))
+    ns_health = driver.health(owned).of(ObjectRef.of(manifests[0]))
     assert ns_health is not None
     assert ns_health.status is Health.HEALTHY
-    assert driver.drift(bundle(manifests, "r1"), heal=False).in_sync
+    assert driver.drift(owned, heal=False).in_sync
     driver.close()
 
 
@@ -58,7 +60,8 @@ def test_an_unreadable_object_is_forbidden_with_the_rule_not_missing(
     driver = KubernetesDriver(runner_kube)
     cm = configmap(foreign, "settings", {"a": "1"})
     manifests = [_namespace_object(foreign), cm]
-    health = driver.health(bundle(manifests, "r1"))
+    owned = bundle(manifests, "r1", env="ns-owned")
+    health = driver.health(owned)
     assert health.status is Health.UNKNOWN
     ns_report = health.of(ObjectRef.of(manifests[0]))
     cm_report = health.of(ObjectRef.of(cm))
@@ -69,10 +72,14 @@ def test_an_unreadable_object_is_forbidden_with_the_rule_not_missing(
     assert "ClusterRoleBinding" in ns_report.message
     assert cm_report.message.startswith(f"forbidden: get configmaps {foreign}/settings;")
     assert f"a Role in namespace {foreign}" in cm_report.message
-    drift = driver.drift(bundle(manifests, "r1"), heal=False)
+    drift = driver.drift(owned, heal=False)
     assert {d.error.split(";")[0] for d in drift.drifted} == {
         f"forbidden: get namespaces {foreign}",
         f"forbidden: get configmaps {foreign}/settings",
     }
     assert not any(d.missing for d in drift.drifted)
+    # a write that RBAC refuses is reported the same way: the verb, the object, the rule
+    [result] = driver.apply(bundle([cm], "r1", env="ns-owned"), ApplyOptions()).results
+    assert result.message.startswith(f"forbidden: patch configmaps {foreign}/settings; add to")
+    assert 'verbs: ["patch"]' in result.message
     driver.close()
