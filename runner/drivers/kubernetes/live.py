@@ -110,6 +110,7 @@ def forbidden_message(kube: KubeClient, verb: str, ref: ObjectRef) -> str:
 
 
 # how kube-apiserver's RBAC authorizer words a refusal (an admission denial reads otherwise)
+_UNNAMED_VERBS = frozenset({"create", "list", "watch", "deletecollection"})
 _RBAC_REFUSAL = re.compile(r'cannot ([a-z]+) resource "([a-z0-9.-]+)"')
 
 
@@ -120,8 +121,10 @@ def rbac_refusal(ref: ObjectRef, exc: ApiError) -> str:
 
 
 def _forbidden(verb: str, resource: str, ref: ObjectRef) -> str:
-    rule = (f'{{apiGroups: ["{ref.group}"], resources: ["{resource}"], '
-            f'resourceNames: ["{ref.name}"], verbs: ["{verb}"]}}')  # fmt: skip
+    # RBAC cannot limit create, list or watch to names: such a rule names none
+    names = "" if verb in _UNNAMED_VERBS else f'resourceNames: ["{ref.name}"], '
+    rule = (f'{{apiGroups: ["{ref.group}"], resources: ["{resource}"], {names}'
+            f'verbs: ["{verb}"]}}')  # fmt: skip
     if ref.namespace:
         where = f"a Role in namespace {ref.namespace} bound to the runner's ServiceAccount"
         return f"forbidden: {verb} {resource} {ref.namespace}/{ref.name}; add to {where}: {rule}"
