@@ -26,7 +26,6 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +81,7 @@ def _push(user: User, api: Api, message: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def platform(user: User) -> Iterator[Platform]:
+def platform(user: User) -> Platform:
     api_port, tunnel_port = free_port(), free_port()
     user.start(f"camelops serve --data-dir .camelops --api-tls --port {api_port} "
                f"--tunnel-port {tunnel_port}", "serve.log")  # fmt: skip
@@ -108,7 +107,7 @@ def platform(user: User) -> Iterator[Platform]:
     user.sh(f"cp -r {EXAMPLE}/. shop/")
     _seal(user, user.cwd / "shop/secrets/db-credentials.sealed.yaml")
     # a sync that does not come carries runner.log in its failure (see `synced`)
-    yield Platform(user, api, runner, [_push(user, api, "the example as it is")])
+    return Platform(user, api, runner, [_push(user, api, "the example as it is")])
 
 
 def _deployment_of(api: Api, revision: str) -> dict[str, Any] | None:
