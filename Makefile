@@ -12,7 +12,7 @@ WEB_STAMP := portal/static/vendor/.stamp
 CAMEL_CATALOG_VERSION := $(shell cat tools/camel-catalog.version)
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast lint golden mutate bench schema clean catalog k8s camel-app camel-oracle chromium peers
+.PHONY: help setup run test test-fast lint golden mutate bench schema clean catalog k8s camel-app camel-oracle chromium peers kubectl
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ lint: setup ## ruff format --check, ruff check, mypy --strict, import contracts
 	$(VENV)/bin/mypy camelops contract schema renderers reconciler tunnel runner telemetry portal tests bench tools
 	$(VENV)/bin/lint-imports
 
-test: setup k8s camel-app camel-oracle chromium lint ## the whole suite (set-up incl. the k8s control plane, Camel app and oracle, Chromium, lint, pytest)
+test: setup k8s camel-app camel-oracle chromium kubectl lint ## the whole suite (set-up incl. the k8s control plane, Camel app and oracle, Chromium, lint, pytest)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup ## unit tests only, no lint
@@ -80,6 +80,8 @@ $(PEERS)/helm: tools/peers/helm.sh tools/k8s/versions.env
 	bash tools/peers/helm.sh $(CACHE)/peers
 $(PEERS)/kubectl: tools/peers/kubectl.sh tools/k8s/versions.env
 	bash tools/peers/kubectl.sh $(CACHE)/peers
+
+kubectl: $(PEERS)/kubectl ## kubectl from Go modules into .cache/peers: the user-path suite's second client
 
 peers: $(PEERS)/helm $(PEERS)/kubectl $(KUBECONFORM) ## build the benchmarks' peers (helm, kubectl, kubeconform) from Go modules into .cache/peers
 

@@ -194,12 +194,20 @@ class Controller:
             log.exception("preview refresh of %s failed", project.name)
             return
         for runner, bundle in changes.deliveries:
+            state, detail = "Dispatched", ""
             try:
                 await self.deployer.dispatcher.dispatch(project.org, runner, bundle)
             except DispatchError as exc:
                 log.warning(
                     "preview %s/%s not dispatched: %s", project.name, bundle.environment, exc
                 )
+                state, detail = "Undeliverable", str(exc)
+            # the preview's API state says what became of it, not only the log
+            number = int(bundle.environment.removeprefix("pr-"))
+            await asyncio.to_thread(
+                self.store.previews.dispatched, project.id, number, bundle.digest,
+                state=state, detail=detail,
+            )  # fmt: skip
         for event in changes.events:
             await self._notify(event)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,25 +38,36 @@ FORK_HELD = (
 )
 
 
-def branch_number(branch: str) -> int:
-    """A stable preview number for a branch preview (`pr-<n>` must be numeric)."""
-    return zlib.crc32(branch.encode()) % 999_999_999 + 1
-
-
 def preview_heads(
-    refs: dict[str, str], settings: Previews, main_branch: str
+    refs: dict[str, str],
+    settings: Previews,
+    main_branch: str,
+    branch_numbers: dict[str, int] | None = None,
+    used: frozenset[int] = frozenset(),
 ) -> dict[int, tuple[str, str]]:
-    """Preview number -> (ref, commit): PR heads, and branches matching `branchPattern`."""
+    """Preview number -> (ref, commit): PR heads, and branches matching `branchPattern`.
+
+    A branch keeps the number it was given (`branch_numbers`: ref -> number of its open
+    preview); a new branch gets the next number above every one `used` or seen here, so
+    numbers stay short (`pr-12`) and a least-privileged runner's namespaces stay predictable.
+    """
     heads = {int(m.group(1)): (ref, sha) for ref, sha in refs.items() if (m := PR_REF.match(ref))}
-    if settings.branch_pattern:
-        for ref, sha in refs.items():
-            branch = ref.removeprefix("refs/heads/")
-            if (
-                ref.startswith("refs/heads/")
-                and branch != main_branch
-                and fnmatch.fnmatchcase(branch, settings.branch_pattern)
-            ):
-                heads.setdefault(branch_number(branch), (ref, sha))
+    if not settings.branch_pattern:
+        return heads
+    known = dict(branch_numbers or {})
+    branches = sorted(
+        ref
+        for ref in refs
+        if ref.startswith("refs/heads/")
+        and ref.removeprefix("refs/heads/") != main_branch
+        and fnmatch.fnmatchcase(ref.removeprefix("refs/heads/"), settings.branch_pattern)
+    )
+    for ref in branches:
+        number = known.get(ref)
+        if number is None or number in heads:  # a pull request took the number: a new one
+            number = max({0, *used, *heads, *known.values()}) + 1
+            known[ref] = number
+        heads[number] = (ref, refs[ref])
     return heads
 
 
@@ -92,8 +102,15 @@ class PreviewBuilder:
             return changes
         if settings is None:
             return changes
-        heads = preview_heads(mirror.refs(), settings, project.repository.branch)
         known = {p.number: p for p in self.store.previews.list(project.id)}
+        branch_numbers = {
+            p.ref: n
+            for n, p in known.items()
+            if p.ref.startswith("refs/heads/") and p.state not in _CLOSED
+        }
+        heads = preview_heads(
+            mirror.refs(), settings, project.repository.branch, branch_numbers, frozenset(known)
+        )
         moved = {n: h for n, h in heads.items() if n not in known or known[n].head_commit != h[1]}
         for number, (ref, sha) in sorted(moved.items()):
             self._build(
@@ -170,6 +187,7 @@ class PreviewBuilder:
             summary=body,
             errors=errors if head is None else (),
             ttl_s=ttl,
+            runner=settings.runner if bundle is not None and settings.runner else "",
         )
         detail = body if head is not None else {"errors": list(errors)}
         changes.events.append(_event(project, pr.number, pr.sha, state, detail))

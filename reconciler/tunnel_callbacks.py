@@ -53,9 +53,7 @@ class ReconcilerCallbacks(TunnelCallbacks):
         return self._served.get(runner, frozenset())
 
     async def refresh(self, runner: RunnerIdentity) -> frozenset[str]:
-        served = await asyncio.to_thread(
-            self.store.desired.environments_for_runner, runner.org, runner.name
-        )
+        served = await asyncio.to_thread(self._served_by, runner)
         self._served[runner] = served
         return served
 
@@ -98,6 +96,11 @@ class ReconcilerCallbacks(TunnelCallbacks):
         )  # fmt: skip
 
     # ---- store work (worker threads) -----------------------------------------------------
+    def _served_by(self, runner: RunnerIdentity) -> frozenset[str]:
+        """Its environments, and the previews (`pr-<n>`) it deploys."""
+        own = self.store.desired.environments_for_runner(runner.org, runner.name)
+        return own | self.store.previews.environments_for_runner(runner.org, runner.name)
+
     def _note_runner(self, runner: RunnerIdentity) -> None:
         self.store.accounts.register_runner(self.store.accounts.ensure_org(runner.org), runner.name)
 
@@ -109,7 +112,7 @@ class ReconcilerCallbacks(TunnelCallbacks):
         if not self.store.desired.runner_serves(
             runner.org, runner.name, report.project, report.environment
         ):
-            return False
+            return self._record_preview(runner, report)
         recorded = self.store.desired.report_status(
             runner.org, report.project, report.environment, report.digest,
             state=report.state, detail=report.detail(),
@@ -119,6 +122,15 @@ class ReconcilerCallbacks(TunnelCallbacks):
             # delivered: from now on only the runner's hello says whether it still has it
             self.sent.pop(key, None)
         return recorded
+
+    def _record_preview(self, runner: RunnerIdentity, report: StatusReport) -> bool:
+        number = report.environment.removeprefix("pr-")
+        if not (report.environment.startswith("pr-") and number.isdigit()):
+            return False
+        return self.store.previews.report(
+            runner.org, runner.name, report.project, int(number), report.digest,
+            state=report.state, detail=report.detail(),
+        )  # fmt: skip
 
     async def _resync(
         self, runner: RunnerIdentity, served: ServedEnvironment, digests: dict[str, str]

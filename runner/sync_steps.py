@@ -5,6 +5,7 @@ drift -> heal -> health."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from runner.objects import ObjectRef
 from runner.store import RunnerStore, env_key
 
 log = logging.getLogger(__name__)
+# a preview environment's name (renderers.kubernetes.environment.PREVIEW_NAME)
+_PREVIEW = re.compile(r"^pr-[1-9][0-9]{0,8}$")
 _APPLIED = (Outcome.CREATED, Outcome.CONFIGURED, Outcome.UNCHANGED)
 
 
@@ -135,7 +138,9 @@ def sync_bundle(
     results = list(result.results)
     message = ""
     if settings.prune:
-        pruned = driver.prune(bundle, previous, allow_empty=settings.allow_empty)
+        # an empty preview bundle is the control plane closing it: everything goes
+        allow_empty = settings.allow_empty or bool(_PREVIEW.match(bundle.environment))
+        pruned = driver.prune(bundle, previous, allow_empty=allow_empty)
         results += pruned.results
         inventory: Sequence[ObjectRef] = pruned.inventory
         message = pruned.refused

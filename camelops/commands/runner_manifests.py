@@ -8,7 +8,11 @@ import sys
 import yaml
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
-from runner.drivers.kubernetes.manifests import ManifestOptionError, runner_manifests
+from runner.drivers.kubernetes.manifests import (
+    DEFAULT_IMAGE,
+    ManifestOptionError,
+    runner_manifests,
+)
 
 
 def _runner_actions(subparsers: Subparsers) -> Subparsers:
@@ -35,15 +39,28 @@ def register(subparsers: Subparsers) -> None:
         "--manage", action="append", required=True, metavar="NAMESPACE",
         help="a namespace the runner deploys integrations to (repeat for several)",
     )  # fmt: skip
-    parser.add_argument("--image", required=True, help="the camelops image reference")
+    parser.add_argument(
+        "--image",
+        default=DEFAULT_IMAGE,
+        help=f"the camelops image reference (default {DEFAULT_IMAGE})",
+    )
     parser.add_argument("--storage", default="1Gi", help="size of the runner's state volume")
+    parser.add_argument(
+        "--previews", action="store_true",
+        help="let the runner create and delete preview namespaces (pr-<n>, labelled as "
+        "previews) and nothing else: RBAC bounded by a ValidatingAdmissionPolicy",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         objs = runner_manifests(
-            namespace=args.namespace, managed=args.manage, image=args.image, storage=args.storage
+            namespace=args.namespace,
+            managed=args.manage,
+            image=args.image,
+            storage=args.storage,
+            previews=args.previews,
         )
     except ManifestOptionError as exc:
         print(f"camelops runner manifests: {exc}", file=sys.stderr)

@@ -92,6 +92,12 @@ def preview_view(preview: PreviewRecord, *, full: bool) -> dict[str, Any]:
         "updatedAt": preview.updated_at,
         "errors": list(preview.errors),
     }
+    if preview.runner:
+        view["deployment"] = {
+            "runner": preview.runner,
+            "state": preview.deploy_state,
+            "detail": preview.deploy_detail,
+        }
     if full:
         view["diff"] = preview.summary
     return view

@@ -258,6 +258,14 @@ def _repository_names_per_org(db: Database) -> None:
     db.table("repositories").create_index(["org_id", "name"], unique=True)
 
 
+def _preview_deployments(db: Database) -> None:
+    """A deployed preview names its runner (which may then receive `pr-<n>`), the digest of the
+    bundle last handed over, and what became of it: dispatch refused, or the runner's status."""
+    for column in ("runner", "digest", "deploy_state", "deploy_detail"):
+        db.table("previews").add_column(column, str, not_null_default="")
+    db.table("previews").create_index(["runner"])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _accounts,
     _sources,
@@ -267,4 +275,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _portal_logins,
     _token_lifetimes,
     _repository_names_per_org,
+    _preview_deployments,
 )

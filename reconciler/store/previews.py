@@ -22,6 +22,11 @@ class PreviewRecord:
     created_at: float
     updated_at: float
     expires_at: float
+    runner: str = ""
+    """The runner it is deployed by; empty when only rendered and diffed."""
+    deploy_state: str = ""
+    """"Dispatched", "Undeliverable" (with why), then the runner's `<phase>/<health>`."""
+    deploy_detail: str = ""
 
 
 def _preview(row: dict[str, Any]) -> PreviewRecord:
@@ -36,6 +41,9 @@ def _preview(row: dict[str, Any]) -> PreviewRecord:
         row["created_at"],
         row["updated_at"],
         row["expires_at"],
+        row.get("runner") or "",
+        row.get("deploy_state") or "",
+        row.get("deploy_detail") or "",
     )
 
 
@@ -55,17 +63,19 @@ class Previews:
         summary: dict[str, Any],
         errors: tuple[str, ...],
         ttl_s: float,
+        runner: str = "",
     ) -> None:
         now = self._state.clock()
         with self._state.transaction() as db:
             db.execute(
                 "INSERT INTO previews (project_id, number, ref, head_commit, base_commit, state,"
-                " summary, errors, created_at, updated_at, expires_at) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(project_id, number) DO UPDATE SET"
-                " ref = excluded.ref, head_commit = excluded.head_commit,"
+                " summary, errors, created_at, updated_at, expires_at, runner) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(project_id, number) DO UPDATE"
+                " SET ref = excluded.ref, head_commit = excluded.head_commit,"
                 " base_commit = excluded.base_commit, state = excluded.state,"
                 " summary = excluded.summary, errors = excluded.errors,"
-                " updated_at = excluded.updated_at, expires_at = excluded.expires_at",
+                " updated_at = excluded.updated_at, expires_at = excluded.expires_at,"
+                " runner = CASE WHEN excluded.runner = '' THEN runner ELSE excluded.runner END",
                 (
                     project_id,
                     number,
@@ -78,6 +88,7 @@ class Previews:
                     now,
                     now,
                     now + ttl_s,
+                    runner,
                 ),
             )
 
@@ -99,3 +110,46 @@ class Previews:
                 "UPDATE previews SET state = ?, updated_at = ? WHERE project_id = ? AND number = ?",
                 (state, self._state.clock(), project_id, number),
             )
+
+    def dispatched(
+        self, project_id: int, number: int, digest: str, *, state: str, detail: str = ""
+    ) -> None:
+        """What became of handing the preview's bundle to its runner."""
+        with self._state.transaction() as db:
+            db.execute(
+                "UPDATE previews SET digest = ?, deploy_state = ?, deploy_detail = ?,"
+                " updated_at = ? WHERE project_id = ? AND number = ?",
+                (digest, state, detail[:2000], self._state.clock(), project_id, number),
+            )
+
+    def report(
+        self,
+        org: str,
+        runner: str,
+        project: str,
+        number: int,
+        digest: str,
+        *,
+        state: str,
+        detail: str,
+    ) -> bool:
+        """A runner's status on the preview bundle it was sent (matched by runner and digest,
+        so a stale or foreign report changes nothing)."""
+        with self._state.transaction() as db:
+            cursor = db.execute(
+                "UPDATE previews SET deploy_state = ?, deploy_detail = ? WHERE number = ?"
+                " AND runner = ? AND digest = ? AND project_id = (SELECT p.id FROM projects p"
+                " JOIN orgs o ON o.id = p.org_id WHERE o.name = ? AND p.name = ?)",
+                (state[:40], detail[:2000], number, runner, digest, org, project),
+            )
+            return bool(cursor.rowcount)
+
+    def environments_for_runner(self, org: str, runner: str) -> frozenset[str]:
+        """`pr-<n>` of every preview deployed by this runner, closed ones too: their empty
+        bundle must still reach it to prune them."""
+        rows = self._state.query(
+            "SELECT v.number FROM previews v JOIN projects p ON p.id = v.project_id"
+            " JOIN orgs o ON o.id = p.org_id WHERE o.name = ? AND v.runner = ?",
+            (org, runner),
+        )
+        return frozenset(f"pr-{r['number']}" for r in rows)

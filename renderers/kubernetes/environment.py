@@ -24,6 +24,8 @@ from schema.loaded import LoadedIntegration, LoadedProject
 
 PREVIEW_NAME = re.compile(r"^pr-[1-9][0-9]{0,8}$")
 NAMESPACE_WAVE = -2
+RUNNER = "camelops-runner"  # the install manifests' ServiceAccount and ClusterRole names
+RUNNER_APPLY_ROLE = f"{RUNNER}-apply"
 
 
 class UnknownEnvironmentError(KeyError):
@@ -43,6 +45,8 @@ def render_environment(
     objects = [network.default_deny(ctx)]
     if ctx.options.namespace_object:
         objects.append(_namespace(ctx))
+        if ctx.is_preview:
+            objects.append(_runner_binding(ctx))
     sealed = config.secrets_used(ctx, [e.integration for e in effective])
     objects += [config.secret(ctx, s) for s in sealed]
     for item in effective:
@@ -106,6 +110,24 @@ def integration_objects(ctx: EnvContext, effective: EffectiveIntegration) -> lis
 def _service_account(ctx: EnvContext, name: str) -> Manifest:
     obj = new_object(ctx, "v1", "ServiceAccount", name, integration=name, wave=-1)
     obj["automountServiceAccountToken"] = False
+    return obj
+
+
+def _runner_binding(ctx: EnvContext) -> Manifest:
+    """A preview namespace is new: it gets the runner the same rights a managed namespace has
+    (`camelops runner manifests --previews` lets the runner create exactly this binding)."""
+    obj = new_object(
+        ctx, "rbac.authorization.k8s.io/v1", "RoleBinding", RUNNER_APPLY_ROLE,
+        integration=None, wave=NAMESPACE_WAVE,
+    )  # fmt: skip
+    obj["roleRef"] = {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": RUNNER_APPLY_ROLE,
+    }
+    obj["subjects"] = [
+        {"kind": "ServiceAccount", "name": RUNNER, "namespace": ctx.options.runner_namespace}
+    ]
     return obj
 
 

@@ -14,6 +14,7 @@ from contract.status import Health, Outcome
 from runner.driver import (
     ApplyOptions,
     ApplyResult,
+    Drift,
     DriftReport,
     EnvironmentHealth,
     ObjectResult,
@@ -22,10 +23,16 @@ from runner.driver import (
 from runner.drivers.kubernetes.build import BuildJob, BuildTracker, build_job, pin_planned
 from runner.drivers.kubernetes.client import ApiError, KubeClient, KubeError, UnknownKind
 from runner.drivers.kubernetes.inventory import inventory_configmap, inventory_name, parse_inventory
-from runner.drivers.kubernetes.live import LiveIndex, drift_of, fingerprint, live_index
+from runner.drivers.kubernetes.live import (
+    LiveIndex,
+    drift_of,
+    fingerprint,
+    live_index,
+    rbac_refusal,
+)
 from runner.drivers.kubernetes.plan import Invalid, Planned, plan, steps
 from runner.drivers.kubernetes.prune import prune_orphans
-from runner.health import health_of, worst_of
+from runner.health import HealthReport, health_of, worst_of
 from runner.objects import ObjectRef
 
 log = logging.getLogger(__name__)
@@ -117,6 +124,8 @@ class KubernetesDriver:
         self, todo: list[Planned], planned: list[Planned], options: ApplyOptions
     ) -> list[ObjectResult]:
         namespaces = {p.ref.name for p in planned if p.ref.kind == "Namespace"}
+        # a preview namespace's RoleBinding grants us its objects only once applied (wave -2)
+        bound = {p.ref.namespace for p in planned if p.ref.kind == "RoleBinding"} & namespaces
         crds = {
             (str(p.manifest.get("spec", {}).get("group")), str(p.manifest["spec"]["names"]["kind"]))
             for p in planned
@@ -130,7 +139,9 @@ class KubernetesDriver:
                 return None if (p.ref.group, p.ref.kind) in crds else _failed(p.ref, exc)
             except ApiError as exc:
                 # a Namespace the bundle creates does not exist yet: the real apply will see it
-                waiting = exc.status == 404 and p.ref.namespace in namespaces
+                waiting = (exc.status == 404 and p.ref.namespace in namespaces) or (
+                    exc.status == 403 and p.ref.namespace in bound and p.ref.kind != "RoleBinding"
+                )
                 return None if waiting else _failed(p.ref, exc)
             return None
 
@@ -187,11 +198,13 @@ class KubernetesDriver:
         deadline = time.monotonic() + options.wave_timeout
         while True:
             live = live_index(self.kube, refs)
-            reports = [(r, self._builds.health(r, live.get(r))) for r in refs]
+            reports = [(r, self._health_of(r, live)) for r in refs]
             worst = worst_of(h.status for _, h in reports)
             if worst in (Health.HEALTHY, Health.SUSPENDED):
                 return ""
-            if worst is Health.DEGRADED or time.monotonic() >= deadline:
+            # waiting cannot grant a missing permission: say so at once
+            hopeless = worst is Health.DEGRADED or any(live.denied(r) for r in refs)
+            if hopeless or time.monotonic() >= deadline:
                 ref, report = next((r, h) for r, h in reports if h.status is worst)
                 return f"sync wave {wave} is {worst} ({ref}: {report.message}); not applied"
             time.sleep(options.wave_poll)
@@ -226,8 +239,15 @@ class KubernetesDriver:
     def health(self, bundle: Bundle) -> EnvironmentHealth:
         planned, _ = plan(bundle)
         live = live_index(self.kube, [p.ref for p in planned])
-        reports = tuple((p.ref, health_of(live.get(p.ref))) for p in planned)
+        reports = tuple((p.ref, self._health_of(p.ref, live, builds=False)) for p in planned)
         return EnvironmentHealth(worst_of(h.status for _, h in reports), reports)
+
+    def _health_of(self, ref: ObjectRef, live: LiveIndex, *, builds: bool = True) -> HealthReport:
+        """An object the identity may not read is Unknown with the rule to add, never Missing."""
+        denied = live.denied(ref)
+        if denied:
+            return HealthReport(Health.UNKNOWN, denied)
+        return self._builds.health(ref, live.get(ref)) if builds else health_of(live.get(ref))
 
     def drift(self, bundle: Bundle, *, heal: bool) -> DriftReport:
         planned, _ = plan(bundle)
@@ -240,7 +260,7 @@ class KubernetesDriver:
             if self._applied.get(p.ref.key)
             != _Applied(p.digest, live.fingerprint(p.ref, self.kube.field_manager))
         ]
-        found = self._map(lambda p: drift_of(self.kube, p, live.get(p.ref)), suspects, 8)
+        found = self._map(lambda p: _drift(self.kube, p, live), suspects, 8)
         drifted = tuple(d for d in found if d is not None)
         healed: list[ObjectRef] = []
         if heal and drifted:
@@ -272,6 +292,15 @@ class KubernetesDriver:
         )
 
 
+def _drift(kube: KubeClient, planned: Planned, live: LiveIndex) -> Drift | None:
+    denied = live.denied(planned.ref)
+    return (
+        Drift(planned.ref, error=denied)
+        if denied
+        else drift_of(kube, planned, live.get(planned.ref))
+    )
+
+
 def _refs_by_wave(planned: list[Planned]) -> dict[int, list[ObjectRef]]:
     waves: dict[int, list[ObjectRef]] = {}
     for p in planned:
@@ -280,7 +309,8 @@ def _refs_by_wave(planned: list[Planned]) -> dict[int, list[ObjectRef]]:
 
 
 def _failed(ref: ObjectRef, exc: Exception) -> ObjectResult:
-    return ObjectResult(ref, Outcome.FAILED, str(exc))
+    refused = rbac_refusal(ref, exc) if isinstance(exc, ApiError) else ""
+    return ObjectResult(ref, Outcome.FAILED, refused or str(exc))
 
 
 def _has_crd_names(manifest: dict[str, Any]) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from runner.driver import Drift
@@ -18,12 +19,17 @@ Live = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class LiveIndex:
-    """Live objects by ObjectRef key; absent means not found."""
+    """Live objects by ObjectRef key; absent means not found, unless `forbidden` says the
+    runner's identity may not read it (then its message names the verb and the rule to add)."""
 
     objects: dict[str, Live]
+    forbidden: dict[str, str] = field(default_factory=dict)
 
     def get(self, ref: ObjectRef) -> Live | None:
         return self.objects.get(ref.key)
+
+    def denied(self, ref: ObjectRef) -> str:
+        return self.forbidden.get(ref.key, "")
 
     def resource_version(self, ref: ObjectRef) -> str:
         live = self.objects.get(ref.key)
@@ -54,26 +60,76 @@ def fingerprint(obj: Live, manager: str) -> str:
 
 
 def live_index(kube: KubeClient, refs: list[ObjectRef]) -> LiveIndex:
-    """LIST each (apiVersion, kind, namespace) the refs touch; kinds not served yet are empty."""
+    """LIST each (apiVersion, kind, namespace) the refs touch; kinds not served yet are empty.
+    Where LIST is not granted (namespaces: RBAC cannot limit a LIST to some names), each
+    object is read by name instead; what the identity may not GET either is `forbidden`."""
     collections = sorted({(r.api_version, r.kind, r.namespace) for r in refs})
     wanted = {r.key for r in refs}
     found: dict[str, Live] = {}
+    forbidden: dict[str, str] = {}
     for api_version, kind, namespace in collections:
         try:
             items = kube.list(api_version, kind, namespace)
         except UnknownKind:
             continue
         except ApiError as exc:
-            if exc.status not in (403, 404):
+            if exc.status == 403:
+                mine = [r for r in refs if (r.api_version, r.kind, r.namespace) ==
+                        (api_version, kind, namespace)]  # fmt: skip
+                _read_by_name(kube, mine, found, forbidden)
+            elif exc.status != 404:
                 raise
-            continue  # the per-object dry-run reports it where it belongs
+            continue
         group = api_version.rpartition("/")[0]
         for item in items:
             meta = item.get("metadata") or {}
             key = f"{group}/{kind}:{meta.get('namespace', '')}/{meta.get('name', '')}"
             if key in wanted:
                 found[key] = {"apiVersion": api_version, "kind": kind, **item}
-    return LiveIndex(found)
+    return LiveIndex(found, forbidden)
+
+
+def _read_by_name(
+    kube: KubeClient, refs: list[ObjectRef], found: dict[str, Live], forbidden: dict[str, str]
+) -> None:
+    for ref in refs:
+        try:
+            live = kube.get(ref)
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            forbidden[ref.key] = forbidden_message(kube, "get", ref)
+            continue
+        if live is not None:
+            found[ref.key] = {"apiVersion": ref.api_version, "kind": ref.kind, **live}
+
+
+def forbidden_message(kube: KubeClient, verb: str, ref: ObjectRef) -> str:
+    """One line an operator can act on: what was refused and the RBAC rule that grants it."""
+    return _forbidden(verb, kube.resource(ref.api_version, ref.kind).plural, ref)
+
+
+# how kube-apiserver's RBAC authorizer words a refusal (an admission denial reads otherwise)
+_UNNAMED_VERBS = frozenset({"create", "list", "watch", "deletecollection"})
+_RBAC_REFUSAL = re.compile(r'cannot ([a-z]+) resource "([a-z0-9.-]+)"')
+
+
+def rbac_refusal(ref: ObjectRef, exc: ApiError) -> str:
+    """The forbidden line for a write RBAC refused; '' for any other error."""
+    found = _RBAC_REFUSAL.search(exc.message) if exc.status == 403 else None
+    return _forbidden(found.group(1), found.group(2), ref) if found else ""
+
+
+def _forbidden(verb: str, resource: str, ref: ObjectRef) -> str:
+    # RBAC cannot limit create, list or watch to names: such a rule names none
+    names = "" if verb in _UNNAMED_VERBS else f'resourceNames: ["{ref.name}"], '
+    rule = (f'{{apiGroups: ["{ref.group}"], resources: ["{resource}"], {names}'
+            f'verbs: ["{verb}"]}}')  # fmt: skip
+    if ref.namespace:
+        where = f"a Role in namespace {ref.namespace} bound to the runner's ServiceAccount"
+        return f"forbidden: {verb} {resource} {ref.namespace}/{ref.name}; add to {where}: {rule}"
+    where = "a ClusterRole bound to the runner's ServiceAccount by a ClusterRoleBinding"
+    return f"forbidden: {verb} {resource} {ref.name}; add to {where}: {rule}"
 
 
 def drift_of(kube: KubeClient, planned: Planned, live: Live | None) -> Drift | None:

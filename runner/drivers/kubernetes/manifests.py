@@ -11,11 +11,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from runner.drivers.kubernetes.preview_access import preview_access
 from runner.errors import RunnerError
 
 Manifest = dict[str, Any]
 
 NAME = "camelops-runner"
+# the release's image, the same reference rendered sidecars run (renderers/context.py)
+DEFAULT_IMAGE = "ghcr.io/camelops/camelops:0.1.0"
+RELAY = "camelops-relay"
+RELAY_PORT = 9470  # RenderOptions.relay_port: rendered sidecars post to camelops-relay:9470
 _VERBS = ["get", "list", "watch", "create", "patch", "update", "delete"]
 # (apiGroup, resources) an integration's objects can be: nothing that grants or escalates.
 MANAGED_RESOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -111,11 +116,29 @@ def _binding(kind: str, role: str, namespace: str, subject: dict[str, str]) -> M
     }
 
 
+def _relay_service(namespace: str) -> Manifest:
+    """The address rendered sidecars post telemetry to (workload.relay_url) and the rendered
+    NetworkPolicies allow: the runner pod's relay port."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(RELAY, namespace),
+        "spec": {
+            "selector": {"app.kubernetes.io/name": NAME},
+            "ports": [{"name": "relay", "port": RELAY_PORT, "targetPort": "relay",
+                       "protocol": "TCP"}],
+        },
+    }  # fmt: skip
+
+
 def _deployment(namespace: str, image: str) -> Manifest:
+    args = ["runner", "--data-dir", "/var/lib/camelops", "--inventory-namespace", namespace,
+            "--relay", f"0.0.0.0:{RELAY_PORT}"]  # fmt: skip
     container = {
         "name": "runner",
         "image": image,
-        "args": ["runner", "--data-dir", "/var/lib/camelops"],
+        "args": args,
+        "ports": [{"name": "relay", "containerPort": RELAY_PORT, "protocol": "TCP"}],
         "volumeMounts": [{"name": "data", "mountPath": "/var/lib/camelops"}],
         "resources": {
             "requests": {"cpu": "100m", "memory": "128Mi"},
@@ -150,7 +173,12 @@ def _deployment(namespace: str, image: str) -> Manifest:
 
 
 def runner_manifests(
-    *, namespace: str = "camelops-system", managed: Sequence[str], image: str, storage: str = "1Gi"
+    *,
+    namespace: str = "camelops-system",
+    managed: Sequence[str],
+    image: str = DEFAULT_IMAGE,
+    storage: str = "1Gi",
+    previews: bool = False,
 ) -> list[Manifest]:
     """Everything an admin applies once (`kubectl apply -f -`), in dependency order."""
     _check(namespace, managed, image)
@@ -164,4 +192,12 @@ def runner_manifests(
         "metadata": _meta(NAME, namespace),
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}},
     }
-    return [*namespaces, *rbac(namespace, managed), pvc, _deployment(namespace, image)]
+    bounded = preview_access(namespace, NAME, managed, _labels()) if previews else []
+    return [
+        *namespaces,
+        *rbac(namespace, managed),
+        *bounded,
+        pvc,
+        _relay_service(namespace),
+        _deployment(namespace, image),
+    ]

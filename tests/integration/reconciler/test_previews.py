@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from reconciler.previews import branch_number
+from contract.status import Health, Phase, StatusReport
+from reconciler.tunnel_callbacks import ReconcilerCallbacks
 from tests.integration.reconciler.apiclient import Api
 from tests.integration.reconciler.gitrepo import ROUTE, base_files
+from tunnel.pki.identity import RunnerIdentity
 
 PREVIEWS = """\
   previews:
@@ -125,7 +127,7 @@ async def test_branch_pattern_previews(api: Api) -> None:
     repo.push("other/thing")
     repo.git("checkout", "-q", "main")
     await reconcile(api)
-    number = branch_number("feature/audit")
+    number = 1  # short: the first preview of the project, not a hash of the branch name
     branch_preview = await preview(api, number)
     assert (branch_preview["ref"], branch_preview["head"]) == ("refs/heads/feature/audit", sha)
     listed = await (
@@ -135,3 +137,42 @@ async def test_branch_pattern_previews(api: Api) -> None:
     repo.git("push", "-q", "origin", "--delete", "feature/audit")
     await reconcile(api)
     assert (await preview(api, number))["state"] == "closed"
+
+
+async def test_dispatch_outcome_and_runner_status_show_in_the_preview(api: Api) -> None:
+    api.core.repo.commit(base_files(previews=PREVIEWS), "enable previews")
+    api.core.repo.push()
+    await reconcile(api)
+    api.core.sink.fail_next = 1  # the runner does not take it: the API says so, not only the log
+    open_pr(api, 7, {"integrations/orders/routes/audit.camel.yaml": SECOND_ROUTE}, "audit")
+    await reconcile(api)
+    refused = await preview(api, 7)
+    assert refused["state"] == "ready"
+    assert refused["deployment"] == {
+        "runner": "preview-runner",
+        "state": "Undeliverable",
+        "detail": "runner preview-runner is not accepting bundles",
+    }
+    open_pr(api, 7, {"integrations/orders/routes/audit.camel.yaml": SECOND_ROUTE + "#\n"}, "v2")
+    await reconcile(api)
+    assert (await preview(api, 7))["deployment"]["state"] == "Dispatched"  # type: ignore[index]
+    # the preview runner serves pr-7 now, and its report lands on the preview
+    callbacks = ReconcilerCallbacks()
+    callbacks.bind(api.core.store)
+    runner = RunnerIdentity("acme", "preview-runner")
+    assert "pr-7" in await callbacks.refresh(runner)
+    assert "pr-7" not in await callbacks.refresh(RunnerIdentity("acme", "other-runner"))
+    [sent] = [d.bundle for d in api.core.sink.deliveries if d.bundle.environment == "pr-7"]
+    report = StatusReport(
+        project="shop", environment="pr-7", revision=sent.revision, digest=sent.digest,
+        phase=Phase.FAILED, health=Health.UNKNOWN, message="forbidden: create namespaces pr-7",
+    )  # fmt: skip
+    assert not callbacks._record(RunnerIdentity("acme", "other-runner"), report)
+    assert callbacks._record(runner, report)
+    assert (await preview(api, 7))["deployment"] == {
+        "runner": "preview-runner",
+        "state": "Failed/Unknown",
+        "detail": "forbidden: create namespaces pr-7",
+    }
+    stale = report.model_copy(update={"digest": "sha256:old", "phase": Phase.SYNCED})
+    assert not callbacks._record(runner, stale)

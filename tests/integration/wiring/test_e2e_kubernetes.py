@@ -14,7 +14,9 @@ import aiohttp
 import pytest
 
 from runner.drivers.kubernetes.client import KubeClient
+from runner.drivers.kubernetes.manifests import runner_manifests
 from runner.objects import ObjectRef
+from tests.e2e.k8s.conftest import RUNNER_NAMESPACE
 from tests.integration.wiring.stack import Api, Served, clean_env, eventually
 from tests.integration.wiring.test_serve_runner import (
     PROJECT,
@@ -49,18 +51,34 @@ async def last_runner_report(api: Api) -> str:
     return str(reports[:1])
 
 
+def runner_identity(admin: KubeClient, control_plane: ControlPlane) -> Path:
+    """`runner manifests --manage shop-dev` as the admin applies it (the install's RBAC and
+    namespaces), and a kubeconfig with its ServiceAccount's token."""
+    for obj in runner_manifests(namespace=RUNNER_NAMESPACE, managed=[NAMESPACE]):
+        if obj["kind"] not in ("PersistentVolumeClaim", "Deployment"):
+            admin.apply(obj, force=True)
+    review = admin.request(
+        "POST",
+        f"/api/v1/namespaces/{RUNNER_NAMESPACE}/serviceaccounts/camelops-runner/token",
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+              "spec": {"expirationSeconds": 3600}},
+    )  # fmt: skip
+    return control_plane.write_kubeconfig("wiring-runner", token=review["status"]["token"])
+
+
 async def test_push_is_applied_to_a_real_cluster(
     served: Served, admin: KubeClient, control_plane: ControlPlane, tmp_path: Path
 ) -> None:
-    # cluster-admin: the rendered bundle carries its Namespace, which the least-privileged
-    # runner identity of `camelops runner manifests` may not touch (see the report/issue)
-    kubeconfig = control_plane.admin_kubeconfig
+    # the runner's own least-privileged identity, installed for shop-dev: the rendered bundle
+    # carries its Namespace, which that identity reads and patches by name only
+    kubeconfig = runner_identity(admin, control_plane)
     runner_dir = tmp_path / "runner"
     async with aiohttp.ClientSession() as session:
         api = Api(served, session)
         repo = await setup_project(api, tmp_path)
         await register_runner(served, runner_dir)
-        args = ["--data-dir", str(runner_dir), "--kubeconfig", str(kubeconfig)]
+        # no relay: port 8790 may be taken on a shared machine, and no sidecar posts here
+        args = ["--data-dir", str(runner_dir), "--kubeconfig", str(kubeconfig), "--relay", "off"]
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "camelops", "runner", *args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=clean_env(),

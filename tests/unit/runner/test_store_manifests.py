@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from contract.bundles import Bundle
+from renderers.context import EnvContext, RenderOptions
+from renderers.kubernetes.workload import relay_url
 from runner.drivers.kubernetes.manifests import (
     MANAGED_RESOURCES,
     ManifestOptionError,
@@ -85,3 +88,24 @@ def test_install_manifests_are_least_privilege() -> None:
 def test_install_manifests_refuse_bad_options(managed: list[str], image: str) -> None:
     with pytest.raises(ManifestOptionError):
         runner_manifests(managed=managed, image=image)
+
+
+def test_install_manifests_serve_the_relay_rendered_sidecars_post_to() -> None:
+    options = RenderOptions(runner_namespace="ops")
+    objs = runner_manifests(namespace="ops", managed=["shop-dev"])
+    relay = urlsplit(relay_url(EnvContext(None, "dev", "dev", "shop-dev", "4", options)))  # type: ignore[arg-type]
+    name, namespace, _ = (relay.hostname or "").split(".", 2)
+    [service] = [o for o in objs if o["kind"] == "Service"]
+    assert (service["metadata"]["name"], service["metadata"]["namespace"]) == (name, namespace)
+    assert [p["port"] for p in service["spec"]["ports"]] == [relay.port]
+    deploy = next(o for o in objs if o["kind"] == "Deployment")
+    pod = deploy["spec"]["template"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    [container] = pod["spec"]["containers"]
+    port = next(
+        p for p in container["ports"] if p["name"] == service["spec"]["ports"][0]["targetPort"]
+    )
+    args = container["args"]
+    # the runner listens on the pod address at that port, and keeps its inventory at home
+    assert args[args.index("--relay") + 1] == f"0.0.0.0:{port['containerPort']}"
+    assert args[args.index("--inventory-namespace") + 1] == "ops"
