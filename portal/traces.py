@@ -13,6 +13,7 @@ class TraceReader(Protocol):
         self,
         org: str,
         *,
+        project: str | None = None,
         environment: str | None = None,
         integration: str | None = None,
         route: str | None = None,

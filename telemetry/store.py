@@ -14,7 +14,7 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from telemetry.schema_sql import table_ddl
+from telemetry.schema_sql import MATERIALIZE, table_ddl
 
 MAX_RETENTION_DAYS = 3_650
 _DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -118,6 +118,15 @@ class TelemetryStore:
         for statement in table_ddl(self.database, self.retention_days):
             self._command(statement)
 
+    def materialize_projections(self) -> None:
+        """Build the projections for rows stored before they existed (one mutation per
+        projection over the whole table; new rows get them as they are inserted)."""
+        for name in MATERIALIZE:
+            self._command(
+                f"ALTER TABLE {self.database}.exchanges MATERIALIZE PROJECTION {name}"
+                " SETTINGS mutations_sync = 1"
+            )
+
     def drop(self) -> None:
         self._command(f"DROP DATABASE IF EXISTS {self.database}")
         self._types.clear()
@@ -199,6 +208,7 @@ class TelemetryStore:
         self,
         org: str,
         *,
+        project: str | None = None,
         environment: str | None = None,
         integration: str | None = None,
         route: str | None = None,
@@ -214,8 +224,8 @@ class TelemetryStore:
         page = max(1, min(limit, 1000))
         filters, params = _exchange_filters(
             org,
-            {"environment": environment, "integration": integration, "route_id": route,
-             "status": status, "exchange_id": exchange_id},
+            {"project": project, "environment": environment, "integration": integration,
+             "route_id": route, "status": status, "exchange_id": exchange_id},
             since,
             until,
         )  # fmt: skip
@@ -258,20 +268,35 @@ class TelemetryStore:
         return self.search(org, integration=integration, status="failed", limit=limit)
 
     def detail(self, org: str, exchange_id: str) -> ExchangeDetail | None:
+        # The id alone does not prune the table's order (org, integration, started_at): first
+        # the by_exchange_id projection finds where the exchange sits, then the full row (body,
+        # headers) and its nodes are read from that place only.
+        where = self._query(
+            "SELECT integration, started_at FROM $db.exchanges "
+            "WHERE org = {org:String} AND exchange_id = {id:String} "
+            "ORDER BY ingested_at DESC LIMIT 1",
+            {"org": org, "id": exchange_id},
+        )
+        if not where:
+            return None
+        place = {"org": org, "id": exchange_id, "integration": where[0][0], "at": where[0][1]}
+        at = (
+            "org = {org:String} AND integration = {integration:String} "
+            "AND started_at = {at:DateTime64(3, 'UTC')} AND exchange_id = {id:String}"
+        )
+        # the newest delivery wins (what FINAL would keep), without merging every part
         rows = self._query(
             "SELECT " + _SUMMARY + ", headers, body, body_truncated, stack_trace, replayable "
-            "FROM $db.exchanges FINAL "
-            "WHERE org = {org:String} AND exchange_id = {id:String} LIMIT 1",
-            {"org": org, "id": exchange_id},
+            "FROM $db.exchanges WHERE " + at + " ORDER BY ingested_at DESC LIMIT 1",
+            place,
         )
         if not rows:
             return None
         row = rows[0]
         nodes = self._query(
-            "SELECT DISTINCT seq, route_id, node_id, node_name, level, endpoint_uri, elapsed_ms, "
-            "failed FROM $db.exchange_nodes "
-            "WHERE org = {org:String} AND exchange_id = {id:String} ORDER BY seq",
-            {"org": org, "id": exchange_id},
+            "SELECT DISTINCT seq, route_id, node_id, node_name, level, endpoint_uri, elapsed_ms, "  # noqa: S608 - `at` is fixed SQL
+            "failed FROM $db.exchange_nodes WHERE " + at + " ORDER BY seq",
+            place,
         )
         return ExchangeDetail(
             summary=_summary(row[:9]),

@@ -8,15 +8,33 @@ from portal.keys import PORTAL, SESSION
 from portal.render import render
 from portal.routing import needs
 from reconciler.service.portal_types import Role
+from reconciler.service.portal_views import OverviewFilter
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
+SYNC_STATES = ("Synced", "OutOfSync", "NotDeployed")
+RUNNER_STATES = ("online", "offline")
 
 
 @routes.get("/")
 @needs(Role.VIEWER)
 async def overview(request: web.Request) -> web.Response:
     who = request[SESSION].principal
-    text, after = request.query.get("q", "")[:100], request.query.get("after", "")[:200]
-    page = await request.app[PORTAL].views.overview(who, after=after, text=text, limit=PAGE_SIZE)
-    return render(request, "overview.html", {"page": page, "q": text, "after": after})
+    query = request.query
+    wanted = OverviewFilter(
+        text=query.get("q", "")[:100],
+        sync=query.get("sync", "") if query.get("sync") in SYNC_STATES else "",
+        runner=query.get("runner", "") if query.get("runner") in RUNNER_STATES else "",
+    )
+    after = query.get("after", "")[:200]
+    page = await request.app[PORTAL].views.overview(
+        who, after=after, wanted=wanted, limit=PAGE_SIZE
+    )
+    context = {
+        "page": page,
+        "wanted": wanted,
+        "sync_states": SYNC_STATES,
+        "runner_states": RUNNER_STATES,
+        "filters": {"q": wanted.text, "sync": wanted.sync, "runner": wanted.runner},
+    }
+    return render(request, "overview.html", context)

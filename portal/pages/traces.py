@@ -130,7 +130,12 @@ async def failures(request: web.Request) -> web.Response:
     before = _cursor(request.query.get("before", ""))
     rows = await asyncio.to_thread(
         lambda: reader.search_page(
-            org, environment=env, status="failed", before=before, limit=PAGE_SIZE + 1
+            org,
+            project=request.match_info["project"],
+            environment=env,
+            status="failed",
+            before=before,
+            limit=PAGE_SIZE + 1,
         )
     )
     more = len(rows) > PAGE_SIZE
