@@ -27,6 +27,8 @@ class TraceReader(Protocol):
         """One page of exchange summaries, newest first, keyset on (started_at, id)."""
         ...
 
-    def detail(self, org: str, exchange_id: str) -> ExchangeDetail | None:
+    def detail(
+        self, org: str, exchange_id: str, *, place: tuple[str, datetime] | None = None
+    ) -> ExchangeDetail | None:
         """One exchange with headers, body and its node timeline (already redacted)."""
         ...

@@ -3,6 +3,8 @@ status and drift from the runner's status report."""
 
 from __future__ import annotations
 
+import re
+
 from contract.status import ObjectStatus, Outcome
 from tests.integration.portal.harness import PortalWorld
 from tests.integration.telemetry.records import exchange
@@ -97,3 +99,23 @@ async def test_failed_messages_are_those_of_the_project_not_of_a_namesake(
     assert status == 200
     assert "EX-00000001" in page
     assert "EX-00000002" not in page
+
+
+async def test_list_links_carry_the_exchange_place_and_open_its_detail(
+    world: PortalWorld,
+) -> None:
+    world.add_exchanges([exchange(1, failed=True)])
+    viewer = await world.login("victor")
+    for listing in ("/traces?integration=orders", f"{ENV}/failures"):
+        _, page = await viewer.get(listing)
+        link = re.search(r'href="(/traces/EX-00000001\?[^"]+)"', page)
+        assert link is not None, listing
+        assert "integration=orders" in link.group(1)
+        assert re.search(r"[?&;]at=\d{13}", link.group(1).replace("&amp;", "&"))
+        status, detail = await viewer.get(link.group(1).replace("&amp;", "&"))
+        assert status == 200
+        assert "stock service down" in detail
+    # a forged place is only a slower way to the same page
+    status, forged = await viewer.get("/traces/EX-00000001?integration=other&at=123")
+    assert status == 200
+    assert "stock service down" in forged

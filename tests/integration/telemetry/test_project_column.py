@@ -99,3 +99,19 @@ def test_a_store_from_before_the_column_is_migrated(telemetry_store: TelemetrySt
     new = telemetry_store.detail("acme", "EX-00000001")
     assert new is not None
     assert [n.node_id for n in new.nodes] == ["n0", "n1", "n2"]
+
+
+def test_detail_from_a_known_place_and_from_a_wrong_one(telemetry_store: TelemetryStore) -> None:
+    Ingestor(telemetry_store).ingest("acme", batch("b1", [exchange(1), exchange(2, failed=True)]))
+    (listed,) = telemetry_store.search_page("acme", exchange_id="EX-00000002")
+    right = telemetry_store.detail("acme", "EX-00000002", place=("orders", listed.started_at))
+    looked_up = telemetry_store.detail("acme", "EX-00000002")
+    assert right is not None
+    assert right == looked_up
+    assert [n.failed for n in right.nodes] == [False, False, True]
+    # a wrong or forged place costs the lookup, never a wrong or foreign answer
+    elsewhere = telemetry_store.detail("acme", "EX-00000002", place=("billing", listed.started_at))
+    assert elsewhere == looked_up
+    assert (
+        telemetry_store.detail("globex", "EX-00000002", place=("orders", listed.started_at)) is None
+    )
