@@ -8,12 +8,10 @@ from portal.keys import PORTAL, SESSION
 from portal.render import render
 from portal.routing import needs
 from reconciler.service.portal_types import Role
-from reconciler.service.portal_views import OverviewFilter
+from reconciler.service.portal_views import RUNNER_STATES, SYNC_FILTERS, OverviewFilter
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
-SYNC_STATES = ("Synced", "OutOfSync", "NotDeployed")
-RUNNER_STATES = ("online", "offline")
 
 
 @routes.get("/")
@@ -23,7 +21,7 @@ async def overview(request: web.Request) -> web.Response:
     query = request.query
     wanted = OverviewFilter(
         text=query.get("q", "")[:100],
-        sync=query.get("sync", "") if query.get("sync") in SYNC_STATES else "",
+        sync=query.get("sync", "") if query.get("sync") in SYNC_FILTERS else "",
         runner=query.get("runner", "") if query.get("runner") in RUNNER_STATES else "",
     )
     after = query.get("after", "")[:200]
@@ -33,7 +31,7 @@ async def overview(request: web.Request) -> web.Response:
     context = {
         "page": page,
         "wanted": wanted,
-        "sync_states": SYNC_STATES,
+        "sync_states": SYNC_FILTERS,
         "runner_states": RUNNER_STATES,
         "filters": {"q": wanted.text, "sync": wanted.sync, "runner": wanted.runner},
     }

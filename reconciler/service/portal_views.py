@@ -15,13 +15,16 @@ from typing import Any
 
 from reconciler.service.live_objects import LiveObjects, live_objects
 from reconciler.store import StateStore
+from reconciler.store.portal_reads import SYNC_STATES
 from reconciler.store.previews import PreviewRecord
 from reconciler.store.records import EnvironmentRecord, Principal, ProjectRecord
 from reconciler.windows import evaluate
 
 RUNNER_ONLINE_S = 90.0
 """A runner whose last heartbeat is older than this shows as offline."""
-
+RUNNER_STATES = ("online", "offline")
+SYNC_FILTERS = SYNC_STATES
+"""The overview's filter values (the page may not import the store)."""
 _DIAGNOSTIC = re.compile(
     r"^(?P<file>[^:\n]+?)(?::(?P<line>\d+):(?P<col>\d+))?: (?P<text>.*)$", re.S
 )
