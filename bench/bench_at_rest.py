@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.results import figure
 from bench.timing import compare
 from contract.bundles import Bundle, inventory_of, manifests_digest
 from contract.envelopes import Channel
@@ -109,6 +110,13 @@ def main() -> None:
                 f"{label}: plain {plain.cpu * 1000:.0f} ms cpu ({plain.wall * 1000:.0f} wall), "
                 f"sealed {sealed.cpu * 1000:.0f} ms cpu ({sealed.wall * 1000:.0f} wall), "
                 f"ratio {sealed.cpu / plain.cpu:.2f}x cpu"
+            )
+            figure(
+                f"{label}, {BUNDLES} bundles sealed (CPU)",
+                sealed.cpu * 1000,
+                "ms",
+                baseline=plain.cpu * 1000,
+                baseline_name="no encryption",
             )
 
 

@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.results import figure
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "repo-layout"
 REPEATS = 9
@@ -87,6 +89,28 @@ def main() -> None:
     peak = statistics.median(r.peak_mib for r in validate)
     met = "met" if wall <= GOAL_SECONDS and peak <= GOAL_MIB else "NOT met"
     print(f"goal validate <= {GOAL_SECONDS} s and <= {GOAL_MIB:.0f} MiB: {met}")
+    floor = "python -c pass"
+    for name, measured in runs.items():
+        if name == floor:
+            continue
+        figure(
+            f"`{name}` wall",
+            statistics.median(r.wall for r in measured),
+            "s",
+            baseline=baseline,
+            baseline_name=floor,
+            goal=f"<= {GOAL_SECONDS} s" if measured is validate else "",
+            met=wall <= GOAL_SECONDS if measured is validate else None,
+        )
+    figure(
+        "`camelops validate example` peak memory",
+        peak,
+        "MiB",
+        baseline=statistics.median(r.peak_mib for r in runs[floor]),
+        baseline_name=floor,
+        goal=f"<= {GOAL_MIB:.0f} MiB",
+        met=peak <= GOAL_MIB,
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.results import figure
 from camelops.demo.stack import DemoStack, git, orders_answer
 from camelops.demo.state import load_or_create
 from contract.bundles import Bundle, inventory_of, manifests_digest
@@ -128,6 +129,15 @@ def report(pushes: list[float], jvm: list[float]) -> None:
     print(f"the JVM is {start / push:.0%} of a push; the platform's own share "
           f"(hook, fetch, validate, render, tunnel, dispatch) {push - start:.2f} s")  # fmt: skip
     print(f"load average (1 min) during the run: {load:.1f} on {os.cpu_count()} CPUs")
+    figure(
+        f"push -> running (webhook, local driver), median of {len(pushes)}",
+        push,
+        "s",
+        baseline=start,
+        baseline_name="JVM start -> Camel ready -> switch alone",
+        goal=f"median <= {GOAL_SECONDS:g} s",
+        met=push <= GOAL_SECONDS,
+    )
 
 
 if __name__ == "__main__":

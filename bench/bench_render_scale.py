@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from bench.bench_render import write_project
+from bench.results import figure
 from bench.timing import load_average
 from renderers import OutputFormat, render_environment, to_stream
 from schema.limits import LoadLimits
@@ -140,6 +141,15 @@ def main() -> int:
               f"CPU {ours[1] / peer[1]:.2f}x")  # fmt: skip
         frozen, plain = results["load+render, graph frozen"], results["load+render, before (plain)"]
         print(f"  ratio frozen / plain (in process): CPU {frozen[1] / plain[1]:.2f}x")
+        figure(
+            f"`camelops render`, {count:,} objects (wall)",
+            ours[0],
+            "s",
+            baseline=peer[0],
+            baseline_name="`helm template` of the same objects",
+            goal="<= helm template",
+            met=ours[0] <= peer[0],
+        )
     return 0
 
 

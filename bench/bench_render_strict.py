@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from bench.bench_validate import make_repository
+from bench.results import figure
 from renderers import render_environment
 from renderers.kubernetes.kube_schema import (
     KUBERNETES_MINOR,
@@ -132,6 +133,15 @@ def main() -> None:
     if "kubeconform (peer)" in timings:
         peer = timings["kubeconform (peer)"][1]
         print(f"ratio compiled / kubeconform: {ours / peer:.3f}x CPU per object (goal <= 1)")
+        figure(
+            f"compiled schema check, {count:,} objects (CPU per object)",
+            ours / count * 1e6,
+            "us",
+            baseline=peer / count * 1e6,
+            baseline_name="kubeconform (peer)",
+            goal="<= kubeconform",
+            met=ours <= peer,
+        )
     else:
         print("kubeconform missing: run `make peers` for the peer figure")
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.results import figure
 from bench.timing import load_average
 from contract.bundles import Bundle, inventory_of, manifests_digest
 from contract.status import Phase
@@ -128,6 +129,16 @@ def peers(
         print(f"  {name:<46} {wall:7.2f} s {n / wall:9.1f} obj/s")
     ratio = medians["camelops full SSA (dry-run + apply)"] / medians["kubectl apply --server-side"]
     print(f"  ratio camelops full SSA / kubectl apply --server-side: {ratio:.2f}x")
+    peer = medians["kubectl apply --server-side"]
+    figure(
+        f"full server-side apply, {n:,} objects, no change (wall)",
+        medians["camelops full SSA (dry-run + apply)"],
+        "s",
+        baseline=peer,
+        baseline_name="`kubectl apply --server-side`",
+        goal="<= kubectl",
+        met=medians["camelops full SSA (dry-run + apply)"] <= peer,
+    )
 
 
 def run(integrations: int, workdir: Path) -> None:

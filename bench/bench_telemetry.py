@@ -28,6 +28,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
+from bench.results import figure
 from bench.timing import compare, load_average
 from contract.telemetry import ExchangeRecord, ExchangeStatus, NodeRecord, TelemetryBatch
 from telemetry.ingest import Ingestor
@@ -174,6 +175,16 @@ def bench_ingest(dsn: str) -> None:
         wall_ratio, cpu_ratio = full[0] / base[0], full[1] / base[1]
         print(f"ratio ingest path / bare insert at {size}/insert: wall {wall_ratio:.2f}x, "
               f"CPU {cpu_ratio:.2f}x")  # fmt: skip
+        per_exchange = full[1] / EXCHANGES * 1e6
+        figure(
+            f"ingest path, {size} exchanges per insert (CPU per exchange)",
+            per_exchange,
+            "us",
+            baseline=base[1] / EXCHANGES * 1e6,
+            baseline_name="bare column insert of the same rows",
+            goal="<= 20 us (50,000/CPU-s) and <= 1.5x baseline",
+            met=per_exchange <= 20 and cpu_ratio <= 1.5,
+        )
     print("1 exchange row + 5 node rows per exchange; anchor: OTel Collector ~137,000 spans/s/core")
 
 
@@ -241,6 +252,16 @@ async def bench_sidecar() -> None:
                       f"(wall {wall:.3f} s; median of {ROUNDS})")  # fmt: skip
             ratio = timings["before"].cpu / timings["after"].cpu
             print(f"sidecar before / after at 1 in {fail_every} failed: CPU {ratio:.1f}x")
+            after = timings["after"].cpu / exchanges * 1000
+            figure(
+                f"sidecar capture, 1 in {fail_every} failed, 1% sampled (CPU per 1,000)",
+                after,
+                "CPU-s",
+                baseline=timings["before"].cpu / exchanges * 1000,
+                baseline_name="previous decoding, same run",
+                goal="<= 0.05 CPU-s per 1,000 exchanges",
+                met=after <= 0.05,
+            )
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bench.results import figure
 from contract.envelopes import Channel, Envelope
 from tunnel.backoff import Backoff
 from tunnel.client import ClientSettings, TunnelClient
@@ -187,6 +188,15 @@ async def compare(rig: Rig, client: TunnelClient, raw: Raw, case: Case, rounds: 
     cpu = statistics.median(c for _, c in ours), statistics.median(c for _, c in theirs)
     rate, raw_rate = case.count / wall[0], case.count / wall[1]
     mb = case.size / 1e6
+    figure(
+        f"tunnel throughput, {case.name} messages (wall)",
+        rate,
+        "messages/s",
+        baseline=raw_rate,
+        baseline_name="raw aiohttp WebSocket, same TLS",
+        goal=">= 0.5x baseline",
+        met=rate >= 0.5 * raw_rate,
+    )
     return (
         f"{case.name:6} {rate:9.0f} {raw_rate:9.0f} {rate * mb:8.1f} {raw_rate * mb:8.1f}"
         f" {rate / raw_rate:6.0%} {cpu[1] / cpu[0]:6.0%}"
@@ -210,7 +220,15 @@ async def main(quick: bool) -> None:
         await client.stop()
         await raw.stop()
         resyncs = [await resync_time(rig, 500) for _ in range(rounds)]
-        print(f"reconnect-to-resynced, cut with 500 unacked: {statistics.median(resyncs):.3f} s")
+        resynced = statistics.median(resyncs)
+        print(f"reconnect-to-resynced, cut with 500 unacked: {resynced:.3f} s")
+        figure(
+            "reconnect -> resynced, 500 unacked",
+            resynced,
+            "s",
+            goal="<= 2 s",
+            met=resynced <= 2,
+        )
         print("goals: ratio >= 50% of raw; reconnect-to-resynced <= 2 s")
         await rig.server.stop()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.results import figure
 from bench.timing import compare
 from schema.repository import load_repository
 
@@ -120,6 +121,15 @@ def main() -> None:
     print(
         f"ratio validate / floor: {validate.cpu / floor.cpu:.2f}x CPU, "
         f"{validate.wall / floor.wall:.2f}x wall (goal <= 3x)"
+    )
+    figure(
+        f"validate, {count:,} files (CPU)",
+        validate.cpu,
+        "s",
+        baseline=floor.cpu,
+        baseline_name="libyaml safe load of the same files",
+        goal="<= 3x baseline",
+        met=validate.cpu <= 3 * floor.cpu,
     )
 
 

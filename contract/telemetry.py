@@ -98,6 +98,9 @@ class TelemetryBatch(_Frozen):
 
     batch_id: str = _ID
     integration: str = _ID
+    project: str = Field(
+        default="", max_length=63, description="empty: the control plane fills it in"
+    )
     environment: str = Field(default="", max_length=200)
     pod: str = Field(default="", max_length=253)
     sent_at_ms: int = Field(ge=0)

@@ -13,6 +13,7 @@ class TraceReader(Protocol):
         self,
         org: str,
         *,
+        project: str | None = None,
         environment: str | None = None,
         integration: str | None = None,
         route: str | None = None,
@@ -26,7 +27,9 @@ class TraceReader(Protocol):
         """One page of exchange summaries, newest first, keyset on (started_at, id)."""
         ...
 
-    def detail(self, org: str, exchange_id: str) -> ExchangeDetail | None:
+    def detail(
+        self, org: str, exchange_id: str, *, place: tuple[str, datetime] | None = None
+    ) -> ExchangeDetail | None:
         """One exchange with headers, body and its node timeline (already redacted)."""
         ...
 

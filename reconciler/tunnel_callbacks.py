@@ -33,6 +33,8 @@ class ReconcilerCallbacks(TunnelCallbacks):
     def __init__(self) -> None:
         self._store: StateStore | None = None
         self._served: dict[RunnerIdentity, frozenset[str]] = {}
+        # environment name -> the projects where this runner serves an environment of that name
+        self._projects: dict[RunnerIdentity, dict[str, frozenset[str]]] = {}
         # (runner, project/env) -> digest queued on the tunnel session and not yet reported on
         self.sent: dict[tuple[RunnerIdentity, str], str] = {}
         self.resend: Dispatcher | None = None  # set by the composition root
@@ -52,9 +54,19 @@ class ReconcilerCallbacks(TunnelCallbacks):
     def environments_of(self, runner: RunnerIdentity) -> frozenset[str]:
         return self._served.get(runner, frozenset())
 
+    def projects_of(self, runner: RunnerIdentity, environment: str) -> frozenset[str]:
+        """The projects in which `runner` serves an environment named `environment`."""
+        return self._projects.get(runner, {}).get(environment, frozenset())
+
     async def refresh(self, runner: RunnerIdentity) -> frozenset[str]:
-        served = await asyncio.to_thread(self._served_by, runner)
+        rows = await asyncio.to_thread(self._desired_of, runner)
+        projects: dict[str, set[str]] = {}
+        for row in rows:
+            projects.setdefault(row.environment, set()).add(row.project)
+        # previews (`pr-<n>`) it deploys are served too; their exchanges carry no project column
+        served = frozenset(projects) | await asyncio.to_thread(self._previews_of, runner)
         self._served[runner] = served
+        self._projects[runner] = {env: frozenset(names) for env, names in projects.items()}
         return served
 
     # ---- tunnel events -------------------------------------------------------------------
@@ -96,10 +108,9 @@ class ReconcilerCallbacks(TunnelCallbacks):
         )  # fmt: skip
 
     # ---- store work (worker threads) -----------------------------------------------------
-    def _served_by(self, runner: RunnerIdentity) -> frozenset[str]:
-        """Its environments, and the previews (`pr-<n>`) it deploys."""
-        own = self.store.desired.environments_for_runner(runner.org, runner.name)
-        return own | self.store.previews.environments_for_runner(runner.org, runner.name)
+    def _previews_of(self, runner: RunnerIdentity) -> frozenset[str]:
+        """The previews (`pr-<n>`) it deploys."""
+        return self.store.previews.environments_for_runner(runner.org, runner.name)
 
     def _note_runner(self, runner: RunnerIdentity) -> None:
         self.store.accounts.register_runner(self.store.accounts.ensure_org(runner.org), runner.name)
@@ -116,6 +127,7 @@ class ReconcilerCallbacks(TunnelCallbacks):
         recorded = self.store.desired.report_status(
             runner.org, report.project, report.environment, report.digest,
             state=report.state, detail=report.detail(),
+            objects=report.objects, drifted=report.drifted,
         )  # fmt: skip
         key = (runner, f"{report.project}/{report.environment}")
         if recorded and self.sent.get(key) == report.digest:

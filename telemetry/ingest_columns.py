@@ -50,6 +50,7 @@ def _add_exchanges(
 ) -> None:
     n = len(exchanges)
     out["org"] += [org] * n
+    out["project"] += [batch.project] * n
     out["integration"] += [batch.integration] * n
     out["environment"] += [batch.environment] * n
     out["pod"] += [batch.pod] * n

@@ -90,6 +90,7 @@ class WireBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=Fals
     batch_id: Id
     integration: Id
     sent_at_ms: Millis
+    project: Annotated[str, msgspec.Meta(max_length=63)] = ""
     environment: Annotated[str, msgspec.Meta(max_length=200)] = ""
     pod: Annotated[str, msgspec.Meta(max_length=253)] = ""
     exchanges: Annotated[

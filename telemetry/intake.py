@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import msgspec
 from aiohttp import web
 
 from contract.envelopes import Channel, Envelope
@@ -25,6 +26,7 @@ from tunnel.pki.identity import RunnerIdentity
 
 log = logging.getLogger(__name__)
 Submit = Callable[[str, Batch], Awaitable[IngestResult]]
+ProjectsOf = Callable[[RunnerIdentity, str], frozenset[str]]
 
 
 class TelemetryIntake:
@@ -35,11 +37,13 @@ class TelemetryIntake:
         submit: Submit,
         environments_of: Callable[[RunnerIdentity], frozenset[str]],
         *,
+        projects_of: ProjectsOf | None = None,
         attempts: int = 5,
         retry_delay: float = 0.2,
     ) -> None:
         self._submit = submit
         self._environments_of = environments_of
+        self._projects_of = projects_of
         self._attempts = attempts
         self._retry_delay = retry_delay
         self.refused = 0  # batches dropped as malformed or foreign (never retried)
@@ -68,7 +72,22 @@ class TelemetryIntake:
         if batch.environment and batch.environment not in self._environments_of(runner):
             self._refuse(runner, "batch of an environment the runner does not serve")
             return None
-        return batch
+        return self._with_project(runner, batch)
+
+    def _with_project(self, runner: RunnerIdentity, batch: WireBatch) -> WireBatch | None:
+        """The project the batch belongs to: the one the sidecar names, if the runner serves
+        the environment there; else the only project where it serves that environment."""
+        if self._projects_of is None or not batch.environment:
+            return batch
+        projects = self._projects_of(runner, batch.environment)
+        if batch.project:
+            if batch.project in projects:
+                return batch
+            self._refuse(runner, "batch of a project the runner does not serve")
+            return None
+        if len(projects) == 1:
+            return msgspec.structs.replace(batch, project=next(iter(projects)))
+        return batch  # served in several projects: which one is not ours to guess
 
     def _refuse(self, runner: RunnerIdentity, reason: str) -> None:
         self.refused += 1
@@ -100,18 +119,22 @@ class ControlPlaneTelemetry:
         store: TelemetryStore,
         environments_of: Callable[[RunnerIdentity], frozenset[str]],
         *,
+        projects_of: ProjectsOf | None = None,
         max_delay_seconds: float = 1.0,
     ) -> None:
         self.store = store
         self.queue = CoalescingIngestor(Ingestor(store), max_delay_seconds=max_delay_seconds)
-        self.intake = TelemetryIntake(self.queue.submit, environments_of)
+        self.intake = TelemetryIntake(self.queue.submit, environments_of, projects_of=projects_of)
 
     @classmethod
     def open(
-        cls, dsn: str, environments_of: Callable[[RunnerIdentity], frozenset[str]]
+        cls,
+        dsn: str,
+        environments_of: Callable[[RunnerIdentity], frozenset[str]],
+        projects_of: ProjectsOf | None = None,
     ) -> ControlPlaneTelemetry:
         """E.g. ``chdb://<data-dir>/telemetry``; tables are created when the app starts."""
-        return cls(TelemetryStore(dsn), environments_of)
+        return cls(TelemetryStore(dsn), environments_of, projects_of=projects_of)
 
     async def lifetime(self, _app: web.Application) -> AsyncIterator[None]:
         """For `app.cleanup_ctx`: migrate on start, flush what is queued on stop."""

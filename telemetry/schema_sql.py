@@ -1,5 +1,8 @@
 """Telemetry tables (one schema for chDB and a ClickHouse server): MergeTree, partitioned by
-month, ordered for the portal's queries (org, integration, then time), expiring by TTL."""
+month, ordered for the portal's queries (org, integration, then time), expiring by TTL.
+
+`table_ddl` is also the migration: every statement is idempotent and runs at each start, so a
+store created by an older camelops gains the columns and projections added since."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ def table_ddl(database: str, retention_days: int) -> list[str]:
         f"CREATE DATABASE IF NOT EXISTS {database}",
         f"""CREATE TABLE IF NOT EXISTS {database}.exchanges (
             org LowCardinality(String),
+            project LowCardinality(String) DEFAULT '',
             integration LowCardinality(String),
             environment LowCardinality(String),
             pod String,
@@ -34,7 +38,9 @@ def table_ddl(database: str, retention_days: int) -> list[str]:
         ENGINE = ReplacingMergeTree(ingested_at)
         PARTITION BY toYYYYMM(started_at)
         ORDER BY (org, integration, started_at, exchange_id)
-        {ttl}""",
+        {ttl}
+        SETTINGS deduplicate_merge_projection_mode = 'rebuild'""",
+        *_exchange_migrations(database),
         f"""CREATE TABLE IF NOT EXISTS {database}.exchange_nodes (
             org LowCardinality(String),
             integration LowCardinality(String),
@@ -79,8 +85,33 @@ def table_ddl(database: str, retention_days: int) -> list[str]:
     ]
 
 
+def _exchange_migrations(database: str) -> list[str]:
+    """Added after the first release. The projections keep the summary columns in two more
+    orders, so the pages that do not know an exchange's integration read a few granules:
+    exchange detail by id, and an environment's exchanges (failed messages) newest first.
+    ClickHouse picks a projection by itself when a query reads only its columns."""
+    table = f"{database}.exchanges"
+    summary = (
+        "org, project, environment, status, exchange_id, integration, route_id, started_at,"
+        " elapsed_ms, failed_node, exception_type, exception_message, ingested_at"
+    )
+    return [
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS project LowCardinality(String)"
+        " DEFAULT '' AFTER org",
+        f"ALTER TABLE {table} MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'",
+        f"ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS by_exchange_id"
+        f" (SELECT {summary} ORDER BY org, exchange_id)",
+        f"ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS by_environment"
+        f" (SELECT {summary} ORDER BY org, project, environment, status, started_at)",
+    ]
+
+
+# Projections added to a table that already holds rows cover only new parts until this runs
+# (a mutation over the whole table: `TelemetryStore.materialize_projections`, run by hand).
+MATERIALIZE = ("by_exchange_id", "by_environment")
+
 EXCHANGE_COLUMNS = (
-    "org", "integration", "environment", "pod", "exchange_id", "route_id", "status",
+    "org", "project", "integration", "environment", "pod", "exchange_id", "route_id", "status",
     "started_at", "elapsed_ms", "failed_node", "exception_type", "exception_message",
     "stack_trace", "headers", "body", "body_truncated", "replayable", "node_path", "batch_id",
     "ingested_at",

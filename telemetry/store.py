@@ -14,7 +14,7 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from telemetry.schema_sql import table_ddl
+from telemetry.schema_sql import MATERIALIZE, table_ddl
 
 MAX_RETENTION_DAYS = 3_650
 _DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -130,6 +130,15 @@ class TelemetryStore:
         for statement in table_ddl(self.database, self.retention_days):
             self._command(statement)
 
+    def materialize_projections(self) -> None:
+        """Build the projections for rows stored before they existed (one mutation per
+        projection over the whole table; new rows get them as they are inserted)."""
+        for name in MATERIALIZE:
+            self._command(
+                f"ALTER TABLE {self.database}.exchanges MATERIALIZE PROJECTION {name}"
+                " SETTINGS mutations_sync = 1"
+            )
+
     def drop(self) -> None:
         self._command(f"DROP DATABASE IF EXISTS {self.database}")
         self._types.clear()
@@ -211,6 +220,7 @@ class TelemetryStore:
         self,
         org: str,
         *,
+        project: str | None = None,
         environment: str | None = None,
         integration: str | None = None,
         route: str | None = None,
@@ -226,8 +236,8 @@ class TelemetryStore:
         page = max(1, min(limit, 1000))
         filters, params = _exchange_filters(
             org,
-            {"environment": environment, "integration": integration, "route_id": route,
-             "status": status, "exchange_id": exchange_id},
+            {"project": project, "environment": environment, "integration": integration,
+             "route_id": route, "status": status, "exchange_id": exchange_id},
             since,
             until,
         )  # fmt: skip
@@ -269,21 +279,32 @@ class TelemetryStore:
     def failures(self, org: str, integration: str, *, limit: int = 100) -> list[ExchangeSummary]:
         return self.search(org, integration=integration, status="failed", limit=limit)
 
-    def detail(self, org: str, exchange_id: str) -> ExchangeDetail | None:
-        rows = self._query(
-            "SELECT " + _SUMMARY + ", headers, body, body_truncated, stack_trace, replayable "
-            "FROM $db.exchanges FINAL "
-            "WHERE org = {org:String} AND exchange_id = {id:String} LIMIT 1",
-            {"org": org, "id": exchange_id},
-        )
+    def detail(
+        self, org: str, exchange_id: str, *, place: tuple[str, datetime] | None = None
+    ) -> ExchangeDetail | None:
+        """`place` (integration, started_at), when the caller knows it (a link from a list),
+        saves looking it up; a wrong one costs the lookup, never a wrong answer."""
+        rows = [] if place is None else self._detail_row(org, exchange_id, *place)
         if not rows:
+            # The id alone does not prune the table's order (org, integration, started_at):
+            # the by_exchange_id projection finds where the exchange sits.
+            where = self._query(
+                "SELECT integration, started_at FROM $db.exchanges "
+                "WHERE org = {org:String} AND exchange_id = {id:String} "
+                "ORDER BY ingested_at DESC LIMIT 1",
+                {"org": org, "id": exchange_id},
+            )
+            if not where:
+                return None
+            place = (str(where[0][0]), where[0][1])
+            rows = self._detail_row(org, exchange_id, *place)
+        if not rows or place is None:
             return None
         row = rows[0]
         nodes = self._query(
-            "SELECT DISTINCT seq, route_id, node_id, node_name, level, endpoint_uri, elapsed_ms, "
-            "failed FROM $db.exchange_nodes "
-            "WHERE org = {org:String} AND exchange_id = {id:String} ORDER BY seq",
-            {"org": org, "id": exchange_id},
+            "SELECT DISTINCT seq, route_id, node_id, node_name, level, endpoint_uri, elapsed_ms, "  # noqa: S608 - fixed SQL
+            "failed FROM $db.exchange_nodes WHERE " + _AT + " ORDER BY seq",
+            _place(org, exchange_id, *place),
         )
         return ExchangeDetail(
             summary=_summary(row[:9]),
@@ -296,6 +317,16 @@ class TelemetryStore:
                 StoredNode(int(n[0]), n[1], n[2], n[3], int(n[4]), n[5], int(n[6]), bool(n[7]))
                 for n in nodes
             ),
+        )
+
+    def _detail_row(
+        self, org: str, exchange_id: str, integration: str, started_at: datetime
+    ) -> list[Sequence[Any]]:
+        # the newest delivery wins (what FINAL would keep), without merging every part
+        return self._query(
+            "SELECT " + _SUMMARY + ", headers, body, body_truncated, stack_trace, replayable "
+            "FROM $db.exchanges WHERE " + _AT + " ORDER BY ingested_at DESC LIMIT 1",
+            _place(org, exchange_id, integration, started_at),
         )
 
     def node_stats(
@@ -417,6 +448,17 @@ class TelemetryStore:
         except ClickHouseError as exc:
             raise StoreError(f"telemetry query failed: {str(exc)[:300]}") from exc
         return list(result.result_rows)
+
+
+# one exchange's rows (and its nodes'), found through the tables' order
+_AT = (
+    "org = {org:String} AND integration = {integration:String} "
+    "AND started_at = {at:DateTime64(3, 'UTC')} AND exchange_id = {id:String}"
+)
+
+
+def _place(org: str, exchange_id: str, integration: str, at: datetime) -> dict[str, Any]:
+    return {"org": org, "id": exchange_id, "integration": integration, "at": at}
 
 
 def _summary(row: Sequence[Any]) -> ExchangeSummary:

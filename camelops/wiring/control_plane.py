@@ -164,7 +164,7 @@ def _wire_replays(
 def _wire_telemetry(callbacks: ReconcilerCallbacks, dsn: str) -> ControlPlaneTelemetry:
     """Telemetry batches from runners -> ingestor -> store; its `lifetime` (migrate, flush)
     is started by the caller, before the tunnel."""
-    telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of)
+    telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of, callbacks.projects_of)
     callbacks.add_handler(telemetry.intake.handle)
     return telemetry
 

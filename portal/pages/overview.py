@@ -8,6 +8,7 @@ from portal.keys import PORTAL, SESSION
 from portal.render import render
 from portal.routing import needs
 from reconciler.service.portal_types import Role
+from reconciler.service.portal_views import RUNNER_STATES, SYNC_FILTERS, OverviewFilter
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -17,6 +18,21 @@ PAGE_SIZE = 50
 @needs(Role.VIEWER)
 async def overview(request: web.Request) -> web.Response:
     who = request[SESSION].principal
-    text, after = request.query.get("q", "")[:100], request.query.get("after", "")[:200]
-    page = await request.app[PORTAL].views.overview(who, after=after, text=text, limit=PAGE_SIZE)
-    return render(request, "overview.html", {"page": page, "q": text, "after": after})
+    query = request.query
+    wanted = OverviewFilter(
+        text=query.get("q", "")[:100],
+        sync=query.get("sync", "") if query.get("sync") in SYNC_FILTERS else "",
+        runner=query.get("runner", "") if query.get("runner") in RUNNER_STATES else "",
+    )
+    after = query.get("after", "")[:200]
+    page = await request.app[PORTAL].views.overview(
+        who, after=after, wanted=wanted, limit=PAGE_SIZE
+    )
+    context = {
+        "page": page,
+        "wanted": wanted,
+        "sync_states": SYNC_FILTERS,
+        "runner_states": RUNNER_STATES,
+        "filters": {"q": wanted.text, "sync": wanted.sync, "runner": wanted.runner},
+    }
+    return render(request, "overview.html", context)

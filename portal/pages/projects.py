@@ -8,6 +8,7 @@ from portal.keys import PORTAL, SESSION
 from portal.render import error_page, render
 from portal.routing import needs
 from reconciler.service.portal_types import Role
+from reconciler.service.portal_views import OverviewFilter
 
 routes = web.RouteTableDef()
 PROJECT = "/projects/{project}"
@@ -23,7 +24,7 @@ async def project(request: web.Request) -> web.Response:
     previews = await views.previews(who, name)
     if found is None or revisions is None or previews is None:
         return error_page(request, 404, "There is no such project.")
-    page = await views.overview(who, text=name, limit=200)
+    page = await views.overview(who, wanted=OverviewFilter(text=name), limit=200)
     envs = [row for row in page.rows if row.project == found.name]
     context = {"project": found, "envs": envs, "revisions": revisions, "previews": previews}
     return render(request, "project.html", context)

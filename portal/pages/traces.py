@@ -41,6 +41,19 @@ def _cursor(value: str) -> tuple[datetime, str] | None:
     return datetime.fromtimestamp(int(ms) / 1000, UTC), exchange
 
 
+def _place(request: web.Request) -> tuple[str, datetime] | None:
+    """Where a list's link says the exchange is (integration, start): saves a lookup."""
+    integration, at = _text(request, "integration"), request.query.get("at", "")
+    if integration is None or not at.isdigit() or len(at) > 15:
+        return None
+    return integration, datetime.fromtimestamp(int(at) / 1000, UTC)
+
+
+def place_of(row: ExchangeSummary) -> dict[str, str]:
+    """The query a list's link to an exchange carries (see `_place`)."""
+    return {"integration": row.integration, "at": str(round(row.started_at.timestamp() * 1000))}
+
+
 def cursor_of(row: ExchangeSummary) -> str:
     return f"{round(row.started_at.timestamp() * 1000)}:{row.exchange_id}"
 
@@ -92,6 +105,7 @@ async def search(request: web.Request) -> web.Response:
         "query": query,
         "next": cursor_of(rows[-1]) if more else None,
         "statuses": STATUSES,
+        "place_of": place_of,
     }
     return render(request, "traces.html", context)
 
@@ -103,7 +117,7 @@ async def exchange(request: web.Request) -> web.Response:
     if not _EXCHANGE.match(exchange_id):
         return error_page(request, 404, "There is no such exchange.")
     reader, org = _reader(request), request[SESSION].org
-    detail = await asyncio.to_thread(reader.detail, org, exchange_id)
+    detail = await asyncio.to_thread(lambda: reader.detail(org, exchange_id, place=_place(request)))
     if detail is None:
         return error_page(request, 404, "There is no such exchange.")
     project, env = request.query.get("project", ""), request.query.get("env", "")
@@ -130,7 +144,12 @@ async def failures(request: web.Request) -> web.Response:
     before = _cursor(request.query.get("before", ""))
     rows = await asyncio.to_thread(
         lambda: reader.search_page(
-            org, environment=env, status="failed", before=before, limit=PAGE_SIZE + 1
+            org,
+            project=request.match_info["project"],
+            environment=env,
+            status="failed",
+            before=before,
+            limit=PAGE_SIZE + 1,
         )
     )
     more = len(rows) > PAGE_SIZE
@@ -140,6 +159,7 @@ async def failures(request: web.Request) -> web.Response:
         "env": env,
         "rows": rows,
         "next": cursor_of(rows[-1]) if more else None,
+        "place_of": place_of,
     }
     return render(request, "failures.html", context)
 

@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.service.live_objects import LiveObjects, live_objects
 from reconciler.store import StateStore
+from reconciler.store.portal_reads import SYNC_STATES
 from reconciler.store.previews import PreviewRecord
 from reconciler.store.records import EnvironmentRecord, Principal, ProjectRecord
 from reconciler.windows import evaluate
 
 RUNNER_ONLINE_S = 90.0
 """A runner whose last heartbeat is older than this shows as offline."""
+RUNNER_STATES = ("online", "offline")
+SYNC_FILTERS = SYNC_STATES
+"""The overview's filter values (the page may not import the store)."""
 _DIAGNOSTIC = re.compile(
     r"^(?P<file>[^:\n]+?)(?::(?P<line>\d+):(?P<col>\d+))?: (?P<text>.*)$", re.S
 )
@@ -41,6 +46,16 @@ class EnvRow:
     commit: str
     author: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewFilter:
+    text: str = ""
+    """Part of the project or environment name."""
+    sync: str = ""
+    """Synced, OutOfSync or NotDeployed; anything else: every state."""
+    runner: str = ""
+    """online or offline; anything else: both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +97,7 @@ class EnvironmentPage:
     window_allows: bool
     window_manual: bool
     window_reason: str
+    objects: LiveObjects | None = None
 
     @property
     def sync(self) -> str:
@@ -172,18 +188,28 @@ class PortalViews:
         return await asyncio.to_thread(self._store.projects.by_name, who.org_id, name)
 
     async def overview(
-        self, who: Principal, *, after: str = "", text: str = "", limit: int = 50
+        self,
+        who: Principal,
+        *,
+        after: str = "",
+        wanted: OverviewFilter = OverviewFilter(),
+        limit: int = 50,
     ) -> OverviewPage:
+        """One page of the roll-up: a read of at most `limit + 1` precomputed rows."""
         keyset = tuple(after.split("/", 1)) if "/" in after else None
+        now = self._store.state.clock()
+        cutoff = now - RUNNER_ONLINE_S
         rows = await asyncio.to_thread(
             lambda: self._store.portal.overview(
                 who.org_id,
                 after=keyset,  # type: ignore[arg-type]
-                text=text[:100],
+                text=wanted.text[:100],
                 limit=limit + 1,
+                sync=wanted.sync,
+                online_since=cutoff if wanted.runner == "online" else None,
+                offline_before=cutoff if wanted.runner == "offline" else None,
             )
         )
-        now = self._store.state.clock()
         views = tuple(
             EnvRow(
                 project=r["project"],
@@ -191,11 +217,9 @@ class PortalViews:
                 runner=r["runner"],
                 runner_online=_online(r["runner_seen_at"], now),
                 runner_seen_at=r["runner_seen_at"],
-                sync=_sync_state(
-                    r["deployed_bundle_id"], r["pinned_bundle_id"] or r["latest_bundle_id"]
-                ),
-                pinned=r["pinned_bundle_id"] is not None,
-                health=r["last_report"] or "Unknown",
+                sync=r["sync"],
+                pinned=bool(r["pinned"]),
+                health=r["health"] or "Unknown",
                 ready=r["ready"] or "Unknown",
                 commit=r["last_commit"] or "",
                 author=r["author"] or "",
@@ -269,6 +293,7 @@ class PortalViews:
             decision.automated,
             decision.manual,
             decision.reason,
+            live_objects(store.portal.live_objects(project.id, env.name)),
         )
 
     async def revision(self, who: Principal, project_name: str, commit: str) -> RevisionPage | None:

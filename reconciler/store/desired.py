@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from contract.bundles import Bundle
+from contract.status import ObjectStatus
 from reconciler.secrets.envelope import Envelope
 from reconciler.store.db import StateDB, insert_row
 from reconciler.store.records import (
@@ -247,12 +248,23 @@ class DesiredState:
                 )
 
     def report_status(
-        self, org: str, project: str, environment: str, digest: str, *, state: str, detail: str
+        self,
+        org: str,
+        project: str,
+        environment: str,
+        digest: str,
+        *,
+        state: str,
+        detail: str,
+        objects: Sequence[ObjectStatus] | None = None,
+        drifted: Sequence[str] = (),
     ) -> bool:
         """A runner's report on a bundle it received (applied, healthy, degraded, failed...).
 
         Matched by digest, so a late report about an older bundle is recorded against that
-        bundle; unknown projects or digests are ignored (False) rather than trusted.
+        bundle; unknown projects or digests are ignored (False) rather than trusted. With
+        `objects` (a full status report), its per-object results and drift replace the
+        environment's previous ones.
         """
         row = self._state.one(
             "SELECT b.id, b.project_id FROM bundles b JOIN projects p ON p.id = b.project_id"
@@ -262,14 +274,27 @@ class DesiredState:
         )
         if row is None:
             return False
-        self.record_deployment(
-            int(row["project_id"]),
-            environment,
-            int(row["id"]),
-            state=state[:40],
-            detail=detail[:2000],
-            actor="runner",
-        )
+        with self._state.transaction() as db:
+            self.record_deployment(
+                int(row["project_id"]),
+                environment,
+                int(row["id"]),
+                state=state[:40],
+                detail=detail[:2000],
+                actor="runner",
+            )
+            if objects is not None:
+                db.table("live_objects").upsert(
+                    {
+                        "project_id": int(row["project_id"]),
+                        "environment": environment,
+                        "bundle_id": int(row["id"]),
+                        "objects": json.dumps([o.model_dump(mode="json") for o in objects]),
+                        "drifted": json.dumps(list(drifted)),
+                        "at": self._state.clock(),
+                    },
+                    pk=("project_id", "environment"),
+                )
         return True
 
     def deployments(

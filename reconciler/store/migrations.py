@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
+from reconciler.store.rollup_schema import create_environment_rollup
+
 Migration = Callable[[Database], None]
 
 
@@ -266,6 +268,23 @@ def _preview_deployments(db: Database) -> None:
     db.table("previews").create_index(["runner"])
 
 
+def _live_objects(db: Database) -> None:
+    """The last status report's per-object results and drift, one row per environment (the
+    report replaces it whole: the environment page shows what the runner said last)."""
+    db.table("live_objects").create(
+        {
+            "project_id": int,
+            "environment": str,
+            "bundle_id": int,
+            "objects": str,
+            "drifted": str,
+            "at": float,
+        },
+        pk=("project_id", "environment"),
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _accounts,
     _sources,
@@ -276,4 +295,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _token_lifetimes,
     _repository_names_per_org,
     _preview_deployments,
+    create_environment_rollup,
+    _live_objects,
 )

@@ -10,19 +10,10 @@ from typing import Any
 from reconciler.store.db import StateDB
 
 _OVERVIEW = (
-    "SELECT p.name AS project, e.name AS environment, e.runner, e.namespace, e.auto_sync,"
-    " e.pinned_bundle_id, e.latest_bundle_id, e.deployed_bundle_id,"
-    " s.ready, s.reason, s.last_commit, r.author, r.message, r.state AS revision_state,"
-    " rn.last_seen_at AS runner_seen_at,"
-    " (SELECT d.state FROM deployments d WHERE d.project_id = e.project_id"
-    "  AND d.environment = e.name AND d.actor = 'runner' ORDER BY d.id DESC LIMIT 1)"
-    " AS last_report"
-    " FROM environments e JOIN projects p ON p.id = e.project_id"
-    " LEFT JOIN project_status s ON s.project_id = p.id"
-    " LEFT JOIN revisions r ON r.project_id = p.id AND r.commit_id = s.last_commit"
-    " LEFT JOIN runners rn ON rn.org_id = p.org_id AND rn.name = e.runner"
-    " WHERE p.org_id = :org"
+    "SELECT project, environment, runner, pinned, sync, health, ready, last_commit, author,"
+    " message, runner_seen_at FROM environment_rollup WHERE org_id = :org"
 )
+SYNC_STATES = ("Synced", "OutOfSync", "NotDeployed")
 
 
 class PortalReads:
@@ -30,19 +21,38 @@ class PortalReads:
         self._state = state
 
     def overview(
-        self, org_id: int, *, after: tuple[str, str] | None, text: str, limit: int
+        self,
+        org_id: int,
+        *,
+        after: tuple[str, str] | None,
+        text: str,
+        limit: int,
+        sync: str = "",
+        online_since: float | None = None,
+        offline_before: float | None = None,
     ) -> list[dict[str, Any]]:
-        """One row per environment, ordered by (project, environment); `after` is the keyset."""
+        """One row per environment from the roll-up (`rollup_schema`), ordered by (project,
+        environment); `after` is the keyset. `online_since` keeps the rows whose runner was
+        seen at or after it, `offline_before` those whose runner was not seen since."""
         sql = _OVERVIEW
         params: dict[str, Any] = {"org": org_id, "limit": limit}
         if text:
-            sql += " AND (p.name LIKE :text ESCAPE '\\' OR e.name LIKE :text ESCAPE '\\')"
+            sql += " AND (project LIKE :text ESCAPE '\\' OR environment LIKE :text ESCAPE '\\')"
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params["text"] = f"%{escaped}%"
+        if sync in SYNC_STATES:
+            sql += " AND sync = :sync"
+            params["sync"] = sync
+        if online_since is not None:
+            sql += " AND runner_seen_at >= :online"
+            params["online"] = online_since
+        if offline_before is not None:
+            sql += " AND (runner_seen_at IS NULL OR runner_seen_at < :offline)"
+            params["offline"] = offline_before
         if after is not None:
-            sql += " AND (p.name, e.name) > (:after_p, :after_e)"
+            sql += " AND (project, environment) > (:after_p, :after_e)"
             params["after_p"], params["after_e"] = after
-        return self._state.query(sql + " ORDER BY p.name, e.name LIMIT :limit", params)
+        return self._state.query(sql + " ORDER BY project, environment LIMIT :limit", params)
 
     def bundle(self, project_id: int, bundle_id: int | None) -> dict[str, Any] | None:
         if bundle_id is None:
@@ -64,6 +74,15 @@ class PortalReads:
             " WHERE d.project_id = ? AND d.environment = ? AND d.actor = 'runner'"
             " ORDER BY d.id DESC LIMIT ?",
             (project_id, environment, limit),
+        )
+
+    def live_objects(self, project_id: int, environment: str) -> dict[str, Any] | None:
+        """The last status report's per-object results and drift (JSON lists)."""
+        return self._state.one(
+            "SELECT o.bundle_id, o.objects, o.drifted, o.at, b.revision, b.digest"
+            " FROM live_objects o LEFT JOIN bundles b ON b.id = o.bundle_id"
+            " WHERE o.project_id = ? AND o.environment = ?",
+            (project_id, environment),
         )
 
     def revision(self, project_id: int, commit_prefix: str) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
+from contract.status import ObjectStatus, Outcome
 from tests.e2e.portal.conftest import ARTIFACTS, AXE
 from tests.integration.portal.harness import PASSWORD, PortalWorld
 from tests.integration.telemetry.records import exchange
@@ -65,10 +66,27 @@ class Visit:
         await page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def report_objects(world: PortalWorld) -> None:
+    """A runner's status report with one refused and one drifted object: the environment
+    page's objects table is then drawn, screenshot and checked for accessibility too."""
+    desired = world.core.store.desired
+    digest = desired.history_of(world.core.project.id, "prod")[0].digest
+    objects = [
+        ObjectStatus(key="apps/Deployment/shop-prod/orders", outcome=Outcome.UNCHANGED),
+        ObjectStatus(key="v1/Service/shop-prod/orders", outcome=Outcome.FAILED,
+                     message="spec.ports[0].port: Invalid value: 0"),
+    ]  # fmt: skip
+    assert desired.report_status(
+        "acme", "shop", "prod", digest, state="Failed/Degraded", detail="1 object refused",
+        objects=objects, drifted=["apps/Deployment/shop-prod/orders"],
+    )  # fmt: skip
+
+
 async def test_operator_replays_a_failed_exchange_and_finds_the_audit_entry(
     world: PortalWorld, chromium: Browser
 ) -> None:
     world.add_exchanges([exchange(1), exchange(2, failed=True), exchange(3)])
+    report_objects(world)
     context = await chromium.new_context(base_url=str(world.server.make_url("")))
     await context.add_init_script(path=AXE)  # injected by the browser, not subject to our CSP
     page = await context.new_page()

@@ -93,9 +93,11 @@ class PortalWorld:
         return browser
 
     def add_exchanges(self, records: Iterable[ExchangeRecord], *, environment: str = "prod",
-                      org: str = "acme", integration: str = "orders") -> None:  # fmt: skip
+                      org: str = "acme", integration: str = "orders",
+                      project: str = "shop") -> None:  # fmt: skip
         made = batch(f"b-{len(self.clients)}-{id(records)}", list(records), integration=integration)
-        made = made.model_copy(update={"environment": environment})
+        # the project is what the control plane's intake fills in from the runner's environments
+        made = made.model_copy(update={"environment": environment, "project": project})
         Ingestor(self.telemetry).ingest(org, made)
 
 
