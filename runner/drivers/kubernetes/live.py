@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,27 +54,43 @@ def fingerprint(obj: Live, manager: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def live_index(kube: KubeClient, refs: list[ObjectRef]) -> LiveIndex:
-    """LIST each (apiVersion, kind, namespace) the refs touch; kinds not served yet are empty."""
+def live_index(kube: KubeClient, refs: list[ObjectRef], pool: Executor | None = None) -> LiveIndex:
+    """LIST each (apiVersion, kind, namespace) the refs touch, in parallel on `pool` (bounded
+    by its workers); kinds not served yet are empty. One collection's refusal never hides the
+    others: each LIST answers for its own objects."""
     collections = sorted({(r.api_version, r.kind, r.namespace) for r in refs})
     wanted = {r.key for r in refs}
+
+    def one(collection: tuple[str, str, str]) -> dict[str, Live]:
+        return _list_collection(kube, collection, wanted)
+
     found: dict[str, Live] = {}
-    for api_version, kind, namespace in collections:
-        try:
-            items = kube.list(api_version, kind, namespace)
-        except UnknownKind:
-            continue
-        except ApiError as exc:
-            if exc.status not in (403, 404):
-                raise
-            continue  # the per-object dry-run reports it where it belongs
-        group = api_version.rpartition("/")[0]
-        for item in items:
-            meta = item.get("metadata") or {}
-            key = f"{group}/{kind}:{meta.get('namespace', '')}/{meta.get('name', '')}"
-            if key in wanted:
-                found[key] = {"apiVersion": api_version, "kind": kind, **item}
+    parts = pool.map(one, collections) if pool and len(collections) > 1 else map(one, collections)
+    for part in parts:
+        found.update(part)
     return LiveIndex(found)
+
+
+def _list_collection(
+    kube: KubeClient, collection: tuple[str, str, str], wanted: set[str]
+) -> dict[str, Live]:
+    api_version, kind, namespace = collection
+    try:
+        items = kube.list(api_version, kind, namespace)
+    except UnknownKind:
+        return {}
+    except ApiError as exc:
+        if exc.status not in (403, 404):
+            raise
+        return {}  # the per-object dry-run reports it where it belongs
+    group = api_version.rpartition("/")[0]
+    found: dict[str, Live] = {}
+    for item in items:
+        meta = item.get("metadata") or {}
+        key = f"{group}/{kind}:{meta.get('namespace', '')}/{meta.get('name', '')}"
+        if key in wanted:
+            found[key] = {"apiVersion": api_version, "kind": kind, **item}
+    return found
 
 
 def drift_of(kube: KubeClient, planned: Planned, live: Live | None) -> Drift | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from camelops.logs import JsonLines, setup_logging
-from camelops.settings import LogFormat, LogSettings, Settings, SettingsError
+from camelops.settings import IngressHealth, LogFormat, LogSettings, Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[3]
 KEK = base64.b64encode(bytes(range(32))).decode()
@@ -26,6 +26,8 @@ def test_defaults_without_any_variable() -> None:
     assert settings.secrets.ca_passphrase is None
     assert settings.runner.data_dir == Path(".camelops")
     assert settings.runner.inventory_namespace == "camelops-system"
+    assert (settings.runner.interval, settings.runner.recheck) == (180.0, 2.0)
+    assert settings.runner.ingress_health is IngressHealth.ADDRESS
 
 
 def test_every_group_reads_its_variables() -> None:
@@ -41,6 +43,10 @@ def test_every_group_reads_its_variables() -> None:
             "CAMELOPS_TOKEN": "cop_x",
             "CAMELOPS_DATA_DIR": "/var/lib/camelops",
             "CAMELOPS_RUNNER_NAMESPACE": "ops",
+            "CAMELOPS_RUNNER_INTERVAL": "60",
+            "CAMELOPS_RUNNER_RECHECK": "0.5",
+            "CAMELOPS_RUNNER_RECHECK_MAX": "10",
+            "CAMELOPS_RUNNER_INGRESS_HEALTH": "admitted",
         }
     )
     assert settings.log == LogSettings(LogFormat.JSON, "DEBUG")
@@ -51,6 +57,9 @@ def test_every_group_reads_its_variables() -> None:
     assert settings.secrets.notify_secret == b"hmac"
     assert settings.runner.data_dir == Path("/var/lib/camelops")
     assert settings.runner.inventory_namespace == "ops"
+    assert (settings.runner.interval, settings.runner.recheck) == (60.0, 0.5)
+    assert settings.runner.recheck_max == 10.0
+    assert settings.runner.ingress_health is IngressHealth.ADMITTED
     shown = repr(settings)
     for secret in ("ghp_secret", "ca-pass", "hmac", "cop_x", KEK):
         assert secret not in shown
@@ -63,6 +72,12 @@ def test_every_group_reads_its_variables() -> None:
         ({"CAMELOPS_LOG_LEVEL": "loud"}, "CAMELOPS_LOG_LEVEL: expected one of DEBUG"),
         ({"CAMELOPS_KEK": "c2hvcnQ="}, "CAMELOPS_KEK must be base64 of 32 bytes"),
         ({"CAMELOPS_KEK": "not base64!"}, "CAMELOPS_KEK must be base64 of 32 bytes"),
+        ({"CAMELOPS_RUNNER_RECHECK": "soon"}, "CAMELOPS_RUNNER_RECHECK: expected seconds"),
+        ({"CAMELOPS_RUNNER_INTERVAL": "0"}, "CAMELOPS_RUNNER_INTERVAL: expected seconds"),
+        (
+            {"CAMELOPS_RUNNER_INGRESS_HEALTH": "maybe"},
+            "CAMELOPS_RUNNER_INGRESS_HEALTH: expected address or admitted, found 'maybe'",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -85,3 +85,20 @@ def test_install_manifests_are_least_privilege() -> None:
 def test_install_manifests_refuse_bad_options(managed: list[str], image: str) -> None:
     with pytest.raises(ManifestOptionError):
         runner_manifests(managed=managed, image=image)
+
+
+def test_applied_state_survives_a_restart_sealed(tmp_path: Path) -> None:
+    """What the driver applied is remembered across restarts (no full apply after one), and
+    the digests (of manifests, Secrets included) are not in the file in plain text."""
+    path = tmp_path / "runner.db"
+    store = RunnerStore(path)
+    assert store.applied_state() == {}
+    state = {"/Secret:shop/db": ("a" * 64, "b" * 64), "apps/Deployment:shop/x": ("c" * 64, "d")}
+    store.save_applied_state(state)
+    store.close()
+    again = RunnerStore(path)
+    assert again.applied_state() == state
+    again.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("runner.db*"))
+    assert b"a" * 64 not in raw
+    assert b"/Secret:shop/db" not in raw
