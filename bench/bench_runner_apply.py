@@ -2,8 +2,10 @@
 `make peers`) on the same objects: 200 integrations (1,600 objects, 4 namespaces) from empty
 (each round into fresh namespaces), then, applied already, a no-change resync (cached, and by
 a restarted runner that has only its SQLite), the drift and health check, a full server-side
-apply without the cache, and kubectl's apply and server dry-run. Every figure: median of
-`--rounds` (5) interleaved rounds, wall and CPU (ours: this process; kubectl: the child's).
+apply without the cache, and kubectl's apply and server dry-run. Services are headless (no
+cluster IP): ten rounds of 200 would exhaust the test cluster's service range. Every figure:
+median of `--rounds` (5) interleaved rounds, wall and CPU (ours: this process; kubectl: the
+child's).
 
 Goals (issue 17): no-change resync <= 0.3 s; first apply and full SSA at least as fast as
 `kubectl apply --server-side`. Run: `python -m bench.bench_runner_apply` (needs `make k8s`).
@@ -53,7 +55,7 @@ def integration(ns: str, name: str) -> list[Manifest]:
          "data": {"route.camel.yaml": "- from:\n    uri: timer:tick\n    steps: []\n"}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "stringData": {"token": "x"}},
         {"apiVersion": "v1", "kind": "Service", "metadata": meta,
-         "spec": {"selector": {"app": name}, "ports": [{"port": 8080}]}},
+         "spec": {"selector": {"app": name}, "ports": [{"port": 8080}], "clusterIP": "None"}},
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
                   "template": {"metadata": {"labels": {"app": name}}, "spec": pod}}},

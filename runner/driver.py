@@ -38,7 +38,12 @@ class DriverError(RunnerError):
 
 
 class Interrupted(DriverError):
-    """A sync given up because the runner is stopping (never reported: it is resumed)."""
+    """A sync given up because the runner is stopping (never reported: it is resumed).
+    `applied`: what it created or changed before, which the environment owns from now on."""
+
+    def __init__(self, message: str, applied: Sequence[ObjectRef] = ()) -> None:
+        super().__init__(message)
+        self.applied = tuple(applied)
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,7 +132,12 @@ def sync_bundle(
     driver: Driver, store: RunnerStore, bundle: Bundle, settings: SyncSettings
 ) -> SyncStatus:
     previous = previous_inventory(driver, store, bundle)
-    result = driver.apply(bundle, settings.apply)
+    try:
+        result = driver.apply(bundle, settings.apply)
+    except Interrupted as exc:
+        # resumed at the next start; until then the environment owns what it created
+        _save_inventory(driver, store, bundle, [*previous, *exc.applied])
+        raise
     applied = [r.ref for r in result.results if r.outcome in _APPLIED]
     if not result.ok:
         # never prune after a failure; keep owning what this attempt created

@@ -37,7 +37,12 @@ R = TypeVar("R")
 _Applied = tuple[str, str]
 """(digest of the manifest we sent, fingerprint of the object the server returned)."""
 SWEEP_REUSE_SECONDS = 30.0  # a sweep older than this (a sync that stopped early) is not reused
-LIST_CONCURRENCY = 8  # parallel LISTs of one sweep: enough to hide latency, not a stampede
+LIST_CONCURRENCY = 8
+_APPLIED = (
+    Outcome.CREATED,
+    Outcome.CONFIGURED,
+    Outcome.UNCHANGED,
+)  # parallel LISTs of one sweep: enough to hide latency, not a stampede
 
 
 class AppliedMemory(Protocol):
@@ -212,6 +217,26 @@ class KubernetesDriver:
         notes: dict[str, str],
     ) -> list[ObjectResult]:
         results: list[ObjectResult] = []
+        try:
+            self._apply_in_order(
+                todo, waves, live, options, builds=builds, notes=notes, results=results
+            )
+        except Interrupted as exc:
+            applied = [r.ref for r in results if r.outcome in _APPLIED]
+            raise Interrupted(str(exc), applied) from None
+        return results
+
+    def _apply_in_order(
+        self,
+        todo: list[Planned],
+        waves: dict[int, list[ObjectRef]],
+        live: LiveIndex,
+        options: ApplyOptions,
+        *,
+        builds: list[BuildJob],
+        notes: dict[str, str],
+        results: list[ObjectResult],
+    ) -> None:
         failed = False
         cleared: set[int] = set()
         for step in steps(todo):
@@ -236,7 +261,6 @@ class KubernetesDriver:
             )
             results += done
             failed = any(r.outcome is Outcome.FAILED for r in done)
-        return results
 
     def _wait_for_waves_before(
         self,

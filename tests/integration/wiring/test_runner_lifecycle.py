@@ -114,6 +114,13 @@ async def test_sigterm_mid_sync_then_health_followed_within_seconds(
         assert took < 5.0, f"SIGTERM took {took:.1f}s: {output[-4000:]}"
         assert "closed database" not in output, output[-4000:]
         assert "Traceback" not in output, output[-4000:]
+        # what the given-up sync created is owned (inventory) until the resumed sync ends
+        inventory = admin.get(
+            ObjectRef("", "v1", "ConfigMap", "camelops-system", "camelops-inventory-shop-dev")
+        )
+        assert inventory is not None
+        entries = inventory["data"]["entries"]
+        assert f'"name":"orders-api","namespace":"{NAMESPACE}"' in entries
 
         # the sync given up is resumed: the stored bundle is synced at the next start
         admin.delete(ObjectRef("", "v1", "ResourceQuota", NAMESPACE, "no-pods"))
