@@ -204,7 +204,7 @@ def report(title: str, n: int, found: dict[str, Samples], peer: str) -> None:
               f"{n / samples.wall:8.1f} {ratio}")  # fmt: skip
 
 
-def run(integrations: int, workdir: Path, rounds: int) -> None:
+def run(integrations: int, workdir: Path, rounds: int, *, first: bool = True) -> None:
     cp = ControlPlane(workdir)
     cp.start()
     try:
@@ -221,8 +221,9 @@ def run(integrations: int, workdir: Path, rounds: int) -> None:
         print(f"{n} objects, {integrations} integrations, 4 namespaces; kubectl {KUBECTL.name}")
         if not KUBECTL.exists():
             sys.exit(f"kubectl peer missing: run `make peers` ({KUBECTL})")
-        first = bench.first_apply(rounds)
-        report("first apply (from empty)", n, first, "kubectl apply --server-side (from empty)")
+        if first:
+            empty = bench.first_apply(rounds)
+            report("first apply (from empty)", n, empty, "kubectl apply --server-side (from empty)")
         bundle = make_bundle(integrations, bench.namespaces("steady"))
         steady = bench.no_change(bundle, rounds)
         report("applied already (no change)", n, steady, "kubectl apply --server-side")
@@ -235,13 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--integrations", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--skip-first", action="store_true", help="only the applied-already figures (faster)"
+    )
     args = parser.parse_args(argv)
     if missing_binaries():
         print(f"missing {missing_binaries()}: run `make k8s`", file=sys.stderr)
         return 2
     print(f"anchor: Flux ~{FLUX_OBJECTS_PER_SECOND:.1f} obj/s (4,000 objects in 4m13s, 2 CPUs)")
     with tempfile.TemporaryDirectory(prefix="bench-runner-") as tmp:
-        run(args.integrations, Path(tmp), args.rounds)
+        run(args.integrations, Path(tmp), args.rounds, first=not args.skip_first)
     return 0
 
 

@@ -79,6 +79,8 @@ class KubernetesDriver:
         self._swept: dict[str, tuple[float, LiveIndex]] = {}
         self._plans: dict[str, tuple[str, list[Planned], list[Invalid]]] = {}
         self._stopping = threading.Event()
+        self._inventory_written: dict[str, Any] = {}  # ConfigMap name -> data we last wrote
+        self._inventory_intact: dict[str, bool] = {}  # found as written by this sync's read
 
     def use_memory(self, memory: AppliedMemory) -> None:
         """Load what this runner applied before a restart, and keep it there from now on."""
@@ -127,7 +129,8 @@ class KubernetesDriver:
         builds = [b for b in map(build_job, planned) if b is not None]
         notes: dict[str, str] = {}
         planned = self._pin(planned, builds, notes)
-        live = self._sweep([p.ref for p in planned])
+        # without the cache every object is applied: the apply answers are the sweep
+        live = self._sweep([p.ref for p in planned]) if options.use_cache else LiveIndex({})
         todo, unchanged = self._changed(planned, live, options)
         refused = self._dry_run(self._unproven(todo), planned, options)
         if refused:
@@ -143,8 +146,9 @@ class KubernetesDriver:
             applied = self._apply_steps(todo, waves, live, options, builds=builds, notes=notes)
         finally:
             self._persist()
-        # the sync's health reads this sweep, updated by every apply of this sync
-        self._swept[tracking_id(bundle)] = (time.monotonic(), live)
+        if options.use_cache or all(p.ref.key in live.objects for p in planned):
+            # the sync's health reads this sweep, updated by every apply of this sync
+            self._swept[tracking_id(bundle)] = (time.monotonic(), live)
         return ApplyResult((*unchanged, *applied), notes=tuple(notes[k] for k in sorted(notes)))
 
     def _unproven(self, todo: list[Planned]) -> list[Planned]:
@@ -308,13 +312,15 @@ class KubernetesDriver:
             self._applied.pop(p.ref.key, None)
             return _failed(p.ref, exc)
         rv = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+        known = self._applied.get(p.ref.key)
         self._applied[p.ref.key] = (p.digest, fingerprint(obj, self.kube.field_manager))
         before = live.resource_version(p.ref)
         # the sync's health reads this sweep: it must see what was just applied
         live.objects[p.ref.key] = {"apiVersion": p.ref.api_version, "kind": p.ref.kind, **obj}
         if created:
             return ObjectResult(p.ref, Outcome.CREATED)
-        same = rv == before
+        # not swept (a full apply): unchanged when the server's answer is what we applied last
+        same = rv == before if before else known == self._applied[p.ref.key]
         return ObjectResult(p.ref, Outcome.UNCHANGED if same else Outcome.CONFIGURED)
 
     # ---- prune -------------------------------------------------------------------------
@@ -376,14 +382,24 @@ class KubernetesDriver:
 
     # ---- inventory ---------------------------------------------------------------------
     def read_inventory(self, bundle: Bundle) -> tuple[ObjectRef, ...] | None:
-        ref = ObjectRef("", "v1", "ConfigMap", self.inventory_namespace, inventory_name(bundle))
-        found = self.kube.get(ref)
+        name = inventory_name(bundle)
+        found = self.kube.get(ObjectRef("", "v1", "ConfigMap", self.inventory_namespace, name))
+        # still as we wrote it: writing the same again (a large object) can be skipped
+        self._inventory_intact[name] = found is not None and found.get(
+            "data"
+        ) == self._inventory_written.get(name)
         return None if found is None else parse_inventory(found)
 
     def write_inventory(self, bundle: Bundle, inventory: Sequence[ObjectRef]) -> None:
-        self.kube.apply(
-            inventory_configmap(bundle, inventory, self.inventory_namespace), force=True
-        )
+        manifest = inventory_configmap(bundle, inventory, self.inventory_namespace)
+        name = inventory_name(bundle)
+        if self._inventory_intact.pop(name, False) and self._inventory_written.get(
+            name
+        ) == manifest.get("data"):
+            return
+        self._inventory_written.pop(name, None)  # unknown until the server took it
+        self.kube.apply(manifest, force=True)
+        self._inventory_written[name] = manifest["data"]
 
 
 def _refs_by_wave(planned: list[Planned]) -> dict[int, list[ObjectRef]]:

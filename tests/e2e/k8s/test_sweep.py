@@ -9,7 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from contract.status import Phase
+from contract.status import Health, Outcome, Phase
+from runner.driver import ApplyOptions
 from runner.drivers.kubernetes.client import KubeClient
 from runner.drivers.kubernetes.driver import KubernetesDriver
 from runner.drivers.kubernetes.live import live_index
@@ -72,9 +73,21 @@ def test_a_no_change_sync_is_one_sweep_and_no_object_request(
     assert calls["GET"] == collections(objects) + 1  # + the in-cluster inventory
     assert calls["dry-run"] == 0
     assert calls["PATCH"] == 0
+    assert calls["inventory"] == 0  # the same inventory is not written again
     assert enforce(driver, b, SETTINGS).phase is Phase.SYNCED
     calls = kube.taken()
     assert calls == Counter({"GET": collections(objects)})  # drift and health: one sweep
+
+    # a full server-side apply (no cache): every object sent once, no dry-run (the server
+    # took these very manifests), no sweep (the answers are the live state health reads)
+    full = sync_bundle(driver, store, b, SyncSettings(apply=ApplyOptions(use_cache=False)))
+    assert full.phase is Phase.SYNCED
+    assert full.health is Health.HEALTHY
+    calls = kube.taken()
+    assert calls["PATCH"] == len(objects)
+    assert calls["dry-run"] == 0
+    assert calls["GET"] == 1  # the in-cluster inventory
+    assert {r.outcome for r in full.objects} == {Outcome.UNCHANGED}
     driver.close()
 
 
