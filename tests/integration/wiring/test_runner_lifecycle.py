@@ -39,6 +39,7 @@ NO_PODS = {
 
 async def start_runner(runner_dir: Path, kubeconfig: Path) -> asyncio.subprocess.Process:
     args = ["--data-dir", str(runner_dir), "--kubeconfig", str(kubeconfig)]
+    args += ["--relay", "off"]  # no sidecars here; the default port may be taken on this host
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "camelops", "runner", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=clean_env(),
