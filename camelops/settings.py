@@ -80,7 +80,7 @@ class RunnerSettings:
     """CAMELOPS_CAMEL_HOME: the local driver's Camel Main runtime (lib/*.jar, jolokia-agent.jar)."""
     interval: float = 180.0
     """CAMELOPS_RUNNER_INTERVAL: seconds between drift and health checks of a settled
-    environment (default 180)."""
+    environment (default 180). This and the next three: the kubernetes driver's runner."""
     recheck: float = 2.0
     """CAMELOPS_RUNNER_RECHECK: seconds before re-checking an environment that is Progressing
     or Missing (default 2), doubled at each re-check up to CAMELOPS_RUNNER_RECHECK_MAX."""
