@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 
 class SettingsError(ValueError):
@@ -67,6 +68,11 @@ class SecretSettings:
     opens the sidecar's handover API (its held replay originals) to that token only."""
 
 
+class IngressHealth(StrEnum):
+    ADDRESS = "address"  # Healthy once a load-balancer address is published
+    ADMITTED = "admitted"  # Healthy once stored: no controller publishes addresses here
+
+
 @dataclass(frozen=True, slots=True)
 class RunnerSettings:
     data_dir: Path = Path(".camelops")
@@ -75,6 +81,18 @@ class RunnerSettings:
     """CAMELOPS_RUNNER_NAMESPACE: where the runner keeps inventory ConfigMaps (its namespace)."""
     camel_home: Path = Path(".cache/camel-app")
     """CAMELOPS_CAMEL_HOME: the local driver's Camel Main runtime (lib/*.jar, jolokia-agent.jar)."""
+    interval: float = 180.0
+    """CAMELOPS_RUNNER_INTERVAL: seconds between drift and health checks of a settled
+    environment (default 180). This and the next three: the kubernetes driver's runner."""
+    recheck: float = 2.0
+    """CAMELOPS_RUNNER_RECHECK: seconds before re-checking an environment that is Progressing
+    or Missing (default 2), doubled at each re-check up to CAMELOPS_RUNNER_RECHECK_MAX."""
+    recheck_max: float = 30.0
+    """CAMELOPS_RUNNER_RECHECK_MAX: the longest re-check delay while Progressing (default 30)."""
+    ingress_health: IngressHealth = IngressHealth.ADDRESS
+    """CAMELOPS_RUNNER_INGRESS_HEALTH: `address` (default): an Ingress is Healthy once its
+    controller published a load-balancer address; `admitted`: once the API server has it, for
+    clusters whose ingress controller publishes no address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +145,21 @@ class Settings:
                 data_dir=Path(env.get("CAMELOPS_DATA_DIR") or ".camelops"),
                 inventory_namespace=env.get("CAMELOPS_RUNNER_NAMESPACE") or "camelops-system",
                 camel_home=Path(env.get("CAMELOPS_CAMEL_HOME") or ".cache/camel-app"),
+                interval=_seconds(env, "CAMELOPS_RUNNER_INTERVAL", 180.0),
+                recheck=_seconds(env, "CAMELOPS_RUNNER_RECHECK", 2.0),
+                recheck_max=_seconds(env, "CAMELOPS_RUNNER_RECHECK_MAX", 30.0),
+                ingress_health=_choice(
+                    env, "CAMELOPS_RUNNER_INGRESS_HEALTH", IngressHealth, IngressHealth.ADDRESS
+                ),
             ),
             client=ClientSettings(ca_file=Path(ca_file) if ca_file else None),
         )
 
 
-def _choice(
-    env: Mapping[str, str], name: str, kind: type[LogFormat], default: LogFormat
-) -> LogFormat:
+_Choice = TypeVar("_Choice", LogFormat, IngressHealth)
+
+
+def _choice(env: Mapping[str, str], name: str, kind: type[_Choice], default: _Choice) -> _Choice:
     raw = env.get(name, "")
     if not raw:
         return default
@@ -143,6 +168,19 @@ def _choice(
     except ValueError:
         allowed = " or ".join(k.value for k in kind)
         raise SettingsError(f"{name}: expected {allowed}, found {raw!r}") from None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86400:
+        raise SettingsError(f"{name}: expected seconds between 0 and 86400, found {raw!r}")
+    return value
 
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

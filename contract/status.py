@@ -72,6 +72,9 @@ class StatusReport(BaseModel):
     phase: Phase
     health: Health
     message: str = Field(default="", max_length=8000)
+    health_detail: str = Field(default="", max_length=2000)
+    """Why the health is not Healthy, one line naming the objects: `Ingress shop-dev/orders-api
+    has no load-balancer address yet`."""
     objects: list[ObjectStatus] = Field(default_factory=list, max_length=5000)
     drifted: list[str] = Field(default_factory=list, max_length=5000)
     camel: list[CamelHealth] = Field(default_factory=list, max_length=5000)
@@ -90,4 +93,5 @@ class StatusReport(BaseModel):
             if o.message and o.outcome is not Outcome.SKIPPED
         ]
         drifted = [f"drifted: {key}" for key in self.drifted]
-        return "; ".join(part for part in (self.message, *failed, *drifted) if part)[:2000]
+        parts = (self.message, *failed, *drifted, self.health_detail)
+        return "; ".join(part for part in parts if part)[:2000]

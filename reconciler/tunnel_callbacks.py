@@ -5,13 +5,17 @@ environment's bundle gets it again on connect (resync).
 `TunnelServer` asks `environments_of` synchronously on the event loop, while the state store
 must only be used from worker threads; so the answer is a cache per runner, refreshed from the
 store on every connect and before every dispatch (`RefreshingDispatcher`).
+
+A runner's `last_seen_at` is set when it connects, sends and disconnects, and every
+`HEARTBEAT_S` while it is connected (the tunnel's own pings prove a connected runner alive: a
+silent one is dropped by them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from pydantic import ValidationError
 
@@ -26,6 +30,7 @@ from tunnel.pki.identity import IdentityError, RunnerIdentity
 from tunnel.server import TunnelCallbacks
 
 log = logging.getLogger(__name__)
+HEARTBEAT_S = 20.0  # well inside the portal's online window (RUNNER_ONLINE_S)
 MessageHandler = Callable[[RunnerIdentity, Envelope], Awaitable[bool]]
 
 
@@ -39,6 +44,7 @@ class ReconcilerCallbacks(TunnelCallbacks):
         self.sent: dict[tuple[RunnerIdentity, str], str] = {}
         self.resend: Dispatcher | None = None  # set by the composition root
         self._handlers: list[MessageHandler] = []
+        self._seen: dict[RunnerIdentity, float] = {}  # loop time a message last touched it
 
     def bind(self, store: StateStore) -> None:
         """The store exists only once the control plane is built, after the tunnel server."""
@@ -73,6 +79,7 @@ class ReconcilerCallbacks(TunnelCallbacks):
     async def runner_connected(self, runner: RunnerIdentity, hello: Hello) -> None:
         await self.refresh(runner)
         await asyncio.to_thread(self._note_runner, runner)
+        await self.touch([runner])
         for served in await asyncio.to_thread(self._desired_of, runner):
             await self._resync(runner, served, hello.digests)
 
@@ -80,7 +87,31 @@ class ReconcilerCallbacks(TunnelCallbacks):
         """Another path's handler (telemetry, replay...): True when it took the message."""
         self._handlers.append(handler)
 
+    async def runner_disconnected(self, runner: RunnerIdentity, reason: str) -> None:
+        del reason
+        self._seen.pop(runner, None)
+        await self.touch([runner])
+
+    async def touch(self, runners: list[RunnerIdentity]) -> None:
+        pairs = [(r.org, r.name) for r in runners]
+        try:
+            await asyncio.to_thread(self.store.accounts.touch_runners, pairs)
+        except Exception:  # a heartbeat is never worth a dropped message or connection
+            log.exception("could not record runners as seen")
+
+    async def heartbeat(
+        self, connected: Callable[[], Iterable[RunnerIdentity]], every: float = HEARTBEAT_S
+    ) -> None:
+        """Keep `last_seen_at` of every connected runner current (runs until cancelled)."""
+        while True:
+            await asyncio.sleep(every)
+            await self.touch(sorted(connected(), key=str))
+
     async def message_received(self, runner: RunnerIdentity, envelope: Envelope) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._seen.get(runner, float("-inf")) >= HEARTBEAT_S:
+            self._seen[runner] = now
+            await self.touch([runner])
         if envelope.channel == Channel.STATUS and envelope.type == STATUS:
             await self._status(runner, envelope)
             return

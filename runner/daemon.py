@@ -36,6 +36,7 @@ from tunnel.client import ClientSettings, TunnelClient
 log = logging.getLogger(__name__)
 STORE_FILE = "runner.sqlite"
 PUMP_INTERVAL = 0.5  # seconds; the daemon reports a status before it is in the outbox
+STOP_BUDGET = 4.0  # seconds `stop` may take (SIGTERM to exit under 5 s, interpreter included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +90,20 @@ class RunnerDaemon:
         ]
 
     async def stop(self) -> None:
+        """Within STOP_BUDGET seconds, nothing lost: the sync under way finishes (or gives up
+        a wave wait and runs again at the next start) and records its status, the statuses
+        queued are handed to the tunnel (which keeps what is not acknowledged), then the
+        store closes after every thread that uses it is done."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.daemon.stop(timeout=STOP_BUDGET * 0.6)
+        if self.client.connected.is_set():
+            try:
+                async with asyncio.timeout(STOP_BUDGET * 0.2):
+                    await self._drain()
+            except TimeoutError:
+                log.warning("statuses not handed to the tunnel yet stay queued for the next start")
         await self.client.stop()
         if self._relay is not None:
             await self._relay.cleanup()

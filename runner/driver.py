@@ -14,8 +14,11 @@ from contract.bundles import Bundle
 from contract.retry import ErrorKind
 from contract.status import Health, Outcome
 from runner.errors import RunnerError
-from runner.health import HealthReport
+from runner.health import HealthReport, describe
 from runner.objects import ObjectRef
+
+_SEVERITY = {h: i for i, h in enumerate(Health)}
+_DETAIL_OBJECTS = 3  # a detail stays one readable line; the count says how many more
 
 
 class InventoryError(RunnerError, ValueError):
@@ -32,6 +35,15 @@ class DriverError(RunnerError):
     @property
     def transient(self) -> bool:
         return self.kind is ErrorKind.TRANSIENT
+
+
+class Interrupted(DriverError):
+    """A sync given up because the runner is stopping (never reported: it is resumed).
+    `applied`: what it created or changed before, which the environment owns from now on."""
+
+    def __init__(self, message: str, applied: Sequence[ObjectRef] = ()) -> None:
+        super().__init__(message)
+        self.applied = tuple(applied)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +129,20 @@ class EnvironmentHealth:
     def of(self, ref: ObjectRef) -> HealthReport | None:
         return next((h for r, h in self.objects if r == ref), None)
 
+    @property
+    def detail(self) -> str:
+        """One line for a non-Healthy environment naming the objects that make it so, worst
+        first: `Ingress shop-dev/orders-api has no load-balancer address yet`."""
+        if self.status is Health.HEALTHY:
+            return ""
+        unwell = [(r, h) for r, h in self.objects if h.status is not Health.HEALTHY]
+        if not unwell:
+            return ""
+        unwell.sort(key=lambda item: _SEVERITY[item[1].status], reverse=True)
+        shown = [describe(r, h) for r, h in unwell[:_DETAIL_OBJECTS]]
+        more = len(unwell) - len(shown)
+        return "; ".join(shown) + (f" (and {more} more not Healthy)" if more else "")
+
 
 class Driver(Protocol):
     """What the sync daemon needs from a place that runs integrations."""
@@ -140,6 +166,10 @@ class Driver(Protocol):
 
     def write_inventory(self, bundle: Bundle, inventory: Sequence[ObjectRef]) -> None:
         """Record what the environment owns next to it (in-cluster for Kubernetes)."""
+
+    def interrupt(self) -> None:
+        """The runner is stopping: give up long waits (a sync wave's health) now by raising
+        `Interrupted` from the sync under way; the stored bundle is synced again at start."""
 
     def close(self) -> None:
         """Release connections."""

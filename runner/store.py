@@ -1,8 +1,10 @@
 """The runner's own SQLite (sqlite-utils): the last N bundles per environment, a local copy of
-each inventory, and the status outbox kept while the control plane is unreachable.
+each inventory, the status outbox kept while the control plane is unreachable, and what the
+driver last applied (so a restart does not force a full apply).
 
-Bundles (their Secrets are decrypted) and queued statuses are sealed row by row under the
-runner's local key; the file is owner-only."""
+Bundles (their Secrets are decrypted), queued statuses and the applied state (digests of
+manifests, Secrets included) are sealed row by row under the runner's local key; the file is
+owner-only."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from contract.bundles import Bundle
 from runner.objects import ObjectRef
 from tunnel.at_rest import RecordSealer, local_sealer, private_database
 
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
+_APPLIED_CONTEXT = b"runner-applied-state"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,9 @@ class RunnerStore:
             )
             self._db.table("outbox").create(
                 {"id": int, "kind": str, "payload": bytes, "at": float}, pk="id", if_not_exists=True
+            )
+            self._db.table("applied").create(
+                {"id": int, "body": bytes, "at": float}, pk="id", if_not_exists=True
             )
             self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
@@ -154,6 +160,24 @@ class RunnerStore:
         if row is None:
             return None
         return tuple(ObjectRef(*entry) for entry in json.loads(row[0]))
+
+    # ---- applied state -----------------------------------------------------------------
+    def applied_state(self) -> dict[str, tuple[str, str]]:
+        """Object key -> (manifest digest, live fingerprint) the driver last applied."""
+        with self._lock:
+            row = self._db.execute("SELECT body FROM applied WHERE id = 1").fetchone()
+        if row is None:
+            return {}
+        entries = json.loads(self._sealer.open(bytes(row[0]), _APPLIED_CONTEXT))
+        return {str(key): (str(digest), str(seen)) for key, digest, seen in entries}
+
+    def save_applied_state(self, state: dict[str, tuple[str, str]]) -> None:
+        entries = sorted([key, digest, seen] for key, (digest, seen) in state.items())
+        sealed = self._sealer.seal(json.dumps(entries).encode(), _APPLIED_CONTEXT)
+        with self._lock:
+            self._db.table("applied").upsert(
+                {"id": 1, "body": sealed, "at": self._clock()}, pk="id"
+            )
 
     # ---- outbox ------------------------------------------------------------------------
     def enqueue(self, kind: str, payload: dict[str, Any]) -> None:

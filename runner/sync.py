@@ -1,6 +1,11 @@
 """The sync daemon: takes bundles and rollback commands from an in-process queue, keeps the
 last N bundles in its own SQLite, and keeps enforcing the newest one (also while the control
-plane is unreachable), retrying with exponential backoff when the API server is not."""
+plane is unreachable), retrying with exponential backoff when the API server is not.
+
+An environment that is still Progressing (or Missing) is re-checked soon (`recheck`, doubling
+up to `recheck_max`), so its health follows the cluster within seconds; a settled one every
+`interval`. `stop` lets the sync under way finish (a wave wait gives up, and that sync runs
+again at the next start) and records its status before the store may close."""
 
 from __future__ import annotations
 
@@ -11,8 +16,8 @@ from dataclasses import dataclass
 
 from contract.bundles import Bundle
 from contract.message_types import STATUS
-from contract.status import Phase
-from runner.driver import Driver, DriverError
+from contract.status import Health, Phase
+from runner.driver import Driver, DriverError, Interrupted
 from runner.errors import RunnerError
 from runner.store import RunnerStore, env_key
 from runner.sync_steps import SyncSettings, SyncStatus, enforce, errored, sync_bundle
@@ -27,6 +32,9 @@ class Rollback:
     project: str
     environment: str
     revision: str
+
+
+_MOVING = (Health.PROGRESSING, Health.MISSING)  # states a re-check soon may see change
 
 
 class RollbackError(RunnerError, LookupError):
@@ -54,7 +62,9 @@ class SyncDaemon:
         self._current: dict[str, Bundle] = {}
         self._dirty: set[str] = set()  # environments that need a full sync, not just a check
         self._failures: dict[str, int] = {}
+        self._unsettled: dict[str, int] = {}  # env -> re-checks in a row that found it moving
         self._changed = asyncio.Event()
+        self._inflight: asyncio.Future[None] | None = None
 
     # ---- the loop ----------------------------------------------------------------------
     async def run(self) -> None:
@@ -98,23 +108,55 @@ class SyncDaemon:
 
     async def _sync_round(self) -> None:
         for env, bundle in list(self._current.items()):
-            full = env in self._dirty
+            # shielded: a cancelled daemon still lets this sync finish and record (see stop)
+            self._inflight = asyncio.ensure_future(self._sync_and_record(env, bundle))
+            await asyncio.shield(self._inflight)
+
+    async def stop(self, timeout: float) -> None:
+        """The runner is stopping (after cancelling `run`): give up long waits, let the sync
+        under way finish and record its status, at most `timeout` seconds."""
+        self.driver.interrupt()
+        if self._inflight is None or self._inflight.done():
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._inflight)
+        except TimeoutError:
+            log.warning(
+                "the sync under way did not finish in %.0fs; it runs again at start", timeout
+            )
+
+    async def _sync_and_record(self, env: str, bundle: Bundle) -> None:
+        full = env in self._dirty
+        try:
             status = await asyncio.to_thread(self._sync_env, bundle, full=full)
-            if status.phase is Phase.SYNCED:
-                self._dirty.discard(env)
-                self._failures.pop(env, None)
-            elif status.phase is not Phase.OUT_OF_SYNC:
-                self._failures[env] = self._failures.get(env, 0) + 1
-            if self._note(status):
-                # delivered by the tunnel client whenever the control plane is reachable
-                await asyncio.to_thread(self.store.enqueue, STATUS, status.payload())
-            self._changed.set()
+        except Interrupted as exc:
+            log.info("sync of %s given up: %s", env, exc)
+            return  # still dirty: the stored bundle is synced again at the next start
+        self._track(env, status)
+        if self._note(status):
+            # delivered by the tunnel client whenever the control plane is reachable
+            await asyncio.to_thread(self.store.enqueue, STATUS, status.payload())
+        self._changed.set()
+
+    def _track(self, env: str, status: SyncStatus) -> None:
+        if status.phase is Phase.SYNCED:
+            self._dirty.discard(env)
+            self._failures.pop(env, None)
+        elif status.phase is not Phase.OUT_OF_SYNC:
+            self._failures[env] = self._failures.get(env, 0) + 1
+        if status.phase is Phase.SYNCED and status.health in _MOVING:
+            self._unsettled[env] = self._unsettled.get(env, 0) + 1
+        else:
+            self._unsettled.pop(env, None)
 
     def _sync_env(self, bundle: Bundle, *, full: bool) -> SyncStatus:
         try:
             if full:
                 return sync_bundle(self.driver, self.store, bundle, self.settings)
             return enforce(self.driver, bundle, self.settings)
+        except Interrupted:
+            raise
         except DriverError as exc:
             log.warning("sync of %s failed, will retry: %s", env_key(bundle), exc)
             return errored(bundle, exc)
@@ -134,11 +176,16 @@ class SyncDaemon:
         return before is None or _reportable(before) != _reportable(status)
 
     def _next_delay(self) -> float:
-        if not self._failures:
-            return self.settings.interval
         s = self.settings
-        worst = max(self._failures.values())
-        return min(s.backoff_max, s.backoff_base * s.backoff_factor ** (worst - 1))
+        delay = s.interval
+        if self._failures:
+            worst = max(self._failures.values())
+            delay = min(s.backoff_max, s.backoff_base * s.backoff_factor ** (worst - 1))
+        if self._unsettled:
+            # still moving: look again soon, less often the longer it takes
+            longest = max(self._unsettled.values())
+            delay = min(delay, s.recheck_max, s.recheck * 2 ** (longest - 1))
+        return delay
 
     # ---- for callers and tests ---------------------------------------------------------
     def submit(self, command: Command) -> None:
@@ -162,4 +209,7 @@ class SyncDaemon:
 
 
 def _reportable(status: SyncStatus) -> tuple[str, ...]:
-    return (status.revision, status.phase, status.health, status.message, *status.drifted)
+    return (
+        status.revision, status.phase, status.health, status.message, status.health_detail,
+        *status.drifted,
+    )  # fmt: skip

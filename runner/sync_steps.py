@@ -18,6 +18,8 @@ from runner.driver import (
     ApplyResult,
     Driver,
     DriverError,
+    EnvironmentHealth,
+    Interrupted,
     InventoryError,
     ObjectResult,
 )
@@ -34,6 +36,11 @@ _APPLIED = (Outcome.CREATED, Outcome.CONFIGURED, Outcome.UNCHANGED)
 class SyncSettings:
     interval: float = 180.0
     """Seconds between drift checks (and re-enforcement) of the current bundle."""
+    recheck: float = 2.0
+    """Seconds before the first re-check of an environment that is Progressing (or Missing);
+    doubled at each re-check that finds it so, up to `recheck_max`, then `interval` again
+    once it settles."""
+    recheck_max: float = 30.0
     self_heal: bool = True
     """Re-apply drifted objects; off: only report them (OutOfSync)."""
     prune: bool = True
@@ -54,6 +61,7 @@ class SyncStatus:
     phase: Phase
     health: Health
     message: str = ""
+    health_detail: str = ""
     objects: tuple[ObjectResult, ...] = ()
     drifted: tuple[str, ...] = ()
     at: float = 0.0
@@ -80,6 +88,7 @@ class SyncStatus:
             phase=self.phase,
             health=self.health,
             message=self.message,
+            health_detail=self.health_detail,
             objects=objects,
             drifted=list(self.drifted),
             at=self.at,
@@ -126,14 +135,20 @@ def sync_bundle(
     driver: Driver, store: RunnerStore, bundle: Bundle, settings: SyncSettings
 ) -> SyncStatus:
     previous = previous_inventory(driver, store, bundle)
-    result = driver.apply(bundle, settings.apply)
+    try:
+        result = driver.apply(bundle, settings.apply)
+    except Interrupted as exc:
+        # resumed at the next start; until then the environment owns what it created
+        _save_inventory(driver, store, bundle, [*previous, *exc.applied])
+        raise
     applied = [r.ref for r in result.results if r.outcome in _APPLIED]
     if not result.ok:
         # never prune after a failure; keep owning what this attempt created
         _save_inventory(driver, store, bundle, [*previous, *applied])
+        health = _health_after_failure(driver, bundle, result)
         return _status(
-            bundle, Phase.FAILED, _health_after_failure(driver, bundle, result),
-            message=_failure_message(result), objects=result.results,
+            bundle, Phase.FAILED, health.status, message=_failure_message(result),
+            objects=result.results, health_detail=health.detail,
         )  # fmt: skip
     results = list(result.results)
     message = ""
@@ -149,18 +164,23 @@ def sync_bundle(
     _save_inventory(driver, store, bundle, inventory)
     health = driver.health(bundle)
     message = "; ".join(m for m in (*result.notes, message) if m)
-    return _status(bundle, Phase.SYNCED, health.status, message=message, objects=tuple(results))
+    return _status(
+        bundle, Phase.SYNCED, health.status, message=message, objects=tuple(results),
+        health_detail=health.detail,
+    )  # fmt: skip
 
 
-def _health_after_failure(driver: Driver, bundle: Bundle, result: ApplyResult) -> Health:
+def _health_after_failure(driver: Driver, bundle: Bundle, result: ApplyResult) -> EnvironmentHealth:
     """A sync held by a Degraded wave (a failed build) reports that health; a refused
     dry-run changed nothing, and a cluster that stopped answering says nothing."""
     if result.dry_run_failed:
-        return Health.UNKNOWN
+        return EnvironmentHealth(Health.UNKNOWN)
     try:
-        return driver.health(bundle).status
+        return driver.health(bundle)
+    except Interrupted:
+        raise
     except DriverError:
-        return Health.UNKNOWN
+        return EnvironmentHealth(Health.UNKNOWN)
 
 
 def enforce(driver: Driver, bundle: Bundle, settings: SyncSettings) -> SyncStatus:
@@ -171,7 +191,10 @@ def enforce(driver: Driver, bundle: Bundle, settings: SyncSettings) -> SyncStatu
     phase = Phase.OUT_OF_SYNC if open_drift else Phase.SYNCED
     message = f"healed {len(healed)} drifted object(s)" if healed else ""
     drifted = tuple(d.ref.key for d in report.drifted)
-    return _status(bundle, phase, health.status, message=message, drifted=drifted)
+    return _status(
+        bundle, phase, health.status, message=message, drifted=drifted,
+        health_detail=health.detail,
+    )  # fmt: skip
 
 
 def errored(bundle: Bundle, error: DriverError) -> SyncStatus:

@@ -136,7 +136,11 @@ def runner_daemon(args: argparse.Namespace) -> int:
         else:
             from camelops.wiring.kube_runner import run_kubernetes_runner  # noqa: PLC0415
 
-            asyncio.run(run_kubernetes_runner(data_dir, args.kubeconfig, namespace, paths))
+            asyncio.run(
+                run_kubernetes_runner(
+                    data_dir, args.kubeconfig, namespace, paths, args.settings.runner
+                )
+            )
     except (OSError, ValueError, DriverError) as exc:
         log.error("runner stopped: %s", exc)
         return EXIT_ERROR

@@ -3,6 +3,8 @@ server, registration on the API app, and the reconciler dispatching through the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -108,7 +110,7 @@ def build_wired_plane(
     if telemetry_dsn is not None:
         telemetry = _wire_telemetry(callbacks, telemetry_dsn)
         lifetimes.append(telemetry.lifetime)
-    lifetimes.append(_tunnel_lifetime(server, pki))
+    lifetimes.append(_tunnel_lifetime(server, pki, callbacks))
     for position, lifetime in enumerate(lifetimes):
         plane.app.cleanup_ctx.insert(position, lifetime)
     mount_portal(
@@ -193,13 +195,19 @@ def _api_context(
         close_pki(pki)
 
 
-def _tunnel_lifetime(server: TunnelServer, pki: ControlPlanePki) -> Lifetime:
+def _tunnel_lifetime(
+    server: TunnelServer, pki: ControlPlanePki, callbacks: ReconcilerCallbacks
+) -> Lifetime:
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
         # before the controller in cleanup_ctx: up before it dispatches, down after it stopped
         await server.start()
+        heartbeat = asyncio.create_task(callbacks.heartbeat(lambda: server.connected))
         try:
             yield
         finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
             await server.stop()
             close_pki(pki)
 

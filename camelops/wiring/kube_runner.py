@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from camelops.settings import IngressHealth, RunnerSettings
 from camelops.signals import stop_requested
 from runner.daemon import RunnerDaemon, SidecarPaths
 from runner.drivers.kubernetes.client import KubeClient
 from runner.drivers.kubernetes.driver import KubernetesDriver
+from runner.health import HealthRules
+from runner.sync_steps import SyncSettings
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +21,20 @@ def kubernetes_daemon(
     kubeconfig: Path | None,
     inventory_namespace: str,
     paths: SidecarPaths | None = None,
+    settings: RunnerSettings | None = None,
 ) -> RunnerDaemon:
     """`kubeconfig=None`: in-cluster credentials (the runner's ServiceAccount)."""
-    driver = KubernetesDriver(KubeClient(kubeconfig), inventory_namespace=inventory_namespace)
-    return RunnerDaemon(data_dir, driver, paths=paths)
+    chosen = settings or RunnerSettings()
+    rules = HealthRules(ingress_address=chosen.ingress_health is IngressHealth.ADDRESS)
+    driver = KubernetesDriver(
+        KubeClient(kubeconfig), inventory_namespace=inventory_namespace, rules=rules
+    )
+    sync = SyncSettings(
+        interval=chosen.interval, recheck=chosen.recheck, recheck_max=chosen.recheck_max
+    )
+    daemon = RunnerDaemon(data_dir, driver, sync=sync, paths=paths)
+    driver.use_memory(daemon.store)  # a restart does not force a full apply
+    return daemon
 
 
 async def run_kubernetes_runner(
@@ -29,8 +42,10 @@ async def run_kubernetes_runner(
     kubeconfig: Path | None,
     inventory_namespace: str,
     paths: SidecarPaths | None = None,
+    settings: RunnerSettings | None = None,
 ) -> None:
-    await run_until_signalled(kubernetes_daemon(data_dir, kubeconfig, inventory_namespace, paths))
+    daemon = kubernetes_daemon(data_dir, kubeconfig, inventory_namespace, paths, settings)
+    await run_until_signalled(daemon)
 
 
 async def run_until_signalled(daemon: RunnerDaemon) -> None:

@@ -145,6 +145,18 @@ class Accounts:
                 (org_id, name, self._state.clock()),
             )
 
+    def touch_runners(self, runners: list[tuple[str, str]]) -> None:
+        """(org, runner name) pairs seen just now: their `last_seen_at` becomes now."""
+        if not runners:
+            return
+        now = self._state.clock()
+        with self._state.transaction() as db:
+            db.conn.executemany(
+                "UPDATE runners SET last_seen_at = ? WHERE name = ?"
+                " AND org_id = (SELECT id FROM orgs WHERE name = ?)",
+                [(now, name, org) for org, name in runners],
+            )
+
     def runners(self, org_id: int) -> list[dict[str, object]]:
         return self._state.query(
             "SELECT name, created_at, last_seen_at FROM runners WHERE org_id = ? ORDER BY name",

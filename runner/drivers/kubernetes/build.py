@@ -18,7 +18,7 @@ from typing import Any
 from contract.status import Health
 from runner.drivers.kubernetes.client import KubeClient, KubeError
 from runner.drivers.kubernetes.plan import Planned
-from runner.health import HealthReport, health_of
+from runner.health import HealthReport, HealthRules, health_of
 from runner.objects import Manifest, ObjectRef
 
 Live = dict[str, Any]
@@ -199,9 +199,11 @@ class BuildTracker:
             "v1", "Pod", namespace, label_selector=f"{CONTROLLER_UID_LABEL}={uid}"
         )
 
-    def health(self, ref: ObjectRef, live: Live | None) -> HealthReport:
+    def health(
+        self, ref: ObjectRef, live: Live | None, rules: HealthRules | None = None
+    ) -> HealthReport:
         """health_of, plus the build pod's own reason when a build Job failed."""
-        report = health_of(live)
+        report = health_of(live, rules)
         if live is None or ref.kind != "Job" or report.status is not Health.DEGRADED:
             return report
         labels = (((live.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from contract.bundles import Bundle
 from contract.status import Health, Outcome
@@ -17,6 +17,7 @@ from runner.driver import (
     Drift,
     DriftReport,
     EnvironmentHealth,
+    Interrupted,
     ObjectResult,
     PruneResult,
 )
@@ -30,9 +31,9 @@ from runner.drivers.kubernetes.live import (
     live_index,
     rbac_refusal,
 )
-from runner.drivers.kubernetes.plan import Invalid, Planned, plan, steps
+from runner.drivers.kubernetes.plan import Invalid, Planned, plan, steps, tracking_id
 from runner.drivers.kubernetes.prune import prune_orphans
-from runner.health import HealthReport, health_of, worst_of
+from runner.health import HealthReport, HealthRules, health_of, worst_of
 from runner.objects import ObjectRef
 
 log = logging.getLogger(__name__)
@@ -40,26 +41,86 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True, slots=True)
-class _Applied:
-    digest: str  # of the manifest we sent
-    fingerprint: str  # of the object the server returned (kubernetes_live.fingerprint)
+_Applied = tuple[str, str]
+"""(digest of the manifest we sent, fingerprint of the object the server returned)."""
+SWEEP_REUSE_SECONDS = 30.0  # a sweep older than this (a sync that stopped early) is not reused
+LIST_CONCURRENCY = 8
+_APPLIED = (
+    Outcome.CREATED,
+    Outcome.CONFIGURED,
+    Outcome.UNCHANGED,
+)  # parallel LISTs of one sweep: enough to hide latency, not a stampede
+
+
+class AppliedMemory(Protocol):
+    """Where the driver keeps what it applied across restarts (the runner's SQLite)."""
+
+    def applied_state(self) -> dict[str, tuple[str, str]]: ...
+
+    def save_applied_state(self, state: dict[str, tuple[str, str]]) -> None: ...
 
 
 class KubernetesDriver:
     """One cluster. Remembers what it applied (manifest digest, object fingerprint) so a
-    no-change resync costs a few LIST calls instead of two requests per object."""
+    no-change resync costs one sweep of parallel LISTs instead of two requests per object;
+    with `use_memory`, a restarted runner still remembers. The sweep a sync takes for apply
+    or drift also answers that sync's health (updated with what the sync applied)."""
 
-    def __init__(self, kube: KubeClient, *, inventory_namespace: str = "camelops-system") -> None:
+    def __init__(
+        self,
+        kube: KubeClient,
+        *,
+        inventory_namespace: str = "camelops-system",
+        rules: HealthRules | None = None,
+    ) -> None:
         self.kube = kube
         self.inventory_namespace = inventory_namespace
+        self.rules = rules or HealthRules()
         self._applied: dict[str, _Applied] = {}
+        self._memory: AppliedMemory | None = None
+        self._saved: dict[str, _Applied] = {}
         self._builds = BuildTracker(kube)
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="kube")
+        self._lists = ThreadPoolExecutor(max_workers=LIST_CONCURRENCY, thread_name_prefix="list")
+        # env -> (when, this sync's sweep), for its health
+        self._swept: dict[str, tuple[float, LiveIndex]] = {}
+        self._plans: dict[str, tuple[str, list[Planned], list[Invalid]]] = {}
+        self._stopping = threading.Event()
+        self._inventory_written: dict[str, Any] = {}  # ConfigMap name -> data we last wrote
+        self._inventory_intact: dict[str, bool] = {}  # found as written by this sync's read
+
+    def use_memory(self, memory: AppliedMemory) -> None:
+        """Load what this runner applied before a restart, and keep it there from now on."""
+        self._memory = memory
+        self._saved = dict(memory.applied_state())
+        self._applied = {**self._saved, **self._applied}
+
+    def _persist(self) -> None:
+        if self._memory is not None and self._applied != self._saved:
+            snapshot = dict(self._applied)
+            self._memory.save_applied_state(snapshot)
+            self._saved = snapshot
+
+    def interrupt(self) -> None:
+        self._stopping.set()
 
     def close(self) -> None:
+        self._stopping.set()
         self._pool.shutdown(wait=True)
+        self._lists.shutdown(wait=True)
         self.kube.close()
+
+    def _plan(self, bundle: Bundle) -> tuple[list[Planned], list[Invalid]]:
+        """plan() once per bundle (it copies and hashes every manifest), not once per step."""
+        env = tracking_id(bundle)
+        cached = self._plans.get(env)
+        if cached is None or cached[0] != bundle.digest:
+            cached = (bundle.digest, *plan(bundle))
+            self._plans[env] = cached
+        return list(cached[1]), list(cached[2])
+
+    def _sweep(self, refs: list[ObjectRef]) -> LiveIndex:
+        return live_index(self.kube, refs, self._lists)
 
     def _map(self, fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[R]:
         items = list(items)
@@ -69,15 +130,16 @@ class KubernetesDriver:
 
     # ---- apply -------------------------------------------------------------------------
     def apply(self, bundle: Bundle, options: ApplyOptions) -> ApplyResult:
-        planned, invalid = plan(bundle)
+        planned, invalid = self._plan(bundle)
         if invalid:
             return ApplyResult(_invalid_results(invalid, planned), dry_run_failed=True)
         builds = [b for b in map(build_job, planned) if b is not None]
         notes: dict[str, str] = {}
         planned = self._pin(planned, builds, notes)
-        live = live_index(self.kube, [p.ref for p in planned])
+        # without the cache every object is applied: the apply answers are the sweep
+        live = self._sweep([p.ref for p in planned]) if options.use_cache else LiveIndex({})
         todo, unchanged = self._changed(planned, live, options)
-        refused = self._dry_run(todo, planned, options)
+        refused = self._dry_run(self._unproven(todo), planned, options)
         if refused:
             failed_keys = {r.ref.key for r in refused}
             skipped = [
@@ -87,8 +149,19 @@ class KubernetesDriver:
             ]
             return ApplyResult((*refused, *skipped), dry_run_failed=True)
         waves = _refs_by_wave(planned)
-        applied = self._apply_steps(todo, waves, live, options, builds=builds, notes=notes)
+        try:
+            applied = self._apply_steps(todo, waves, live, options, builds=builds, notes=notes)
+        finally:
+            self._persist()
+        if options.use_cache or all(p.ref.key in live.objects for p in planned):
+            # the sync's health reads this sweep, updated by every apply of this sync
+            self._swept[tracking_id(bundle)] = (time.monotonic(), live)
         return ApplyResult((*unchanged, *applied), notes=tuple(notes[k] for k in sorted(notes)))
+
+    def _unproven(self, todo: list[Planned]) -> list[Planned]:
+        """What the dry-run must check: manifests the server has not accepted from us before
+        (an object we applied as it is and that changed since is re-applied as accepted)."""
+        return [p for p in todo if (self._applied.get(p.ref.key) or ("", ""))[0] != p.digest]
 
     def _pin(
         self, planned: list[Planned], builds: list[BuildJob], notes: dict[str, str]
@@ -114,7 +187,7 @@ class KubernetesDriver:
         for p in planned:
             known = self._applied.get(p.ref.key) if options.use_cache else None
             seen = live.fingerprint(p.ref, self.kube.field_manager)
-            if known and seen and known == _Applied(p.digest, seen):
+            if known and seen and known == (p.digest, seen):
                 unchanged.append(ObjectResult(p.ref, Outcome.UNCHANGED))
             else:
                 todo.append(p)
@@ -159,14 +232,36 @@ class KubernetesDriver:
         notes: dict[str, str],
     ) -> list[ObjectResult]:
         results: list[ObjectResult] = []
+        try:
+            self._apply_in_order(
+                todo, waves, live, options, builds=builds, notes=notes, results=results
+            )
+        except Interrupted as exc:
+            applied = [r.ref for r in results if r.outcome in _APPLIED]
+            raise Interrupted(str(exc), applied) from None
+        return results
+
+    def _apply_in_order(
+        self,
+        todo: list[Planned],
+        waves: dict[int, list[ObjectRef]],
+        live: LiveIndex,
+        options: ApplyOptions,
+        *,
+        builds: list[BuildJob],
+        notes: dict[str, str],
+        results: list[ObjectResult],
+    ) -> None:
         failed = False
         cleared: set[int] = set()
         for step in steps(todo):
+            if self._stopping.is_set():
+                raise Interrupted("the runner is stopping; this sync resumes at its next start")
             pending = list(step)
             if not failed:
                 # like Argo CD: a wave starts only once every earlier wave is Healthy,
                 # changed in this sync or not
-                blocker = self._wait_for_waves_before(step[0].wave, waves, cleared, options)
+                blocker = self._wait_for_waves_before(step[0].wave, waves, cleared, options, live)
                 if blocker:
                     results.append(ObjectResult(pending.pop(0).ref, Outcome.FAILED, blocker))
                     failed = True
@@ -181,23 +276,36 @@ class KubernetesDriver:
             )
             results += done
             failed = any(r.outcome is Outcome.FAILED for r in done)
-        return results
 
     def _wait_for_waves_before(
-        self, wave: int, waves: dict[int, list[ObjectRef]], cleared: set[int], options: ApplyOptions
+        self,
+        wave: int,
+        waves: dict[int, list[ObjectRef]],
+        cleared: set[int],
+        options: ApplyOptions,
+        live: LiveIndex,
     ) -> str:
         for earlier in sorted(w for w in waves if w < wave and w not in cleared):
-            blocker = self._wait_for_wave(earlier, waves[earlier], options)
+            blocker = self._wait_for_wave(earlier, waves[earlier], options, live)
             if blocker:
                 return blocker
             cleared.add(earlier)
         return ""
 
-    def _wait_for_wave(self, wave: int, refs: list[ObjectRef], options: ApplyOptions) -> str:
-        """Empty when the wave is Healthy (or Suspended); else why the next wave must not go."""
+    def _wait_for_wave(
+        self, wave: int, refs: list[ObjectRef], options: ApplyOptions, synced: LiveIndex
+    ) -> str:
+        """Empty when the wave is Healthy (or Suspended); else why the next wave must not go.
+        What each look finds updates the sync's own sweep (its health is read from it)."""
         deadline = time.monotonic() + options.wave_timeout
         while True:
-            live = live_index(self.kube, refs)
+            live = self._sweep(refs)
+            for ref in refs:
+                found = live.get(ref)
+                if found is None:
+                    synced.objects.pop(ref.key, None)
+                else:
+                    synced.objects[ref.key] = found
             reports = [(r, self._health_of(r, live)) for r in refs]
             worst = worst_of(h.status for _, h in reports)
             if worst in (Health.HEALTHY, Health.SUSPENDED):
@@ -207,7 +315,8 @@ class KubernetesDriver:
             if hopeless or time.monotonic() >= deadline:
                 ref, report = next((r, h) for r, h in reports if h.status is worst)
                 return f"sync wave {wave} is {worst} ({ref}: {report.message}); not applied"
-            time.sleep(options.wave_poll)
+            if self._stopping.wait(options.wave_poll):
+                raise Interrupted(f"the runner is stopping while sync wave {wave} is {worst}")
 
     def _apply_one(self, p: Planned, live: LiveIndex, options: ApplyOptions) -> ObjectResult:
         try:
@@ -216,29 +325,38 @@ class KubernetesDriver:
             self._applied.pop(p.ref.key, None)
             return _failed(p.ref, exc)
         rv = str((obj.get("metadata") or {}).get("resourceVersion", ""))
-        self._applied[p.ref.key] = _Applied(p.digest, fingerprint(obj, self.kube.field_manager))
+        known = self._applied.get(p.ref.key)
+        self._applied[p.ref.key] = (p.digest, fingerprint(obj, self.kube.field_manager))
+        before = live.resource_version(p.ref)
+        # the sync's health reads this sweep: it must see what was just applied
+        live.objects[p.ref.key] = {"apiVersion": p.ref.api_version, "kind": p.ref.kind, **obj}
         if created:
             return ObjectResult(p.ref, Outcome.CREATED)
-        same = rv == live.resource_version(p.ref)
+        # not swept (a full apply): unchanged when the server's answer is what we applied last
+        same = rv == before if before else known == self._applied[p.ref.key]
         return ObjectResult(p.ref, Outcome.UNCHANGED if same else Outcome.CONFIGURED)
 
     # ---- prune -------------------------------------------------------------------------
     def prune(
         self, bundle: Bundle, previous: Sequence[ObjectRef], *, allow_empty: bool = False
     ) -> PruneResult:
-        planned, _ = plan(bundle)
+        planned, _ = self._plan(bundle)
         result = prune_orphans(
             self.kube, bundle, [p.ref for p in planned], previous, allow_empty=allow_empty
         )
         for r in result.results:
             if r.outcome is Outcome.PRUNED:
                 self._applied.pop(r.ref.key, None)
+        self._persist()
         return result
 
     # ---- health and drift --------------------------------------------------------------
     def health(self, bundle: Bundle) -> EnvironmentHealth:
-        planned, _ = plan(bundle)
-        live = live_index(self.kube, [p.ref for p in planned])
+        """From the sweep the same sync took for apply or drift, else a sweep of its own."""
+        planned, _ = self._plan(bundle)
+        swept = self._swept.pop(tracking_id(bundle), None)
+        fresh = swept is not None and time.monotonic() - swept[0] < SWEEP_REUSE_SECONDS
+        live = swept[1] if swept and fresh else self._sweep([p.ref for p in planned])
         reports = tuple((p.ref, self._health_of(p.ref, live, builds=False)) for p in planned)
         return EnvironmentHealth(worst_of(h.status for _, h in reports), reports)
 
@@ -247,18 +365,23 @@ class KubernetesDriver:
         denied = live.denied(ref)
         if denied:
             return HealthReport(Health.UNKNOWN, denied)
-        return self._builds.health(ref, live.get(ref)) if builds else health_of(live.get(ref))
+        found = live.get(ref)
+        return (
+            self._builds.health(ref, found, self.rules)
+            if builds
+            else health_of(found, self.rules)
+        )
 
     def drift(self, bundle: Bundle, *, heal: bool) -> DriftReport:
-        planned, _ = plan(bundle)
+        planned, _ = self._plan(bundle)
         # compare with what apply sent: a pinned image is not drift from the rendered tag
         planned = self._pin(planned, [b for b in map(build_job, planned) if b is not None], {})
-        live = live_index(self.kube, [p.ref for p in planned])
+        live = self._sweep([p.ref for p in planned])
         suspects = [
             p
             for p in planned
             if self._applied.get(p.ref.key)
-            != _Applied(p.digest, live.fingerprint(p.ref, self.kube.field_manager))
+            != (p.digest, live.fingerprint(p.ref, self.kube.field_manager))
         ]
         found = self._map(lambda p: _drift(self.kube, p, live), suspects, 8)
         drifted = tuple(d for d in found if d is not None)
@@ -271,6 +394,8 @@ class KubernetesDriver:
             healed = [r.ref for r in done if r.outcome is not Outcome.FAILED]
         drifted_keys = {d.ref.key for d in drifted}
         self._remember([p for p in suspects if p.ref.key not in drifted_keys], live)
+        self._persist()
+        self._swept[tracking_id(bundle)] = (time.monotonic(), live)
         return DriftReport(drifted, len(planned), tuple(healed))
 
     def _remember(self, in_sync: list[Planned], live: LiveIndex) -> None:
@@ -278,18 +403,28 @@ class KubernetesDriver:
         for p in in_sync:
             seen = live.fingerprint(p.ref, self.kube.field_manager)
             if seen:
-                self._applied[p.ref.key] = _Applied(p.digest, seen)
+                self._applied[p.ref.key] = (p.digest, seen)
 
     # ---- inventory ---------------------------------------------------------------------
     def read_inventory(self, bundle: Bundle) -> tuple[ObjectRef, ...] | None:
-        ref = ObjectRef("", "v1", "ConfigMap", self.inventory_namespace, inventory_name(bundle))
-        found = self.kube.get(ref)
+        name = inventory_name(bundle)
+        found = self.kube.get(ObjectRef("", "v1", "ConfigMap", self.inventory_namespace, name))
+        # still as we wrote it: writing the same again (a large object) can be skipped
+        self._inventory_intact[name] = found is not None and found.get(
+            "data"
+        ) == self._inventory_written.get(name)
         return None if found is None else parse_inventory(found)
 
     def write_inventory(self, bundle: Bundle, inventory: Sequence[ObjectRef]) -> None:
-        self.kube.apply(
-            inventory_configmap(bundle, inventory, self.inventory_namespace), force=True
-        )
+        manifest = inventory_configmap(bundle, inventory, self.inventory_namespace)
+        name = inventory_name(bundle)
+        if self._inventory_intact.pop(name, False) and self._inventory_written.get(
+            name
+        ) == manifest.get("data"):
+            return
+        self._inventory_written.pop(name, None)  # unknown until the server took it
+        self.kube.apply(manifest, force=True)
+        self._inventory_written[name] = manifest["data"]
 
 
 def _drift(kube: KubeClient, planned: Planned, live: LiveIndex) -> Drift | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,34 +60,51 @@ def fingerprint(obj: Live, manager: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def live_index(kube: KubeClient, refs: list[ObjectRef]) -> LiveIndex:
-    """LIST each (apiVersion, kind, namespace) the refs touch; kinds not served yet are empty.
-    Where LIST is not granted (namespaces: RBAC cannot limit a LIST to some names), each
-    object is read by name instead; what the identity may not GET either is `forbidden`."""
+def live_index(kube: KubeClient, refs: list[ObjectRef], pool: Executor | None = None) -> LiveIndex:
+    """LIST each (apiVersion, kind, namespace) the refs touch, in parallel on `pool` (bounded
+    by its workers); kinds not served yet are empty. One collection's refusal never hides the
+    others: each LIST answers for its own objects. Where LIST is not granted (namespaces: RBAC
+    cannot limit a LIST to some names), each object is read by name instead; what the identity
+    may not GET either is `forbidden`."""
     collections = sorted({(r.api_version, r.kind, r.namespace) for r in refs})
     wanted = {r.key for r in refs}
+
+    def one(collection: tuple[str, str, str]) -> tuple[dict[str, Live], dict[str, str]]:
+        mine = [r for r in refs if (r.api_version, r.kind, r.namespace) == collection]
+        return _list_collection(kube, collection, wanted, mine)
+
     found: dict[str, Live] = {}
     forbidden: dict[str, str] = {}
-    for api_version, kind, namespace in collections:
-        try:
-            items = kube.list(api_version, kind, namespace)
-        except UnknownKind:
-            continue
-        except ApiError as exc:
-            if exc.status == 403:
-                mine = [r for r in refs if (r.api_version, r.kind, r.namespace) ==
-                        (api_version, kind, namespace)]  # fmt: skip
-                _read_by_name(kube, mine, found, forbidden)
-            elif exc.status != 404:
-                raise
-            continue
-        group = api_version.rpartition("/")[0]
-        for item in items:
-            meta = item.get("metadata") or {}
-            key = f"{group}/{kind}:{meta.get('namespace', '')}/{meta.get('name', '')}"
-            if key in wanted:
-                found[key] = {"apiVersion": api_version, "kind": kind, **item}
+    parts = pool.map(one, collections) if pool and len(collections) > 1 else map(one, collections)
+    for part, refused in parts:
+        found.update(part)
+        forbidden.update(refused)
     return LiveIndex(found, forbidden)
+
+
+def _list_collection(
+    kube: KubeClient, collection: tuple[str, str, str], wanted: set[str], refs: list[ObjectRef]
+) -> tuple[dict[str, Live], dict[str, str]]:
+    api_version, kind, namespace = collection
+    found: dict[str, Live] = {}
+    forbidden: dict[str, str] = {}
+    try:
+        items = kube.list(api_version, kind, namespace)
+    except UnknownKind:
+        return found, forbidden
+    except ApiError as exc:
+        if exc.status == 403:
+            _read_by_name(kube, refs, found, forbidden)
+        elif exc.status != 404:
+            raise
+        return found, forbidden
+    group = api_version.rpartition("/")[0]
+    for item in items:
+        meta = item.get("metadata") or {}
+        key = f"{group}/{kind}:{meta.get('namespace', '')}/{meta.get('name', '')}"
+        if key in wanted:
+            found[key] = {"apiVersion": api_version, "kind": kind, **item}
+    return found, forbidden
 
 
 def _read_by_name(

@@ -257,6 +257,9 @@ class LocalDriver:
         tmp.write_text(json.dumps(rows))
         tmp.replace(path)
 
+    def interrupt(self) -> None:
+        """Nothing to give up: a local sync waits for no health."""
+
     def close(self) -> None:
         """The runner stops: supervision and stable ports end, processes keep running (a
         restarted runner adopts them), unless the settings say to stop them."""

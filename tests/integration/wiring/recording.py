@@ -61,6 +61,9 @@ class RecordingDriver:
         with self._lock:
             self.inventories[f"{bundle.project}/{bundle.environment}"] = tuple(inventory)
 
+    def interrupt(self) -> None:
+        """Nothing to give up: this driver never waits."""
+
     def close(self) -> None:
         self.closed = True
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from camelops.logs import JsonLines, setup_logging
-from camelops.settings import LogFormat, LogSettings, Settings, SettingsError
+from camelops.settings import IngressHealth, LogFormat, LogSettings, Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[3]
 KEK = base64.b64encode(bytes(range(32))).decode()
@@ -27,6 +27,8 @@ def test_defaults_without_any_variable() -> None:
     assert settings.runner.data_dir == Path(".camelops")
     assert settings.runner.inventory_namespace == "camelops-system"
     assert settings.client.ca_file is None
+    assert (settings.runner.interval, settings.runner.recheck) == (180.0, 2.0)
+    assert settings.runner.ingress_health is IngressHealth.ADDRESS
 
 
 def test_every_group_reads_its_variables() -> None:
@@ -44,6 +46,10 @@ def test_every_group_reads_its_variables() -> None:
             "CAMELOPS_DATA_DIR": "/var/lib/camelops",
             "CAMELOPS_RUNNER_NAMESPACE": "ops",
             "CAMELOPS_CA_FILE": "/etc/camelops/ca.crt.pem",
+            "CAMELOPS_RUNNER_INTERVAL": "60",
+            "CAMELOPS_RUNNER_RECHECK": "0.5",
+            "CAMELOPS_RUNNER_RECHECK_MAX": "10",
+            "CAMELOPS_RUNNER_INGRESS_HEALTH": "admitted",
         }
     )
     assert settings.log == LogSettings(LogFormat.JSON, "DEBUG")
@@ -56,6 +62,9 @@ def test_every_group_reads_its_variables() -> None:
     assert settings.runner.data_dir == Path("/var/lib/camelops")
     assert settings.runner.inventory_namespace == "ops"
     assert settings.client.ca_file == Path("/etc/camelops/ca.crt.pem")
+    assert (settings.runner.interval, settings.runner.recheck) == (60.0, 0.5)
+    assert settings.runner.recheck_max == 10.0
+    assert settings.runner.ingress_health is IngressHealth.ADMITTED
     shown = repr(settings)
     for secret in ("ghp_secret", "ca-pass", "hmac", "cop_x", "handover-y", KEK):
         assert secret not in shown
@@ -68,6 +77,12 @@ def test_every_group_reads_its_variables() -> None:
         ({"CAMELOPS_LOG_LEVEL": "loud"}, "CAMELOPS_LOG_LEVEL: expected one of DEBUG"),
         ({"CAMELOPS_KEK": "c2hvcnQ="}, "CAMELOPS_KEK must be base64 of 32 bytes"),
         ({"CAMELOPS_KEK": "not base64!"}, "CAMELOPS_KEK must be base64 of 32 bytes"),
+        ({"CAMELOPS_RUNNER_RECHECK": "soon"}, "CAMELOPS_RUNNER_RECHECK: expected seconds"),
+        ({"CAMELOPS_RUNNER_INTERVAL": "0"}, "CAMELOPS_RUNNER_INTERVAL: expected seconds"),
+        (
+            {"CAMELOPS_RUNNER_INGRESS_HEALTH": "maybe"},
+            "CAMELOPS_RUNNER_INGRESS_HEALTH: expected address or admitted, found 'maybe'",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -109,3 +109,20 @@ def test_install_manifests_serve_the_relay_rendered_sidecars_post_to() -> None:
     # the runner listens on the pod address at that port, and keeps its inventory at home
     assert args[args.index("--relay") + 1] == f"0.0.0.0:{port['containerPort']}"
     assert args[args.index("--inventory-namespace") + 1] == "ops"
+
+
+def test_applied_state_survives_a_restart_sealed(tmp_path: Path) -> None:
+    """What the driver applied is remembered across restarts (no full apply after one), and
+    the digests (of manifests, Secrets included) are not in the file in plain text."""
+    path = tmp_path / "runner.db"
+    store = RunnerStore(path)
+    assert store.applied_state() == {}
+    state = {"/Secret:shop/db": ("a" * 64, "b" * 64), "apps/Deployment:shop/x": ("c" * 64, "d")}
+    store.save_applied_state(state)
+    store.close()
+    again = RunnerStore(path)
+    assert again.applied_state() == state
+    again.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("runner.db*"))
+    assert b"a" * 64 not in raw
+    assert b"/Secret:shop/db" not in raw
