@@ -306,6 +306,8 @@ class KubernetesDriver:
                     synced.objects.pop(ref.key, None)
                 else:
                     synced.objects[ref.key] = found
+                if live.denied(ref):
+                    synced.forbidden[ref.key] = live.denied(ref)
             reports = [(r, self._health_of(r, live)) for r in refs]
             worst = worst_of(h.status for _, h in reports)
             if worst in (Health.HEALTHY, Health.SUSPENDED):
