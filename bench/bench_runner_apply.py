@@ -220,8 +220,9 @@ def record(n: int, found: dict[str, Samples], peer: str) -> None:
             goal, met, base = "<= kubectl", samples.wall <= kubectl, kubectl
         else:
             goal, met, base = "", None, kubectl
+        peer_name = f"`{peer}`" if base is not None else ""
         figure(f"runner: {name}, {n:,} objects (wall)", samples.wall, "s", baseline=base,
-               baseline_name=f"`{peer}`" if base is not None else "", goal=goal, met=met)  # fmt: skip
+               baseline_name=peer_name, goal=goal, met=met)  # fmt: skip
 
 
 def run(integrations: int, workdir: Path, rounds: int, *, first: bool = True) -> None:

@@ -369,9 +369,7 @@ class KubernetesDriver:
             return HealthReport(Health.UNKNOWN, denied)
         found = live.get(ref)
         return (
-            self._builds.health(ref, found, self.rules)
-            if builds
-            else health_of(found, self.rules)
+            self._builds.health(ref, found, self.rules) if builds else health_of(found, self.rules)
         )
 
     def drift(self, bundle: Bundle, *, heal: bool) -> DriftReport:
