@@ -16,11 +16,13 @@ import time
 import urllib.error
 import urllib.request
 
+from runner.errors import RunnerError
+
 log = logging.getLogger(__name__)
 _TIMEOUT = 30.0
 
 
-class HandoverFailed(Exception):
+class HandoverFailed(RunnerError):
     """One side of the handover did not answer as expected (the rollout goes on)."""
 
 
