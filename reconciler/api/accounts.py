@@ -9,9 +9,10 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
-from reconciler.api.auth import problem, require
+from reconciler.api.auth import require
 from reconciler.api.bodies import Body, name_ok, read_body
 from reconciler.api.keys import PRINCIPAL, SERVICES
+from reconciler.api.problems import problem, problem_error
 from reconciler.store.accounts import AccountExists
 from reconciler.store.records import Role
 
@@ -36,7 +37,7 @@ async def _user_id(request: web.Request) -> int:
     org = request[PRINCIPAL].org_id
     found = await asyncio.to_thread(accounts.user_id, org, name) if name_ok(name) else None
     if found is None:
-        raise web.HTTPNotFound(text='{"error": "no such user"}', content_type="application/json")
+        raise problem_error(404, "no such user")
     return found
 
 

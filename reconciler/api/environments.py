@@ -10,6 +10,7 @@ from aiohttp import web
 from reconciler.api.auth import require
 from reconciler.api.bodies import PinBody, SyncBody, name_ok, read_body
 from reconciler.api.keys import SERVICES
+from reconciler.api.problems import problem
 from reconciler.api.projects import not_found, project_of
 from reconciler.api.views import bundle_view, environment_view
 from reconciler.deploy import SyncBlockedError
@@ -49,9 +50,9 @@ async def _synced(dispatching: Awaitable[list[str]]) -> web.Response:
     try:
         dispatched = await dispatching
     except SyncBlockedError as exc:
-        return web.json_response({"error": str(exc), "hint": "retry with override"}, status=409)
+        return problem(409, str(exc), hint="retry with override")
     except ReconcileError as exc:
-        return web.json_response({"error": exc.message}, status=503)
+        return problem(503, exc.message)
     return web.json_response({"dispatched": dispatched}, status=202)
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from reconciler.api.auth import require
 from reconciler.api.bodies import CreateProject, bad_request, name_ok, read_body
 from reconciler.api.keys import PRINCIPAL, SERVICES
+from reconciler.api.problems import ProblemError, problem, problem_error
 from reconciler.api.views import (
     audit_view,
     preview_view,
@@ -23,8 +24,8 @@ from reconciler.store.records import ProjectRecord, Role
 routes = web.RouteTableDef()
 
 
-def not_found(what: str) -> web.HTTPNotFound:
-    return web.HTTPNotFound(text=f'{{"error": "no such {what}"}}', content_type="application/json")
+def not_found(what: str) -> ProblemError:
+    return problem_error(404, f"no such {what}")
 
 
 async def project_of(request: web.Request) -> ProjectRecord:
@@ -67,7 +68,7 @@ async def create_project(request: web.Request) -> web.Response:
     try:
         project = await services.projects.create(principal, new)
     except ConflictError as exc:
-        return web.json_response({"error": str(exc)}, status=409)
+        return problem(409, str(exc))
     store = services.store
     status = await asyncio.to_thread(store.projects.status, project.id)
     return web.json_response(project_view(project, status), status=201)

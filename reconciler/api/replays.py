@@ -15,10 +15,11 @@ from aiohttp import web
 from pydantic import Field, StringConstraints
 
 from contract.replay import ReplayOutcome
-from reconciler.api.auth import problem, require
+from reconciler.api.auth import require
 from reconciler.api.bodies import Body, read_body
 from reconciler.api.environments import ENV_PATH, environment_of
 from reconciler.api.keys import SERVICES
+from reconciler.api.problems import problem
 from reconciler.service.replay_types import ReplaySender
 from reconciler.service.replays import (
     KeyReusedError,
