@@ -13,7 +13,6 @@ from pathlib import Path
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
 from camelops.commands.validate import add_limit_arguments, limits_from
-from reconciler.git import GitExportError, export_revision
 from renderers import (
     OutputFormat,
     RenderError,
@@ -24,8 +23,8 @@ from renderers import (
 )
 from renderers.camel_diff import camel_diff
 from renderers.diff import ObjectChange, diff_objects
+from renderers.kubernetes import KUBERNETES_MINOR
 from renderers.kubernetes.environment import PREVIEW_NAME
-from renderers.kubernetes.kube_schema import KUBERNETES_MINOR, check_objects
 from renderers.report import DiffReport
 from schema.camel.catalog import CatalogMissingError
 from schema.diagnostics import printable
@@ -101,6 +100,9 @@ def _render(args: argparse.Namespace) -> int:
     except RenderError as exc:
         raise InvalidInputError(str(exc)) from None
     if args.strict:
+        # imported here: the Kubernetes schema check (jsonschema) is only for --strict
+        from renderers.kubernetes.kube_schema import check_objects  # noqa: PLC0415
+
         problems = check_objects(objects)
         for problem in problems:
             print(f"schema: {problem.format_text()}", file=sys.stderr)
@@ -187,6 +189,9 @@ def build_diff(
 def _load_revision(
     path: Path, ref: str, dest: Path, limits: LoadLimits
 ) -> tuple[LoadedProject, str]:
+    # imported here: git (pygit2) is only for `diff`, not for every `render`
+    from reconciler.git import GitExportError, export_revision  # noqa: PLC0415
+
     try:
         commit = export_revision(path, ref, dest)
     except GitExportError as exc:
