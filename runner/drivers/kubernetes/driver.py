@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from contract.bundles import Bundle
+from contract.bundles import Bundle, Target
 from contract.status import Health, Outcome
 from runner.driver import (
     ApplyOptions,
@@ -42,6 +42,8 @@ class _Applied:
 class KubernetesDriver:
     """One cluster. Remembers what it applied (manifest digest, object fingerprint) so a
     no-change resync costs a few LIST calls instead of two requests per object."""
+
+    target = Target.KUBERNETES
 
     def __init__(self, kube: KubeClient, *, inventory_namespace: str = "camelops-system") -> None:
         self.kube = kube
