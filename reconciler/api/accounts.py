@@ -44,8 +44,8 @@ async def _user_id(request: web.Request) -> int:
 @routes.get("/users")
 async def list_users(request: web.Request) -> web.Response:
     principal = require(request, Role.ADMIN)
-    accounts = request.app[SERVICES].store.accounts
-    return web.json_response({"users": await asyncio.to_thread(accounts.users, principal.org_id)})
+    users = await asyncio.to_thread(request.app[SERVICES].reads.users, principal.org_id)
+    return web.json_response({"users": [u.wire() for u in users]})
 
 
 @routes.post("/users")
@@ -64,8 +64,8 @@ async def create_user(request: web.Request) -> web.Response:
 async def list_tokens(request: web.Request) -> web.Response:
     require(request, Role.ADMIN)
     user = await _user_id(request)
-    accounts = request.app[SERVICES].store.accounts
-    return web.json_response({"tokens": await asyncio.to_thread(accounts.tokens, user)})
+    tokens = await asyncio.to_thread(request.app[SERVICES].reads.tokens, user)
+    return web.json_response({"tokens": [t.wire() for t in tokens]})
 
 
 @routes.post("/users/{user}/tokens")

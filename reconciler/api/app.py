@@ -25,6 +25,7 @@ from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
 from reconciler.service.projects import ProjectService
+from reconciler.service.reads import ReadService
 from reconciler.service.replays import ReplayService
 from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
@@ -63,6 +64,7 @@ def build_services(
         projects=ProjectService(store, controller),
         sources=sources or SourcePolicy(),
         replay_requests=ReplayService(store),
+        reads=ReadService(store),
     )
 
 

@@ -12,7 +12,6 @@ from reconciler.api.bodies import PinBody, SyncBody, name_ok, read_body
 from reconciler.api.keys import SERVICES
 from reconciler.api.problems import problem
 from reconciler.api.projects import not_found, project_of
-from reconciler.api.views import bundle_view, environment_view
 from reconciler.deploy import SyncBlockedError
 from reconciler.errors import ReconcileError
 from reconciler.service.environments import BundleNotFoundError
@@ -37,13 +36,8 @@ async def environment_of(request: web.Request) -> tuple[ProjectRecord, Environme
 @routes.get(ENV_PATH)
 async def show_environment(request: web.Request) -> web.Response:
     project, env = await environment_of(request)
-    store = request.app[SERVICES].store
-    history = await asyncio.to_thread(store.desired.history_of, project.id, env.name)
-    deployments = await asyncio.to_thread(store.desired.deployments, project.id, env.name)
-    view = environment_view(env)
-    view["history"] = [bundle_view(b) for b in history]
-    view["deployments"] = deployments
-    return web.json_response(view)
+    view = await asyncio.to_thread(request.app[SERVICES].reads.environment, project, env)
+    return web.json_response(view.wire())
 
 
 async def _synced(dispatching: Awaitable[list[str]]) -> web.Response:

@@ -20,6 +20,7 @@ from reconciler.api.bodies import Body, read_body
 from reconciler.api.environments import ENV_PATH, environment_of
 from reconciler.api.keys import SERVICES
 from reconciler.api.problems import problem
+from reconciler.service.read_models import ReplayView
 from reconciler.service.replay_types import ReplaySender
 from reconciler.service.replays import (
     KeyReusedError,
@@ -60,26 +61,8 @@ class ReplayBody(Body):
     ]
 
 
-def replay_view(record: ReplayRecord) -> dict[str, object]:
-    return {
-        "id": record.request_id,
-        "project": record.project,
-        "environment": record.environment,
-        "integration": record.integration,
-        "exchangeId": record.exchange_id,
-        "runner": record.runner,
-        "revision": record.revision,
-        "requestedBy": record.actor,
-        "state": record.state,
-        "reason": record.reason,
-        "endpoint": record.endpoint,
-        "requestedAt": record.requested_at,
-        "completedAt": record.completed_at,
-    }
-
-
 def _answer(record: ReplayRecord) -> web.Response:
-    return web.json_response(replay_view(record), status=_STATUS.get(record.state, 200))
+    return web.json_response(ReplayView.of(record).wire(), status=_STATUS.get(record.state, 200))
 
 
 @routes.post(ENV_PATH + "/replays")
