@@ -108,7 +108,8 @@ def main() -> int:
         return 1
     byte_compiled(ROOT)  # as installed: the CLI processes timed do not compile our sources
     print(load_average())
-    for size in SIZES:
+    sizes = tuple(int(arg) for arg in sys.argv[1:]) or SIZES  # e.g. `300 3000` for a quick run
+    for size in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-render-scale-") as tmp:
             project_dir, chart_dir = Path(tmp) / "project", Path(tmp) / "chart"
             project_dir.mkdir()

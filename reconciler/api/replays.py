@@ -62,7 +62,11 @@ class ReplayBody(Body):
 
 
 def _answer(record: ReplayRecord) -> web.Response:
-    return web.json_response(ReplayView.of(record).wire(), status=_STATUS.get(record.state, 200))
+    status = _STATUS.get(record.state, 200)
+    view = ReplayView.of(record).wire()
+    if status >= 400:  # expired, unavailable, rejected: a problem that carries the record too
+        return problem(status, record.reason or f"the replay was {record.state}", **view)
+    return web.json_response(view, status=status)
 
 
 @routes.post(ENV_PATH + "/replays")
