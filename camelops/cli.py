@@ -46,7 +46,7 @@ COMMANDS: dict[str, Command] = {
         ("camelops.commands.sidecar",),
     ),
     "render": Command(
-        "render an environment's Kubernetes manifests (Secret values masked)",
+        "render an environment's manifests for its target (Secret values masked)",
         ("camelops.commands.render",),
     ),
     "diff": Command(

@@ -19,9 +19,9 @@ from reconciler.errors import Reason, stalled, transient, waiting
 from reconciler.secrets.sealing import SealError, unseal_value
 from reconciler.store import StateStore
 from reconciler.store.records import ProjectRecord, RevisionRecord, RevisionState
-from renderers import render_environment
 from renderers.context import SecretValueError
-from renderers.local import LocalOptions, render_local
+from renderers.local import LocalOptions
+from renderers.targets import environment_target, render_target
 from schema.loaded import LoadedProject
 from schema.models.project import Previews
 from schema.repository import load_repository
@@ -53,7 +53,8 @@ class Pipeline:
         self.mirrors = mirrors
         self.work_dir = work_dir
         self.local_runners = local_runners
-        """Runners on the `local` driver: their environments render CamelProcess objects."""
+        """Runners on the `local` driver (`serve --local-runner`): their environments that
+        declare no `target` render for the local target."""
         self.local_options = local_options or LocalOptions()
         self.preview_settings: dict[int, tuple[str, Previews]] = {}
         """Project id -> (commit, `previews` settings) of the last good revision built."""
@@ -119,12 +120,11 @@ class Pipeline:
         decrypt = self.decrypter(project)
         bundles = []
         for env in loaded.project.spec.environments:
-            target = "local" if env.runner in self.local_runners else "kubernetes"
+            target = environment_target(loaded, env.name, self.local_runners)
             try:
-                if target == "local":
-                    manifests = render_local(loaded, env.name, decrypt, options=self.local_options)
-                else:
-                    manifests = render_environment(loaded, env.name, decrypt)
+                manifests = render_target(
+                    loaded, env.name, target, decrypt, local_options=self.local_options
+                )
             except SecretValueError as exc:  # names the file and the key
                 self._fail_render(project, commit, f"{env.name}: {exc}")
             except SealError as exc:
@@ -132,7 +132,7 @@ class Pipeline:
             except Exception as exc:  # a renderer bug must not take the controller down
                 log.exception("render failed for %s/%s", project.name, env.name)
                 self._fail_render(project, commit, f"{env.name}: {type(exc).__name__}: {exc}")
-            bundles.append(self._bundle(project, env.name, manifests, commit, target))
+            bundles.append(self._bundle(project, env.name, manifests, commit, target.value))
         return bundles
 
     def _fail_render(self, project: ProjectRecord, commit: git.CommitInfo, error: str) -> None:

@@ -42,9 +42,25 @@ def _plain_ok(text: str) -> bool:
     )
 
 
+_STRINGS: dict[str, str] = {}
+"""Written form of strings already seen: manifests repeat their keys and most values (labels,
+kinds, names) across objects, and deciding plain or quoted is most of the emitter's time."""
+_STRINGS_MAX = 20_000
+_STRING_MAX_LEN = 256  # bounded: a long-running control plane renders revision after revision
+
+
+def _string(text: str) -> str:
+    written = _STRINGS.get(text)
+    if written is None:
+        written = text if _plain_ok(text) else quoted(text)
+        if len(text) <= _STRING_MAX_LEN and len(_STRINGS) < _STRINGS_MAX:
+            _STRINGS[text] = written
+    return written
+
+
 def scalar(value: Any) -> str:
     if isinstance(value, str):
-        return value if _plain_ok(value) else quoted(value)
+        return _string(value)
     if value is True:
         return "true"
     if value is False:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from contract.bundles import Bundle
+from contract.bundles import Bundle, Target
 from contract.retry import ErrorKind
 from contract.status import Health, Outcome
 from runner.errors import RunnerError
@@ -44,6 +44,19 @@ class Interrupted(DriverError):
     def __init__(self, message: str, applied: Sequence[ObjectRef] = ()) -> None:
         super().__init__(message)
         self.applied = tuple(applied)
+
+
+class WrongTargetError(DriverError):
+    """A bundle rendered for another target than this runner's driver runs: nothing of it is
+    applied (a CamelProcess means nothing to a cluster, a Deployment nothing to a host)."""
+
+    def __init__(self, bundle: Bundle, driver_target: Target) -> None:
+        super().__init__(
+            f"{bundle.project}/{bundle.environment}: the bundle is for the {bundle.target} "
+            f"target, this runner's driver runs {driver_target}: set `target: {driver_target}` "
+            f"on environment {bundle.environment} in camelops.yaml, or serve it from a "
+            f"{bundle.target} runner"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +159,10 @@ class EnvironmentHealth:
 
 class Driver(Protocol):
     """What the sync daemon needs from a place that runs integrations."""
+
+    @property
+    def target(self) -> Target:
+        """The bundles this driver runs; the daemon refuses the others before any call."""
 
     def apply(self, bundle: Bundle, options: ApplyOptions) -> ApplyResult:
         """Dry-run everything, then apply in wave and kind order; stop at the first failed step."""

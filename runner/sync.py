@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from contract.bundles import Bundle
 from contract.message_types import STATUS
 from contract.status import Health, Phase
-from runner.driver import Driver, DriverError, Interrupted
+from runner.driver import Driver, DriverError, Interrupted, WrongTargetError
 from runner.errors import RunnerError
 from runner.store import RunnerStore, env_key
 from runner.sync_steps import SyncSettings, SyncStatus, enforce, errored, sync_bundle
@@ -151,6 +151,8 @@ class SyncDaemon:
             self._unsettled.pop(env, None)
 
     def _sync_env(self, bundle: Bundle, *, full: bool) -> SyncStatus:
+        if bundle.target != self.driver.target:
+            return errored(bundle, WrongTargetError(bundle, self.driver.target))
         try:
             if full:
                 return sync_bundle(self.driver, self.store, bundle, self.settings)

@@ -13,24 +13,24 @@ from pathlib import Path
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
 from camelops.commands.validate import add_limit_arguments, limits_from
-from reconciler.git import GitExportError, export_revision
 from renderers import (
     OutputFormat,
     RenderError,
     UnknownEnvironmentError,
-    render_environment,
     render_files,
     to_stream,
 )
 from renderers.camel_diff import camel_diff
 from renderers.diff import ObjectChange, diff_objects
+from renderers.kubernetes import KUBERNETES_MINOR
 from renderers.kubernetes.environment import PREVIEW_NAME
-from renderers.kubernetes.kube_schema import KUBERNETES_MINOR, check_objects
 from renderers.report import DiffReport
+from renderers.targets import environment_target, render_target
 from schema.camel.catalog import CatalogMissingError
 from schema.diagnostics import printable
 from schema.limits import LoadLimits
 from schema.loaded import LoadedProject
+from schema.models.project import Target
 from schema.repository import load_repository
 
 
@@ -45,8 +45,9 @@ class InvalidInputError(Exception):
 def register(subparsers: Subparsers) -> None:
     render = subparsers.add_parser(
         "render",
-        help="render an environment's Kubernetes manifests (Secret values masked)",
-        description="Render the Kubernetes objects of one environment (or a preview pr-<n>).",
+        help="render an environment's manifests for its target (Secret values masked)",
+        description="Render the objects of one environment (or a preview pr-<n>) for its "
+        "`target`: Kubernetes objects, or CamelProcess objects for the local target.",
     )
     render.add_argument("path", nargs="?", default=".", type=Path, help="repository root")
     render.add_argument("--env", required=True, help="environment name, or pr-<n> for a preview")
@@ -62,6 +63,14 @@ def register(subparsers: Subparsers) -> None:
         "--strict",
         action="store_true",
         help=f"also check every object against the Kubernetes {KUBERNETES_MINOR} OpenAPI schema",
+    )
+    render.add_argument(
+        "--local-runner",
+        action="append",
+        default=[],
+        metavar="RUNNER",
+        help="as `serve --local-runner`: an environment of this runner that declares no "
+        "`target` renders for the local target",
     )
     add_limit_arguments(render)
     render.set_defaults(func=run_render)
@@ -94,13 +103,19 @@ def run_render(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     project = load_valid(args.path, args.env, limits_from(args))
+    target = environment_target(project, args.env, args.local_runner)
     try:
-        objects = render_environment(project, args.env)
+        objects = render_target(project, args.env, target)
     except UnknownEnvironmentError as exc:
         raise InvalidInputError(exc.args[0]) from None
     except RenderError as exc:
         raise InvalidInputError(str(exc)) from None
+    if args.strict and target is not Target.KUBERNETES:
+        raise InvalidInputError(f"--strict checks Kubernetes objects; {args.env} is for {target}")
     if args.strict:
+        # imported here: the Kubernetes schema check (jsonschema) is only for --strict
+        from renderers.kubernetes.kube_schema import check_objects  # noqa: PLC0415
+
         problems = check_objects(objects)
         for problem in problems:
             print(f"schema: {problem.format_text()}", file=sys.stderr)
@@ -187,6 +202,9 @@ def build_diff(
 def _load_revision(
     path: Path, ref: str, dest: Path, limits: LoadLimits
 ) -> tuple[LoadedProject, str]:
+    # imported here: git (pygit2) is only for `diff`, not for every `render`
+    from reconciler.git import GitExportError, export_revision  # noqa: PLC0415
+
     try:
         commit = export_revision(path, ref, dest)
     except GitExportError as exc:
@@ -205,6 +223,6 @@ def _environments(project: LoadedProject) -> set[str]:
 def _render_or_empty(project: LoadedProject, env: str) -> list[dict[str, object]]:
     """An environment absent from one revision renders as nothing there."""
     try:
-        return render_environment(project, env)
+        return render_target(project, env, environment_target(project, env))
     except UnknownEnvironmentError:
         return []

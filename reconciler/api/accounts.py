@@ -9,9 +9,10 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field, StringConstraints
 
-from reconciler.api.auth import problem, require
+from reconciler.api.auth import require
 from reconciler.api.bodies import Body, name_ok, read_body
 from reconciler.api.keys import PRINCIPAL, SERVICES
+from reconciler.api.problems import problem, problem_error
 from reconciler.store.accounts import AccountExists
 from reconciler.store.records import Role
 
@@ -36,15 +37,15 @@ async def _user_id(request: web.Request) -> int:
     org = request[PRINCIPAL].org_id
     found = await asyncio.to_thread(accounts.user_id, org, name) if name_ok(name) else None
     if found is None:
-        raise web.HTTPNotFound(text='{"error": "no such user"}', content_type="application/json")
+        raise problem_error(404, "no such user")
     return found
 
 
 @routes.get("/users")
 async def list_users(request: web.Request) -> web.Response:
     principal = require(request, Role.ADMIN)
-    accounts = request.app[SERVICES].store.accounts
-    return web.json_response({"users": await asyncio.to_thread(accounts.users, principal.org_id)})
+    users = await asyncio.to_thread(request.app[SERVICES].reads.users, principal.org_id)
+    return web.json_response({"users": [u.wire() for u in users]})
 
 
 @routes.post("/users")
@@ -63,8 +64,8 @@ async def create_user(request: web.Request) -> web.Response:
 async def list_tokens(request: web.Request) -> web.Response:
     require(request, Role.ADMIN)
     user = await _user_id(request)
-    accounts = request.app[SERVICES].store.accounts
-    return web.json_response({"tokens": await asyncio.to_thread(accounts.tokens, user)})
+    tokens = await asyncio.to_thread(request.app[SERVICES].reads.tokens, user)
+    return web.json_response({"tokens": [t.wire() for t in tokens]})
 
 
 @routes.post("/users/{user}/tokens")

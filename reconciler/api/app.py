@@ -19,11 +19,13 @@ from reconciler.api.hooks import git_hook
 from reconciler.api.keys import SERVICES, ApiSettings, Services
 from reconciler.api.log_bounds import bound_server_logs
 from reconciler.api.openapi import openapi_document
+from reconciler.api.problems import problem_responses
 from reconciler.api.ratelimit import RateLimiter, ReplayGuard
 from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
 from reconciler.service.projects import ProjectService
+from reconciler.service.reads import ReadService
 from reconciler.service.replays import ReplayService
 from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
@@ -62,12 +64,13 @@ def build_services(
         projects=ProjectService(store, controller),
         sources=sources or SourcePolicy(),
         replay_requests=ReplayService(store),
+        reads=ReadService(store),
     )
 
 
 def make_api(services: Services) -> web.Application:
     """The JSON API (routes relative to `API_PREFIX`): a sub-app of the root app."""
-    api = web.Application(client_max_size=MAX_BODY)
+    api = web.Application(client_max_size=MAX_BODY, middlewares=[problem_responses])
     api[SERVICES] = services
     api.router.add_post("/hooks/git/{repo}", git_hook)  # the bootstrap org's
     api.router.add_post("/hooks/git/{org}/{repo}", git_hook)

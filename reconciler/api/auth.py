@@ -13,12 +13,26 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from reconciler.api.keys import PRINCIPAL, SERVICES
+from reconciler.api.problems import problem, problem_error
 from reconciler.store.records import Principal, Role
 
 # paths anyone may call: the webhook verifies its own signature, the rest are read-only
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/healthz", "/metrics"})
 PUBLIC_PREFIXES = ("/api/v1/hooks/git/",)
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 _RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
+
+__all__ = [  # `problem` too: route modules imported the error helper from here
+    "OWN_AUTHENTICATION",
+    "PUBLIC_PATHS",
+    "PUBLIC_PREFIXES",
+    "PUBLIC_ROUTES",
+    "PublicRoutes",
+    "allow_public",
+    "authenticate",
+    "problem",
+    "require",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -46,10 +60,6 @@ def allow_public(app: web.Application, *paths: str) -> None:
     app[PUBLIC_ROUTES] = PublicRoutes(current.paths | frozenset(paths), current.prefixes)
 
 
-def problem(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.app[PUBLIC_ROUTES].allows(request.path):
@@ -59,11 +69,11 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return problem(401, "missing bearer token")
+        return problem(401, "missing bearer token", instance=request.path, headers=_CHALLENGE)
     store = request.app[SERVICES].store
     principal = await asyncio.to_thread(store.accounts.authenticate, token.strip())
     if principal is None:
-        return problem(401, "invalid or revoked token")
+        return problem(401, "invalid or revoked token", instance=request.path, headers=_CHALLENGE)
     request[PRINCIPAL] = principal
     return await handler(request)
 
@@ -71,7 +81,5 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 def require(request: web.Request, role: Role) -> Principal:
     principal = request[PRINCIPAL]
     if _RANK[principal.role] < _RANK[role]:
-        raise web.HTTPForbidden(
-            text=f'{{"error": "needs the {role.value} role"}}', content_type="application/json"
-        )
+        raise problem_error(403, f"needs the {role.value} role")
     return principal

@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from contract.validation import validation_problems
+from reconciler.api.problems import VALIDATION_TYPE, ProblemError, problem_error
 from schema.models.common import DNS1123_LABEL
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -63,13 +64,15 @@ async def read_body(request: web.Request, model: type[Model]) -> Model:
         raise bad_request("the body is not valid JSON") from None
     except ValidationError as exc:
         problems = validation_problems(exc, root="body", limit=len(exc.errors()))
-        raise bad_request("; ".join(problems)[:2000]) from None
+        raise problem_error(
+            400, "; ".join(problems)[:2000], type_=VALIDATION_TYPE, errors=problems
+        ) from None
     except ValueError:  # malformed JSON, or a number of thousands of digits
         raise bad_request("the body is not valid JSON (or holds a number too long)") from None
 
 
-def bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+def bad_request(message: str) -> ProblemError:
+    return problem_error(400, message)
 
 
 def name_ok(value: str) -> bool:

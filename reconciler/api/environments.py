@@ -10,8 +10,8 @@ from aiohttp import web
 from reconciler.api.auth import require
 from reconciler.api.bodies import PinBody, SyncBody, name_ok, read_body
 from reconciler.api.keys import SERVICES
+from reconciler.api.problems import problem
 from reconciler.api.projects import not_found, project_of
-from reconciler.api.views import bundle_view, environment_view
 from reconciler.deploy import SyncBlockedError
 from reconciler.errors import ReconcileError
 from reconciler.service.environments import BundleNotFoundError
@@ -36,22 +36,17 @@ async def environment_of(request: web.Request) -> tuple[ProjectRecord, Environme
 @routes.get(ENV_PATH)
 async def show_environment(request: web.Request) -> web.Response:
     project, env = await environment_of(request)
-    store = request.app[SERVICES].store
-    history = await asyncio.to_thread(store.desired.history_of, project.id, env.name)
-    deployments = await asyncio.to_thread(store.desired.deployments, project.id, env.name)
-    view = environment_view(env)
-    view["history"] = [bundle_view(b) for b in history]
-    view["deployments"] = deployments
-    return web.json_response(view)
+    view = await asyncio.to_thread(request.app[SERVICES].reads.environment, project, env)
+    return web.json_response(view.wire())
 
 
 async def _synced(dispatching: Awaitable[list[str]]) -> web.Response:
     try:
         dispatched = await dispatching
     except SyncBlockedError as exc:
-        return web.json_response({"error": str(exc), "hint": "retry with override"}, status=409)
+        return problem(409, str(exc), hint="retry with override")
     except ReconcileError as exc:
-        return web.json_response({"error": exc.message}, status=503)
+        return problem(503, exc.message)
     return web.json_response({"dispatched": dispatched}, status=202)
 
 

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from reconciler.api.keys import SERVICES, Services
 from reconciler.api.log_bounds import printable
+from reconciler.api.problems import problem
 from reconciler.errors import ReconcilerError
 from reconciler.store.accounts import BOOTSTRAP_ORG
 
@@ -49,9 +50,7 @@ async def git_hook(request: web.Request) -> web.Response:
     # charged before any work: a burst of concurrent forgeries cannot all be in flight at once
     if not services.auth_limiter.allow(client):
         services.metrics.webhook("refused-429")
-        return web.json_response(
-            {"error": "too many unverified deliveries from this address"}, status=429
-        )
+        return problem(429, "too many unverified deliveries from this address")
     try:
         body = await _read_capped(request, services.settings.webhook_max_body)
         project_id = await _verify(request, services, body)
@@ -67,7 +66,7 @@ async def git_hook(request: web.Request) -> web.Response:
                 refused.message,
             )
         services.metrics.webhook(f"refused-{refused.status}")
-        return web.json_response({"error": refused.message}, status=refused.status)
+        return problem(refused.status, refused.message)
     services.auth_limiter.refund(client)  # genuine deliveries never spend the client's budget
     await services.controller.request_durably(project_id)  # before the 202: survives a crash
     services.metrics.webhook("accepted")

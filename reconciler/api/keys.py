@@ -11,6 +11,7 @@ from reconciler.controller import Controller
 from reconciler.metrics import Metrics
 from reconciler.service.environments import EnvironmentService
 from reconciler.service.projects import ProjectService
+from reconciler.service.reads import ReadService
 from reconciler.service.replays import ReplayService
 from reconciler.sources import SourcePolicy
 from reconciler.store import StateStore
@@ -43,6 +44,8 @@ class Services:
     projects: ProjectService
     sources: SourcePolicy
     replay_requests: ReplayService
+    reads: ReadService
+    """What the API shows: typed read models of the store's records."""
 
 
 SERVICES = web.AppKey("services", Services)

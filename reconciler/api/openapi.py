@@ -6,17 +6,25 @@ from typing import Any
 
 from reconciler.api.accounts import CreateToken, CreateUser
 from reconciler.api.bodies import CreateProject, PinBody, SyncBody
+from reconciler.api.problems import PROBLEM_JSON
 from reconciler.api.replays import IDEMPOTENCY_HEADER, ReplayBody
 
 _NAME = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
-_ERROR = {
-    "description": "error",
-    "content": {
-        "application/json": {
-            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
-        }
+_PROBLEM = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` lists each problem of a bad body",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "string"}},
+        "hint": {"type": "string"},
     },
 }
+_ERROR = {"description": "error", "content": {PROBLEM_JSON: {"schema": _PROBLEM}}}
 _JSON = {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}
 
 

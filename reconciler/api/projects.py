@@ -9,12 +9,7 @@ from aiohttp import web
 from reconciler.api.auth import require
 from reconciler.api.bodies import CreateProject, bad_request, name_ok, read_body
 from reconciler.api.keys import PRINCIPAL, SERVICES
-from reconciler.api.views import (
-    audit_view,
-    preview_view,
-    project_view,
-    revision_view,
-)
+from reconciler.api.problems import ProblemError, problem, problem_error
 from reconciler.service.projects import NewProject
 from reconciler.sources import HostToken, RepositoryRefused, SourcePolicy, host_of
 from reconciler.store import ConflictError
@@ -23,8 +18,8 @@ from reconciler.store.records import ProjectRecord, Role
 routes = web.RouteTableDef()
 
 
-def not_found(what: str) -> web.HTTPNotFound:
-    return web.HTTPNotFound(text=f'{{"error": "no such {what}"}}', content_type="application/json")
+def not_found(what: str) -> ProblemError:
+    return problem_error(404, f"no such {what}")
 
 
 async def project_of(request: web.Request) -> ProjectRecord:
@@ -42,13 +37,9 @@ async def project_of(request: web.Request) -> ProjectRecord:
 
 @routes.get("/projects")
 async def list_projects(request: web.Request) -> web.Response:
-    store = request.app[SERVICES].store
-    org = request[PRINCIPAL].org_id
-
-    def load() -> list[dict[str, object]]:
-        return [project_view(p, store.projects.status(p.id)) for p in store.projects.all(org)]
-
-    return web.json_response({"projects": await asyncio.to_thread(load)})
+    reads = request.app[SERVICES].reads
+    projects = await asyncio.to_thread(reads.projects, request[PRINCIPAL].org_id)
+    return web.json_response({"projects": [p.wire() for p in projects]})
 
 
 @routes.post("/projects")
@@ -67,10 +58,9 @@ async def create_project(request: web.Request) -> web.Response:
     try:
         project = await services.projects.create(principal, new)
     except ConflictError as exc:
-        return web.json_response({"error": str(exc)}, status=409)
-    store = services.store
-    status = await asyncio.to_thread(store.projects.status, project.id)
-    return web.json_response(project_view(project, status), status=201)
+        return problem(409, str(exc))
+    view = await asyncio.to_thread(services.reads.project_summary, project)
+    return web.json_response(view.wire(), status=201)
 
 
 def _credential(sources: SourcePolicy, body: CreateProject) -> HostToken | None:
@@ -90,12 +80,8 @@ def _credential(sources: SourcePolicy, body: CreateProject) -> HostToken | None:
 @routes.get("/projects/{project}")
 async def show_project(request: web.Request) -> web.Response:
     project = await project_of(request)
-    store = request.app[SERVICES].store
-    status = await asyncio.to_thread(store.projects.status, project.id)
-    envs = await asyncio.to_thread(store.desired.environments, project.id)
-    view = project_view(project, status)
-    view["environments"] = [e.name for e in envs]
-    return web.json_response(view)
+    view = await asyncio.to_thread(request.app[SERVICES].reads.project, project)
+    return web.json_response(view.wire())
 
 
 @routes.post("/projects/{project}/reconcile")
@@ -109,9 +95,8 @@ async def reconcile_project(request: web.Request) -> web.Response:
 @routes.get("/projects/{project}/revisions")
 async def list_revisions(request: web.Request) -> web.Response:
     project = await project_of(request)
-    store = request.app[SERVICES].store
-    revisions = await asyncio.to_thread(store.projects.revisions, project.id)
-    return web.json_response({"revisions": [revision_view(r) for r in revisions]})
+    revisions = await asyncio.to_thread(request.app[SERVICES].reads.revisions, project)
+    return web.json_response({"revisions": [r.wire() for r in revisions]})
 
 
 @routes.get("/projects/{project}/public-key")
@@ -125,30 +110,29 @@ async def public_key(request: web.Request) -> web.Response:
 @routes.get("/projects/{project}/previews")
 async def list_previews(request: web.Request) -> web.Response:
     project = await project_of(request)
-    previews = await asyncio.to_thread(request.app[SERVICES].store.previews.list, project.id)
-    return web.json_response({"previews": [preview_view(p, full=False) for p in previews]})
+    previews = await asyncio.to_thread(request.app[SERVICES].reads.previews, project)
+    return web.json_response({"previews": [p.wire() for p in previews]})
 
 
 @routes.get("/projects/{project}/previews/{number:[0-9]{1,9}}")
 async def show_preview(request: web.Request) -> web.Response:
     project = await project_of(request)
     number = int(request.match_info["number"])
-    store = request.app[SERVICES].store
-    preview = await asyncio.to_thread(store.previews.get, project.id, number)
+    preview = await asyncio.to_thread(request.app[SERVICES].reads.preview, project, number)
     if preview is None:
         raise not_found("preview")
-    return web.json_response(preview_view(preview, full=True))
+    return web.json_response(preview.wire())
 
 
 @routes.get("/audit")
 async def audit_log(request: web.Request) -> web.Response:
     org = request[PRINCIPAL].org_id
-    records = await asyncio.to_thread(request.app[SERVICES].store.desired.audit_log, org)
-    return web.json_response({"records": [audit_view(r) for r in records]})
+    records = await asyncio.to_thread(request.app[SERVICES].reads.audit, org)
+    return web.json_response({"records": [r.wire() for r in records]})
 
 
 @routes.get("/runners")
 async def list_runners(request: web.Request) -> web.Response:
     org = request[PRINCIPAL].org_id
-    runners = await asyncio.to_thread(request.app[SERVICES].store.accounts.runners, org)
-    return web.json_response({"runners": runners})
+    runners = await asyncio.to_thread(request.app[SERVICES].reads.runners, org)
+    return web.json_response({"runners": [r.wire() for r in runners]})

@@ -15,10 +15,12 @@ from aiohttp import web
 from pydantic import Field, StringConstraints
 
 from contract.replay import ReplayOutcome
-from reconciler.api.auth import problem, require
+from reconciler.api.auth import require
 from reconciler.api.bodies import Body, read_body
 from reconciler.api.environments import ENV_PATH, environment_of
 from reconciler.api.keys import SERVICES
+from reconciler.api.problems import problem
+from reconciler.service.read_models import ReplayView
 from reconciler.service.replay_types import ReplaySender
 from reconciler.service.replays import (
     KeyReusedError,
@@ -59,26 +61,12 @@ class ReplayBody(Body):
     ]
 
 
-def replay_view(record: ReplayRecord) -> dict[str, object]:
-    return {
-        "id": record.request_id,
-        "project": record.project,
-        "environment": record.environment,
-        "integration": record.integration,
-        "exchangeId": record.exchange_id,
-        "runner": record.runner,
-        "revision": record.revision,
-        "requestedBy": record.actor,
-        "state": record.state,
-        "reason": record.reason,
-        "endpoint": record.endpoint,
-        "requestedAt": record.requested_at,
-        "completedAt": record.completed_at,
-    }
-
-
 def _answer(record: ReplayRecord) -> web.Response:
-    return web.json_response(replay_view(record), status=_STATUS.get(record.state, 200))
+    status = _STATUS.get(record.state, 200)
+    view = ReplayView.of(record).wire()
+    if status >= 400:  # expired, unavailable, rejected: a problem that carries the record too
+        return problem(status, record.reason or f"the replay was {record.state}", **view)
+    return web.json_response(view, status=status)
 
 
 @routes.post(ENV_PATH + "/replays")

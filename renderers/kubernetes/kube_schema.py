@@ -19,9 +19,9 @@ from kubernetes_validate import utils as kv
 from referencing import Registry, Resource
 
 from renderers.context import Manifest
+from renderers.kubernetes import KUBERNETES_MINOR
 
-KUBERNETES_MINOR = "1.37"
-"""Matches the test control plane (tools/k8s/versions.env)."""
+__all__ = ["KUBERNETES_MINOR", "SchemaProblem", "check_objects"]
 
 
 @dataclass(frozen=True, slots=True)

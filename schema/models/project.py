@@ -60,9 +60,22 @@ class SyncWindow(StrictModel):
     )
 
 
+class Target(StrEnum):
+    """What an environment's bundles are rendered for (the runner's driver must match)."""
+
+    KUBERNETES = "kubernetes"
+    LOCAL = "local"
+
+
 class Environment(StrictModel):
     name: Name
     runner: Name = Field(description="the registered runner that applies this environment")
+    target: Target | None = Field(
+        default=None,
+        description="what the runner runs: `kubernetes` (objects for a cluster) or `local` "
+        "(Camel processes on the runner's host); unset: `kubernetes`, or `local` when the "
+        "control plane was started with `serve --local-runner` naming this runner",
+    )
     namespace: Name = Field(description="Kubernetes namespace the integrations run in")
     auto_sync: bool = Field(default=True, description="apply every new good revision automatically")
     self_heal: bool = Field(default=False, description="revert changes made in the cluster")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from contract.bundles import Bundle
+from contract.bundles import Bundle, Target
 from contract.status import Health, Outcome
 from runner.driver import (
     ApplyOptions,
@@ -65,6 +65,8 @@ class KubernetesDriver:
     no-change resync costs one sweep of parallel LISTs instead of two requests per object;
     with `use_memory`, a restarted runner still remembers. The sweep a sync takes for apply
     or drift also answers that sync's health (updated with what the sync applied)."""
+
+    target = Target.KUBERNETES
 
     def __init__(
         self,

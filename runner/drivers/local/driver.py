@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from contract.bundles import Bundle
+from contract.bundles import Bundle, Target
 from contract.status import Health, Outcome
 from runner.driver import (
     ApplyOptions,
@@ -47,6 +47,8 @@ __all__ = ["LocalDriver", "LocalSettings"]
 
 
 class LocalDriver:
+    target = Target.LOCAL
+
     def __init__(self, settings: LocalSettings) -> None:
         if not (settings.runtime_home / "lib").is_dir():
             raise DriverError(

@@ -29,7 +29,8 @@ async def test_portal_and_api_share_one_app_without_shadowing(world: PortalWorld
         assert await health.json() == {"ok": True}
         refused = await client.get("/api/v1/projects")
         assert refused.status == 401  # the API's own auth, not the portal's login redirect
-        assert "error" in await refused.json()
+        assert refused.content_type == "application/problem+json"
+        assert (await refused.json())["detail"] == "missing bearer token"
         assert (await client.get("/metrics")).status == 200
         home = await client.get("/", allow_redirects=False)
         assert home.status == 303

@@ -127,7 +127,10 @@ async def test_pin_rolls_back_and_unpin_returns_to_latest(api: Api) -> None:
     for unknown in ({"revision": "f" * 40}, {"bundleId": 999_999}):
         missing = await api.client.put(f"{ENV}/prod/pin", json=unknown, headers=api.auth())
         assert missing.status == 404
-        assert await missing.json() == {"error": "no such bundle in this environment's history"}
+        assert missing.content_type == "application/problem+json"
+        problem = await missing.json()
+        assert problem["detail"] == "no such bundle in this environment's history"
+        assert problem["status"] == 404
     assert (await get(api, f"{ENV}/prod"))["pinnedBundleId"] is None
     assert len(core.sink.deliveries) == dispatched
     actions = [r["action"] for r in (await get(api, "/api/v1/audit"))["records"]]

@@ -22,7 +22,7 @@ async def test_the_same_project_name_in_two_orgs(api: Api) -> None:
     assert theirs.status == 201, await theirs.text()  # acme's `shop` is not beta's business
     again = await api.client.post("/api/v1/projects", json=body, headers=api.auth(beta_admin))
     assert again.status == 409
-    assert "your org" in (await again.json())["error"]
+    assert "your org" in (await again.json())["detail"]
     ours = await api.client.post("/api/v1/projects", json=body, headers=api.auth())
     assert ours.status == 409  # acme's own `shop`
     beta_shop = api.core.store.projects.by_name(beta, "shop")

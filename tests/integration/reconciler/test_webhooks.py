@@ -92,7 +92,7 @@ async def test_replayed_github_delivery_is_401(api: Api) -> None:
     fetched = api.core.store.projects.status(api.core.project.id).last_attempt_at
     replay = await api.client.post(HOOK, data=BODY, headers=headers)
     assert replay.status == 401
-    assert "replay" in (await replay.json())["error"]
+    assert "replay" in (await replay.json())["detail"]
     await settle(api)
     assert api.core.store.projects.status(api.core.project.id).last_attempt_at == fetched
 
@@ -156,7 +156,7 @@ async def test_unknown_repository_is_refused_even_with_the_placeholder_secret(ap
     )
     response = await api.client.post("/api/v1/hooks/git/acme/nope", data=BODY, headers=headers)
     assert response.status == 401
-    assert (await response.json())["error"] == "signature check failed"
+    assert (await response.json())["detail"] == "signature check failed"
     assert nothing_fetched(api.core)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from contract.bundles import Bundle
+from contract.bundles import Bundle, Target
 from contract.status import Health, Outcome
 from runner.driver import (
     ApplyOptions,
@@ -26,6 +26,8 @@ from runner.objects import ObjectRef
 
 
 class RecordingDriver:
+    target = Target.KUBERNETES  # it stands in for a cluster
+
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the sync daemon calls drivers from worker threads
         self.applied: list[Bundle] = []

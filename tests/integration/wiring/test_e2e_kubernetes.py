@@ -37,7 +37,7 @@ async def synced_status(api: Api, revision: str) -> dict[str, Any] | None:
     assert status == 200, env
     ids = {h["id"] for h in env["history"] if h["revision"] == revision}
     for deployment in env["deployments"]:
-        ours = deployment["actor"] == "runner" and deployment["bundle_id"] in ids
+        ours = deployment["actor"] == "runner" and deployment["bundleId"] in ids
         if ours and str(deployment["state"]).startswith("Synced/"):
             return dict(deployment)
     return None

@@ -37,7 +37,7 @@ async def runner_status(api: Api, revision: str, state: str) -> dict[str, Any] |
     _, env = await api.call("GET", f"/api/v1/projects/{PROJECT}/environments/dev")
     ids = {h["id"] for h in env["history"] if h["revision"] == revision}
     for deployment in env["deployments"]:
-        ours = deployment["actor"] == "runner" and deployment["bundle_id"] in ids
+        ours = deployment["actor"] == "runner" and deployment["bundleId"] in ids
         if ours and deployment["state"] == state:
             return dict(deployment)
     return None

@@ -43,6 +43,15 @@ def test_command_imports_none_of_the_heavy_packages(args: tuple[str, ...]) -> No
     assert not heavy, f"camelops {' '.join(args)} imported {sorted(heavy)}"
 
 
+def test_render_leaves_git_and_the_kubernetes_schema_checker_to_diff_and_strict() -> None:
+    # pygit2 serves `diff` only, jsonschema (the Kubernetes OpenAPI check) `render --strict` only
+    loaded = imported_packages("render", str(EXAMPLE), "--env", "prod")
+    assert not loaded & {*HEAVY, "jsonschema", "jsonschema_rs", "kubernetes_validate"}, sorted(
+        loaded & {*HEAVY, "jsonschema", "jsonschema_rs", "kubernetes_validate"}
+    )
+    assert "renderers" in loaded
+
+
 def test_help_does_not_load_the_config_schema() -> None:
     # `--help` only lists commands: the pydantic models and YAML wait for a command that uses them
     loaded = imported_packages("--help") & {"pydantic", "yaml", "jsonschema", "schema"}

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from renderers import yaml_emit
 from renderers.yaml_emit import dump
 
 AWKWARD = [
@@ -151,3 +152,16 @@ def test_random_documents_round_trip() -> None:
     for _ in range(3000):
         value = random_value(rng)
         assert yaml.safe_load(dump(value)) == value, repr(value)
+
+
+def test_the_memory_of_written_strings_stays_bounded_and_changes_nothing() -> None:
+    # the emitter remembers how it wrote each short string; a long-running control plane
+    # renders without end, so that memory has a ceiling, and what it returns equals a fresh write
+    many = {f"key-{n}": f"value: {n}" for n in range(yaml_emit._STRINGS_MAX + 500)}
+    text = yaml_emit.dump(many)
+    assert len(yaml_emit._STRINGS) <= yaml_emit._STRINGS_MAX
+    assert yaml.safe_load(text) == many
+    assert yaml_emit.dump(many) == text
+    assert yaml_emit.scalar("value: 1") == yaml_emit.quoted("value: 1")
+    assert yaml_emit.scalar("x" * 300) == "x" * 300  # too long to remember, written all the same
+    assert "x" * 300 not in yaml_emit._STRINGS
