@@ -117,7 +117,7 @@ def _deployment_of(api: Api, revision: str) -> dict[str, Any] | None:
     assert status == 200, env
     ids = {h["id"] for h in env["history"] if h["revision"] == revision}
     for deployment in env["deployments"]:
-        if deployment["actor"] == "runner" and deployment["bundle_id"] in ids:
+        if deployment["actor"] == "runner" and deployment["bundleId"] in ids:
             return dict(deployment)
     return None
 

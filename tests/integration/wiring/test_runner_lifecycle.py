@@ -65,7 +65,7 @@ async def runner_report(api: Api, revision: str, state: str, detail: str) -> dic
     for deployment in env.get("deployments", []):
         if (
             deployment["actor"] == "runner"
-            and deployment["bundle_id"] in ids
+            and deployment["bundleId"] in ids
             and deployment["state"] == state
             and detail in deployment["detail"]
         ):
@@ -75,7 +75,7 @@ async def runner_report(api: Api, revision: str, state: str, detail: str) -> dic
 
 async def runner_seen(api: Api, after: float) -> float | None:
     _, answer = await api.call("GET", "/api/v1/runners")
-    seen = next(r["last_seen_at"] for r in answer["runners"] if r["name"] == RUNNER)
+    seen = next(r["lastSeenAt"] for r in answer["runners"] if r["name"] == RUNNER)
     return seen if seen is not None and seen > after else None
 
 
