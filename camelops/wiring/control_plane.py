@@ -16,6 +16,7 @@ from camelops.wiring.pki import close_pki, open_pki, server_certificate
 from camelops.wiring.portal_mount import PkiRunnerCredentials, mount_portal
 from reconciler.api.app import add_metrics
 from reconciler.api.auth import allow_public
+from reconciler.api.exchanges import install_exchanges
 from reconciler.api.replays import install_replays
 from reconciler.dispatch import Dispatcher
 from reconciler.git import GitCredentials
@@ -107,6 +108,7 @@ def build_wired_plane(
     telemetry = None
     if telemetry_dsn is not None:
         telemetry = _wire_telemetry(callbacks, telemetry_dsn)
+        install_exchanges(plane.app, telemetry.store)  # the API reads what the portal reads
         lifetimes.append(telemetry.lifetime)
     lifetimes.append(_tunnel_lifetime(server, pki))
     for position, lifetime in enumerate(lifetimes):

@@ -43,7 +43,10 @@ class Sidecar:
         client = JolokiaClient(settings.jolokia_url, session)
         self.capture = TracerCapture(client, settings, clock=clock)
         self.executor = ReplayExecutor(
-            client, self.capture.replay, default_endpoint=settings.replay_endpoint
+            client,
+            self.capture.replay,
+            default_endpoint=settings.replay_endpoint,
+            redactor=self.capture.redactor,
         )
         self.route_stats: list[RouteStat] = []
         self._stats_due = 0.0
