@@ -19,6 +19,7 @@ from contract.bundles import Bundle
 from contract.envelopes import Channel, Envelope, Hello
 from contract.message_types import STATUS
 from contract.status import StatusReport
+from reconciler.camel_health import CamelHealthBoard, combined
 from reconciler.dispatch import Dispatcher, DispatchError
 from reconciler.store import StateStore
 from reconciler.store.records import ServedEnvironment
@@ -37,6 +38,9 @@ class ReconcilerCallbacks(TunnelCallbacks):
         self.sent: dict[tuple[RunnerIdentity, str], str] = {}
         self.resend: Dispatcher | None = None  # set by the composition root
         self._handlers: list[MessageHandler] = []
+        self.camel = CamelHealthBoard()
+        # the last report per (runner, environment): re-recorded when Camel's verdict changes
+        self._reports: dict[tuple[RunnerIdentity, str], StatusReport] = {}
 
     def bind(self, store: StateStore) -> None:
         """The store exists only once the control plane is built, after the tunnel server."""
@@ -97,6 +101,25 @@ class ReconcilerCallbacks(TunnelCallbacks):
             "recorded" if recorded else "ignored: not its environment or an unknown digest",
         )  # fmt: skip
 
+    async def camel_health(
+        self,
+        runner: RunnerIdentity,
+        environment: str,
+        integration: str,
+        pod: str,
+        problems: tuple[str, ...],
+    ) -> None:
+        """A sidecar's Camel verdict (relayed by `runner` with its telemetry): when it changes
+        the environment's problems, the runner's last report is recorded again, combined."""
+        if environment not in self.environments_of(runner):
+            return
+        key = (runner.org, runner.name, environment)
+        if not self.camel.note(key, integration, pod, problems):
+            return
+        report = self._reports.get((runner, environment))
+        if report is not None:
+            await asyncio.to_thread(self._record, runner, report)
+
     # ---- store work (worker threads) -----------------------------------------------------
     def _note_runner(self, runner: RunnerIdentity) -> None:
         self.store.accounts.register_runner(self.store.accounts.ensure_org(runner.org), runner.name)
@@ -110,9 +133,12 @@ class ReconcilerCallbacks(TunnelCallbacks):
             runner.org, runner.name, report.project, report.environment
         ):
             return False
+        self._reports[(runner, report.environment)] = report
+        problems = self.camel.problems((runner.org, runner.name, report.environment))
+        state, detail = combined(report.state, report.detail(), problems)
         recorded = self.store.desired.report_status(
             runner.org, report.project, report.environment, report.digest,
-            state=report.state, detail=report.detail(),
+            state=state, detail=detail,
         )  # fmt: skip
         key = (runner, f"{report.project}/{report.environment}")
         if recorded and self.sent.get(key) == report.digest:

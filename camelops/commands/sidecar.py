@@ -41,6 +41,20 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--redact-header", action="append", default=[], metavar="NAME")
     parser.add_argument("--replay-endpoint", default="", help="e.g. direct:orders")
     parser.add_argument("--replay-ttl-seconds", type=float, default=900.0)
+    parser.add_argument(
+        "--failure-rate-threshold",
+        type=_rate,
+        default=0.5,
+        help="Camel-aware health: a route failing more than this share (0..1) of its "
+        "exchanges within the window makes the environment Degraded (1: off)",
+    )
+    parser.add_argument(
+        "--failure-min-exchanges",
+        type=_positive_int,
+        default=10,
+        help="exchanges a route needs within the window before its failure rate is judged",
+    )
+    parser.add_argument("--failure-window-seconds", type=_positive_float, default=300.0)
     parser.set_defaults(func=run)
 
 
@@ -50,7 +64,23 @@ def _rate(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"sample rate must be within 0..1, found {value}")
+        raise argparse.ArgumentTypeError(f"expected a share within 0..1, found {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, found {text!r}")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
+    if not 0.0 < value <= 86_400.0:
+        raise argparse.ArgumentTypeError(f"expected 0 < seconds <= 86400, found {value}")
     return value
 
 
@@ -66,6 +96,9 @@ def settings_from(args: argparse.Namespace) -> SidecarSettings:
         redaction_headers=tuple(args.redact_header),
         replay_endpoint=args.replay_endpoint,
         replay_ttl_seconds=args.replay_ttl_seconds,
+        failure_rate_threshold=args.failure_rate_threshold,
+        failure_min_exchanges=args.failure_min_exchanges,
+        failure_window_seconds=args.failure_window_seconds,
     )
 
 

@@ -28,7 +28,8 @@ from reconciler.sources import HostToken, policy_for
 from reconciler.tunnel_callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from reconciler.tunnel_dispatch import TunnelDispatcher
 from renderers.local import LocalOptions
-from telemetry.intake import ControlPlaneTelemetry
+from telemetry.intake import CamelVerdict, ControlPlaneTelemetry
+from tunnel.pki.identity import RunnerIdentity
 from tunnel.pki.service import ControlPlanePki
 from tunnel.registration import CA_PATH, REGISTER_PATH, registration_routes
 from tunnel.server import TUNNEL_PATH, ServerSettings, TunnelServer
@@ -166,7 +167,13 @@ def _wire_replays(
 def _wire_telemetry(callbacks: ReconcilerCallbacks, dsn: str) -> ControlPlaneTelemetry:
     """Telemetry batches from runners -> ingestor -> store; its `lifetime` (migrate, flush)
     is started by the caller, before the tunnel."""
-    telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of)
+
+    async def camel_health(runner: RunnerIdentity, verdict: CamelVerdict) -> None:
+        await callbacks.camel_health(
+            runner, verdict.environment, verdict.integration, verdict.pod, verdict.problems
+        )
+
+    telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of, camel_health)
     callbacks.add_handler(telemetry.intake.handle)
     return telemetry
 
