@@ -62,6 +62,9 @@ class SecretSettings:
     """CAMELOPS_NOTIFY_SECRET: signs the events `serve --notify-url` posts."""
     api_token: str = field(default="", repr=False)
     """CAMELOPS_TOKEN: the API token CLI commands that call the control plane send."""
+    sidecar_token: str = field(default="", repr=False)
+    """CAMELOPS_SIDECAR_TOKEN: what the runner sends to sidecars and sidecars require when
+    they listen on the pod address (the `camelops-sidecar` Secret's `token`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class Settings:
                 ca_passphrase=env.get("CAMELOPS_CA_PASSPHRASE", "").encode() or None,
                 notify_secret=env.get("CAMELOPS_NOTIFY_SECRET", "").encode(),
                 api_token=env.get("CAMELOPS_TOKEN", ""),
+                sidecar_token=env.get("CAMELOPS_SIDECAR_TOKEN", ""),
             ),
             runner=RunnerSettings(
                 data_dir=Path(env.get("CAMELOPS_DATA_DIR") or ".camelops"),

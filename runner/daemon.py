@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -48,6 +48,9 @@ class SidecarPaths:
     """`integration` or `environment/integration` -> the sidecar's replay API base URL."""
     lookup: SidecarUrl | None = None
     """Asked first: a driver that starts sidecars itself knows where they listen (local)."""
+    token: str = field(default="", repr=False)
+    """Sent to every sidecar as `Authorization: Bearer` ($CAMELOPS_SIDECAR_TOKEN): sidecars on
+    a pod address refuse calls without it."""
 
 
 class RunnerDaemon:
@@ -109,7 +112,7 @@ class RunnerDaemon:
         def lookup(command: ReplayCommand) -> str | None:
             return (dynamic(command) if dynamic else None) or static(command)
 
-        RunnerReplay(self.client, lookup, self._session).install()
+        RunnerReplay(self.client, lookup, self._session, token=self._paths.token).install()
         if self._paths.relay is not None:
             host, port = self._paths.relay
             self._relay = await serve_relay(runner_relay_app(self.client), host, port)

@@ -46,8 +46,10 @@ class RunnerReplay:
         *,
         timeout: float = 30.0,
         remembered: int = 1_000,
+        token: str = "",
     ) -> None:
         self.client, self.sidecar_url, self.session = client, sidecar_url, session
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.timeout = timeout
         self._answers: OrderedDict[str, ReplayResult] = OrderedDict()
         self._remembered = remembered
@@ -80,6 +82,7 @@ class RunnerReplay:
             async with self.session.post(
                 base.rstrip("/") + "/v1/replay",
                 json={"exchange_id": command.exchange_id},
+                headers=self._headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 allow_redirects=False,
             ) as response:
@@ -90,6 +93,9 @@ class RunnerReplay:
 
 
 async def _sidecar_answer(command: ReplayCommand, response: aiohttp.ClientResponse) -> ReplayResult:
+    if response.status == 401:
+        reason = "the sidecar refused the runner's token (check $CAMELOPS_SIDECAR_TOKEN)"
+        return _result(command, ReplayOutcome.REJECTED, reason)
     body = await response.content.read(64 * 1024)
     try:
         answer = _SidecarAnswer.model_validate_json(body)

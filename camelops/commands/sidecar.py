@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import sys
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -35,6 +37,12 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--jolokia-url", default="http://127.0.0.1:8778/jolokia/")
     parser.add_argument("--relay-url", default="http://127.0.0.1:8790/v1/telemetry")
     parser.add_argument("--listen-port", type=int, default=8791, help="replay/status API port")
+    parser.add_argument(
+        "--listen-host",
+        default="127.0.0.1",
+        help="address of the replay/status API; any address but loopback requires "
+        "$CAMELOPS_SIDECAR_TOKEN, which every caller must then send",
+    )
     parser.add_argument("--sample-rate", type=_rate, default=1.0)
     parser.add_argument("--body-max-chars", type=int, default=4096)
     parser.add_argument("--redact-pattern", action="append", default=[], metavar="REGEX")
@@ -110,19 +118,50 @@ def run(args: argparse.Namespace) -> int:
         print(f"camelops sidecar: {exc}", file=sys.stderr)
         return EXIT_ERROR
     setup_logging(args.settings.log)
-    asyncio.run(serve(settings, args.relay_url, args.listen_port))
+    listen = Listen(args.listen_host, args.listen_port, args.settings.secrets.sidecar_token)
+    asyncio.run(serve(settings, args.relay_url, listen.checked()))
     return EXIT_OK
 
 
-async def serve(settings: SidecarSettings, relay_url: str, port: int) -> None:
+@dataclass(frozen=True, slots=True)
+class Listen:
+    host: str
+    port: int
+    token: str = field(default="", repr=False)
+
+    def checked(self) -> Listen:
+        """Replays carry original, unredacted messages: an address other than loopback only
+        with a token. Without one the API stays on loopback (capture and shipping go on, the
+        runner's replays fail as unreachable): a pod without the Secret still runs."""
+        if self.token or _loopback(self.host):
+            return self
+        log.error(
+            "no $CAMELOPS_SIDECAR_TOKEN: the replay API listens on 127.0.0.1, not %s; the "
+            "runner cannot reach it (create the camelops-sidecar Secret)",
+            self.host,
+        )
+        return Listen("127.0.0.1", self.port)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+async def serve(settings: SidecarSettings, relay_url: str, listen: Listen) -> None:
     stop = stop_requested()
     async with aiohttp.ClientSession() as session:
         sidecar = Sidecar(settings, session, relay_url=relay_url)
-        runner = web.AppRunner(sidecar_api(sidecar))
+        runner = web.AppRunner(sidecar_api(sidecar, token=listen.token))
         await runner.setup()
-        # loopback only: replays carry original, unredacted messages
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        log.info("sidecar for %s listening on 127.0.0.1:%d", settings.integration, port)
+        await web.TCPSite(runner, listen.host, listen.port).start()
+        log.info(
+            "sidecar for %s listening on %s:%d (%s)",
+            settings.integration, listen.host, listen.port,
+            "runner token required" if listen.token else "loopback, no token",
+        )  # fmt: skip
         try:
             await sidecar.run(stop)
         finally:

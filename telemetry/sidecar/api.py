@@ -1,8 +1,17 @@
-"""The sidecar's own loopback HTTP API, called by the runner: replay and status."""
+"""The sidecar's own HTTP API, called by the runner: replay and status.
+
+On the pod's loopback (the local driver) it needs no credential. In a cluster it listens on
+the pod address, where the rendered NetworkPolicy lets only the runner in, and every call must
+carry `Authorization: Bearer <token>` (the token from the environment's `camelops-sidecar`
+Secret, which the runner holds too): a replay sends original, unredacted messages."""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from telemetry.sidecar.replay import ReplayOutcome
@@ -55,8 +64,26 @@ async def _status(request: web.Request) -> web.Response:
     )
 
 
-def sidecar_api(sidecar: Sidecar) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _bearer(token: str) -> Middleware:
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):  # constant time: no guessing by timing
+            return web.json_response({"error": "missing or wrong runner token"}, status=401)
+        return await handler(request)
+
+    return check
+
+
+def sidecar_api(sidecar: Sidecar, *, token: str = "") -> web.Application:
+    """`token`: required of every call when set (it is, whenever the API is not on loopback)."""
+    middlewares = [_bearer(token)] if token else []
+    app = web.Application(client_max_size=64 * 1024, middlewares=middlewares)
     app[SIDECAR_KEY] = sidecar
     app.router.add_post("/v1/replay", _replay)
     app.router.add_get("/v1/status", _status)
