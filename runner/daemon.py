@@ -28,6 +28,7 @@ from contract.replay import ReplayCommand
 from runner.driver import Driver
 from runner.forwarder import runner_relay_app, serve_relay
 from runner.replay import RunnerReplay, SidecarUrl, sidecars_by_integration
+from runner.sidecar_credentials import with_sidecar_credentials
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon
 from runner.sync_steps import SyncSettings, SyncStatus
@@ -139,7 +140,7 @@ class RunnerDaemon:
             log.warning("refused a malformed bundle: %d errors", exc.error_count())
             return
         log.info("bundle %s at %s received", env_key(bundle), bundle.revision)
-        self.daemon.submit(bundle)
+        self.daemon.submit(with_sidecar_credentials(bundle, self._paths.token))
 
     async def _on_rollback(self, envelope: Envelope) -> None:
         try:
