@@ -29,6 +29,7 @@ from runner.driver import Driver
 from runner.forwarder import runner_relay_app, serve_relay
 from runner.replay import RunnerReplay, SidecarUrl, sidecars_by_integration
 from runner.sidecar_credentials import with_sidecar_credentials
+from runner.sidecar_directory import SidecarDirectory
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon
 from runner.sync_steps import SyncSettings, SyncStatus
@@ -113,10 +114,15 @@ class RunnerDaemon:
         def lookup(command: ReplayCommand) -> str | None:
             return (dynamic(command) if dynamic else None) or static(command)
 
-        RunnerReplay(self.client, lookup, self._session, token=self._paths.token).install()
+        # sidecars not configured by URL are found by the batches they post to the relay
+        directory = SidecarDirectory()
+        RunnerReplay(
+            self.client, lookup, self._session, token=self._paths.token, discovered=directory.urls
+        ).install()
         if self._paths.relay is not None:
             host, port = self._paths.relay
-            self._relay = await serve_relay(runner_relay_app(self.client), host, port)
+            relay = runner_relay_app(self.client, directory.seen)
+            self._relay = await serve_relay(relay, host, port)
             log.info("telemetry relay for sidecars on http://%s:%s", host, port)
 
     def _close(self) -> None:

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 SidecarUrl = Callable[[ReplayCommand], str | None]
+SidecarUrls = Callable[[ReplayCommand], list[str]]
+"""Several candidates (the pods of an integration): asked in turn until one holds the original."""
 
 
 def sidecars_by_integration(urls: Mapping[str, str]) -> SidecarUrl:
@@ -32,6 +34,9 @@ def sidecars_by_integration(urls: Mapping[str, str]) -> SidecarUrl:
         )
 
     return lookup
+
+
+_TRY_NEXT = (ReplayOutcome.EXPIRED, ReplayOutcome.UNAVAILABLE)
 
 
 class RunnerReplay:
@@ -47,8 +52,10 @@ class RunnerReplay:
         timeout: float = 30.0,
         remembered: int = 1_000,
         token: str = "",
+        discovered: SidecarUrls | None = None,
     ) -> None:
         self.client, self.sidecar_url, self.session = client, sidecar_url, session
+        self.discovered = discovered
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.timeout = timeout
         self._answers: OrderedDict[str, ReplayResult] = OrderedDict()
@@ -73,10 +80,23 @@ class RunnerReplay:
         await self.client.send(Channel.STATUS, REPLAY_RESULT, result.model_dump(mode="json"))
 
     async def _replay(self, command: ReplayCommand) -> ReplayResult:
-        base = self.sidecar_url(command)
-        if base is None:
+        configured = self.sidecar_url(command)
+        bases = [configured] if configured else []
+        if not bases and self.discovered is not None:
+            bases = self.discovered(command)
+        if not bases:
             reason = f"this runner knows no sidecar for integration {command.integration}"
             return _result(command, ReplayOutcome.REJECTED, reason)
+        answers: list[ReplayResult] = []
+        for base in bases:
+            answers.append(await self._call(command, base))
+            if answers[-1].outcome not in _TRY_NEXT:
+                return answers[-1]  # this pod held the original (or refused): its answer
+            # the buffer is per pod: another replica may hold it (a gone pod is unreachable)
+        unreachable = [a for a in answers if a.outcome is ReplayOutcome.UNAVAILABLE]
+        return unreachable[0] if unreachable else answers[-1]
+
+    async def _call(self, command: ReplayCommand, base: str) -> ReplayResult:
         self.sidecar_calls += 1
         try:
             async with self.session.post(
