@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from contract.status import Health
 
 DEGRADED = Health.DEGRADED.value
+CAMEL_PREFIX = "Camel: "
+"""How a combined detail starts: what a state recorded with Camel's problems looks like."""
 _SEVERITY = {h.value: i for i, h in enumerate(Health)}
 
 
@@ -70,5 +72,5 @@ def combined(state: str, detail: str, problems: tuple[str, ...]) -> tuple[str, s
     phase, _, health = state.partition("/")
     if _SEVERITY.get(health, 0) < _SEVERITY[DEGRADED]:
         health = DEGRADED
-    camel = "Camel: " + "; ".join(problems)
+    camel = CAMEL_PREFIX + "; ".join(problems)
     return f"{phase}/{health}"[:40], "; ".join(p for p in (camel, detail) if p)[:2000]

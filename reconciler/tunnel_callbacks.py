@@ -19,7 +19,7 @@ from contract.bundles import Bundle
 from contract.envelopes import Channel, Envelope, Hello
 from contract.message_types import STATUS
 from contract.status import StatusReport
-from reconciler.camel_health import CamelHealthBoard, combined
+from reconciler.camel_health import CAMEL_PREFIX, CamelHealthBoard, combined
 from reconciler.dispatch import Dispatcher, DispatchError
 from reconciler.store import StateStore
 from reconciler.store.records import ServedEnvironment
@@ -119,8 +119,37 @@ class ReconcilerCallbacks(TunnelCallbacks):
         report = self._reports.get((runner, environment))
         if report is not None:
             await asyncio.to_thread(self._record, runner, report)
+        else:  # none since this process started: build on what the store shows
+            await asyncio.to_thread(self._record_on_latest, runner, environment)
 
     # ---- store work (worker threads) -----------------------------------------------------
+    def _record_on_latest(self, runner: RunnerIdentity, environment: str) -> bool:
+        """Camel's problems on top of the latest recorded state of the environment (after a
+        restart, before the runner reports again). Only to add problems: the runner's own
+        health under an earlier combination is not known here, so clearing waits for its
+        next report."""
+        problems = self.camel.problems((runner.org, runner.name, environment))
+        org_id = self.store.accounts.org_id(runner.org)
+        if not problems or org_id is None:
+            return False
+        for served in self.store.desired.served_by_runner(runner.org, runner.name):
+            project = self.store.projects.by_name(org_id, served.project)
+            if served.environment != environment or project is None:
+                continue
+            latest = self.store.desired.deployments(project.id, environment, limit=1)
+            # a runner's `<phase>/<health>`, not a dispatch in flight nor a combination
+            if not latest or latest[0]["actor"] != "runner" or "/" not in str(latest[0]["state"]):
+                continue
+            if str(latest[0]["detail"]).startswith(CAMEL_PREFIX):
+                continue
+            state, detail = combined(str(latest[0]["state"]), str(latest[0]["detail"]), problems)
+            self.store.desired.record_deployment(
+                project.id, environment, int(latest[0]["bundle_id"]),
+                state=state, detail=detail, actor="runner",
+            )  # fmt: skip
+            return True
+        return False
+
     def _note_runner(self, runner: RunnerIdentity) -> None:
         self.store.accounts.register_runner(self.store.accounts.ensure_org(runner.org), runner.name)
 
