@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 _CURSOR_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+# what the store's DateTime64(3) columns hold without wrapping; nothing is captured outside
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
 class ExchangeStoreError(Exception):
@@ -89,3 +91,14 @@ def parse_cursor(value: str) -> tuple[datetime, str] | None:
     if not sep or not ms.isdigit() or len(ms) > 13 or not _CURSOR_ID.match(exchange):
         return None
     return datetime.fromtimestamp(int(ms) / 1000, UTC), exchange
+
+
+def parse_moment(value: str) -> datetime | None:
+    """An ISO 8601 time as a UTC datetime (no zone: UTC); None when it is not one or lies
+    outside 1970..2200 (an offset near year 1 or 9999 would overflow the conversion)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+        parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return parsed if EARLIEST <= parsed <= LATEST else None

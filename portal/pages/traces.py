@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiohttp import web
 
+from contract.exchanges import cursor_of, parse_cursor, parse_moment
 from portal.keys import PORTAL, SESSION
 from portal.render import error_page, render
 from portal.routing import needs
 from portal.traces import TraceReader
 from reconciler.service.portal_actions import ConflictError, NotAllowedError, NotFoundError
 from reconciler.service.portal_types import Role
-from telemetry.store import ExchangeSummary, StoreError
+from telemetry.store import StoreError
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -35,22 +36,11 @@ def _reader(request: web.Request) -> TraceReader:
 
 
 def _cursor(value: str) -> tuple[datetime, str] | None:
-    ms, sep, exchange = value.partition(":")
-    if not sep or not ms.isdigit() or not _EXCHANGE.match(exchange):
-        return None
-    return datetime.fromtimestamp(int(ms) / 1000, UTC), exchange
-
-
-def cursor_of(row: ExchangeSummary) -> str:
-    return f"{round(row.started_at.timestamp() * 1000)}:{row.exchange_id}"
+    return parse_cursor(value)  # the API's too: one format, bounded (a huge one is ignored)
 
 
 def _moment(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_moment(value) if value else None
 
 
 def _text(request: web.Request, name: str, pattern: re.Pattern[str] = _NAME) -> str | None:

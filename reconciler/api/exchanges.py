@@ -24,6 +24,7 @@ from contract.exchanges import (
     ExchangeSummary,
     cursor_of,
     parse_cursor,
+    parse_moment,
 )
 from reconciler.api.auth import problem
 from reconciler.api.environments import ENV_PATH, environment_of
@@ -39,8 +40,6 @@ DEFAULT_PAGE, MAX_PAGE = 50, 500
 _NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9._]{0,199}$")
 _EXCHANGE = re.compile(r"^[\x21-\x7e]{1,200}$")
 T = TypeVar("T")
-# what the store's DateTime64(3) columns hold without wrapping; nothing is captured outside
-_EARLIEST, _LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def install_exchanges(app: web.Application, reader: ExchangeReader) -> None:
@@ -91,14 +90,9 @@ def _moment(query: Mapping[str, str], name: str) -> datetime | None:
     value = query.get(name)
     if not value:
         return None
-    try:
-        parsed = datetime.fromisoformat(value)
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        parsed = parsed.astimezone(UTC)  # an offset near year 1 or 9999 overflows here
-    except (ValueError, OverflowError):
-        raise QueryError(f"{name}: an ISO 8601 time, e.g. 2026-11-30T10:00:00Z") from None
-    if not _EARLIEST <= parsed <= _LATEST:
-        raise QueryError(f"{name}: a time between 1970 and 2200")
+    parsed = parse_moment(value)
+    if parsed is None:
+        raise QueryError(f"{name}: an ISO 8601 time between 1970 and 2200, e.g. 2026-11-30T10:00Z")
     return parsed
 
 
