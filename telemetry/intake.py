@@ -73,7 +73,10 @@ class TelemetryIntake:
                     batch.environment, batch.integration, batch.pod,
                     batch.camel.problems, batch.camel.checked_at_ms,
                 )  # fmt: skip
-                await self._on_camel(runner, verdict)
+                try:
+                    await self._on_camel(runner, verdict)
+                except Exception:  # health is a side path: the batch is stored regardless
+                    log.exception("Camel health from runner %s not recorded", runner)
             await self._store(runner, batch)
         return True
 
