@@ -114,14 +114,17 @@ class RunnerDaemon:
         def lookup(command: ReplayCommand) -> str | None:
             return (dynamic(command) if dynamic else None) or static(command)
 
-        # sidecars not configured by URL are found by the batches they post to the relay
-        directory = SidecarDirectory()
+        # in a cluster (no driver that starts sidecars itself), sidecars not configured by URL
+        # are found by the batches they post to the relay; on one host (the local driver)
+        # they listen on ports of their own and the driver knows them
+        directory = SidecarDirectory() if dynamic is None else None
         RunnerReplay(
-            self.client, lookup, self._session, token=self._paths.token, discovered=directory.urls
-        ).install()
+            self.client, lookup, self._session, token=self._paths.token,
+            discovered=directory.urls if directory else None,
+        ).install()  # fmt: skip
         if self._paths.relay is not None:
             host, port = self._paths.relay
-            relay = runner_relay_app(self.client, directory.seen)
+            relay = runner_relay_app(self.client, directory.seen if directory else None)
             self._relay = await serve_relay(relay, host, port)
             log.info("telemetry relay for sidecars on http://%s:%s", host, port)
 
