@@ -41,6 +41,7 @@ class ReconcilerCallbacks(TunnelCallbacks):
         self.camel = CamelHealthBoard()
         # the last report per (runner, environment): re-recorded when Camel's verdict changes
         self._reports: dict[tuple[RunnerIdentity, str], StatusReport] = {}
+        self._camel_writes: set[asyncio.Task[bool]] = set()
 
     def bind(self, store: StateStore) -> None:
         """The store exists only once the control plane is built, after the tunnel server."""
@@ -116,11 +117,26 @@ class ReconcilerCallbacks(TunnelCallbacks):
         key = (runner.org, runner.name, environment)
         if not self.camel.note(key, integration, pod, problems):
             return
+        # recorded off the message path: the runner's status and replay answers on the same
+        # connection must never wait behind a health write
         report = self._reports.get((runner, environment))
         if report is not None:
-            await asyncio.to_thread(self._record, runner, report)
+            work = asyncio.to_thread(self._record, runner, report)
         else:  # none since this process started: build on what the store shows
-            await asyncio.to_thread(self._record_on_latest, runner, environment)
+            work = asyncio.to_thread(self._record_on_latest, runner, environment)
+        task = asyncio.create_task(work)
+        self._camel_writes.add(task)
+        task.add_done_callback(self._camel_written)
+
+    def _camel_written(self, task: asyncio.Task[bool]) -> None:
+        self._camel_writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Camel health not recorded: %s", task.exception())
+
+    async def camel_writes_done(self) -> None:
+        """Wait for the health writes under way (tests; a stopping control plane)."""
+        while self._camel_writes:
+            await asyncio.gather(*self._camel_writes, return_exceptions=True)
 
     # ---- store work (worker threads) -----------------------------------------------------
     def _record_on_latest(self, runner: RunnerIdentity, environment: str) -> bool:

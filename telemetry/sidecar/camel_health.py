@@ -12,6 +12,8 @@ from contract.telemetry import MAX_CAMEL_PROBLEMS, CamelHealthReport, RouteState
 from telemetry.jolokia import JolokiaClient, raise_for_item
 
 STARTED = "Started"
+SUSPENDED = ("Suspending", "Suspended")
+"""Context states that are a problem: suspended on purpose, not on the way up or down."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +60,13 @@ class CamelHealthWatch:
             (_route(values) for values in _values(raise_for_item(routes_item))),
             key=lambda route: route.route_id,
         )
-        problems = [] if context_state in ("", STARTED) else [f"Camel context is {context_state}"]
-        for route in routes:
-            problems += self._judge(route, now)
+        problems: list[str] = []
+        if context_state in ("", STARTED):
+            for route in routes:
+                problems += self._judge(route, now)
+        elif context_state in SUSPENDED:
+            problems.append(f"Camel context is {context_state}")
+        # else starting or stopping (a rollout): not judged, the workload's health covers it
         self._forget_except({route.route_id for route in routes})
         return CamelHealthReport(
             checked_at_ms=now_ms,

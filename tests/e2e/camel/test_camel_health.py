@@ -83,6 +83,7 @@ class Plane:
         await self.callbacks.camel_health(
             runner, verdict.environment, verdict.integration, verdict.pod, verdict.problems
         )
+        await self.callbacks.camel_writes_done()  # recorded in the background
 
     async def deliver(self, batch: TelemetryBatch) -> None:
         """The tunnel's telemetry channel, as `TunnelForwarder` wraps a batch."""

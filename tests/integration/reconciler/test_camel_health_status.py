@@ -52,6 +52,7 @@ async def test_camel_problems_degrade_what_the_runner_reports_and_clear_with_it(
     callbacks = await callbacks_of(core)
     await report(core, callbacks, Health.PROGRESSING, "1 of 2 replicas available")
     await callbacks.camel_health(RUNNER, "prod", "orders", "orders-0", STOPPED)
+    await callbacks.camel_writes_done()
     assert shown(core) == (
         "Synced/Degraded",
         "Camel: orders: route stock is Stopped; 1 of 2 replicas available",
@@ -59,9 +60,11 @@ async def test_camel_problems_degrade_what_the_runner_reports_and_clear_with_it(
     await report(core, callbacks, Health.HEALTHY, "")
     assert shown(core) == ("Synced/Degraded", "Camel: orders: route stock is Stopped")
     await callbacks.camel_health(RUNNER, "prod", "orders", "orders-0", ())
+    await callbacks.camel_writes_done()
     assert shown(core) == ("Synced/Healthy", "")
     # an environment the runner does not serve is not touched
     await callbacks.camel_health(RUNNER, "dev", "orders", "orders-0", STOPPED)
+    await callbacks.camel_writes_done()
     assert shown(core) == ("Synced/Healthy", "")
 
 
@@ -71,9 +74,11 @@ async def test_after_a_restart_problems_build_on_the_recorded_state(core: Core) 
     await report(core, await callbacks_of(core), Health.HEALTHY, "")
     restarted = await callbacks_of(core)  # no report seen by this process
     await restarted.camel_health(RUNNER, "prod", "orders", "orders-0", STOPPED)
+    await restarted.camel_writes_done()
     assert shown(core) == ("Synced/Degraded", "Camel: orders: route stock is Stopped")
     # clearing needs the runner's own health: its next report
     await restarted.camel_health(RUNNER, "prod", "orders", "orders-0", ())
+    await restarted.camel_writes_done()
     assert shown(core)[0] == "Synced/Degraded"
     await report(core, restarted, Health.HEALTHY, "")
     assert shown(core) == ("Synced/Healthy", "")
