@@ -3,6 +3,10 @@ the runner's health (the pure parts; tests/e2e/camel/test_camel_health.py runs t
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from contract.telemetry import RouteState
 from reconciler.camel_health import CamelHealthBoard, combined
 from telemetry.sidecar.camel_health import CamelHealthWatch, HealthRules
@@ -58,3 +62,38 @@ def test_combined_takes_the_worse_health_and_names_camel_first() -> None:
         "Camel: orders: route a is Stopped; 2 of 3 pods ready",
     )
     assert combined("Synced/Unknown", "", ("x",))[0] == "Synced/Unknown"
+
+
+class _JolokiaStandIn:
+    """Stands in for the agent (a real JVM cannot be held in `Starting` on demand): answers
+    the watch's one bulk read with the given context and route states."""
+
+    def __init__(self, context: str, route: str) -> None:
+        self.context, self.route = context, route
+
+    async def bulk(self, requests: list[dict[str, object]]) -> list[dict[str, object]]:
+        assert len(requests) == 2
+        route = {"RouteId": "orders", "State": self.route, "ExchangesTotal": 0}
+        return [
+            {"status": 200, "value": {"State": self.context}},
+            {"status": 200, "value": {"org.apache.camel:name=orders": route}},
+        ]
+
+
+@pytest.mark.parametrize(
+    ("context", "route", "problems"),
+    [
+        ("Starting", "Stopped", ()),  # on the way up: not judged
+        ("Stopping", "Stopped", ()),  # a terminating pod of a rollout
+        ("Started", "Stopped", ("route orders is Stopped",)),
+        ("Suspended", "Suspended", ("Camel context is Suspended",)),
+    ],
+)
+async def test_only_a_started_or_suspended_context_is_judged(
+    context: str, route: str, problems: tuple[str, ...]
+) -> None:
+    watch = CamelHealthWatch(HealthRules())
+    jolokia: Any = _JolokiaStandIn(context, route)
+    report = await watch.check(jolokia, "ctx-mbean", "ctx", 0.0, 1)
+    assert report.problems == problems
+    assert report.context_state == context
