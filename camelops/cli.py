@@ -64,6 +64,10 @@ COMMANDS: dict[str, Command] = {
         # users joins the `user` group accounts creates
         ("camelops.commands.accounts", "camelops.commands.users"),
     ),
+    "exchanges": Command(
+        "captured Camel exchanges of an environment: list, show, failures",
+        ("camelops.commands.exchanges",),
+    ),
     "demo": Command(
         "run the control plane, a Git repository and a local runner on this machine",
         ("camelops.commands.demo",),

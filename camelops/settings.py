@@ -64,8 +64,11 @@ class SecretSettings:
     api_token: str = field(default="", repr=False)
     """CAMELOPS_TOKEN: the API token CLI commands that call the control plane send."""
     sidecar_token: str = field(default="", repr=False)
-    """CAMELOPS_SIDECAR_TOKEN: set by the local driver for each `camelops sidecar` it starts;
-    opens the sidecar's handover API (its held replay originals) to that token only."""
+    """CAMELOPS_SIDECAR_TOKEN: what the runner sends to sidecars and sidecars require when
+    they listen on the pod address (the `camelops-sidecar` Secret's `token`)."""
+    handover_token: str = field(default="", repr=False)
+    """CAMELOPS_SIDECAR_HANDOVER_TOKEN: set by the local driver for each `camelops sidecar` it
+    starts; opens the sidecar's handover API (its held replay originals) to that token only."""
 
 
 class IngressHealth(StrEnum):
@@ -140,6 +143,7 @@ class Settings:
                 notify_secret=env.get("CAMELOPS_NOTIFY_SECRET", "").encode(),
                 api_token=env.get("CAMELOPS_TOKEN", ""),
                 sidecar_token=env.get("CAMELOPS_SIDECAR_TOKEN", ""),
+                handover_token=env.get("CAMELOPS_SIDECAR_HANDOVER_TOKEN", ""),
             ),
             runner=RunnerSettings(
                 data_dir=Path(env.get("CAMELOPS_DATA_DIR") or ".camelops"),

@@ -7,6 +7,7 @@ hostile or broken sidecar cannot push unbounded or unexpected data into the stor
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +20,7 @@ _NAME = Field(default="", max_length=1_000)
 _COUNT = Field(default=0, ge=0)
 # where a runner gives a sidecar its handover token (telemetry.sidecar.handover): the
 # environment (read by camelops.settings), because a command line is readable by every local user
-SIDECAR_TOKEN_ENV = "CAMELOPS_SIDECAR_TOKEN"  # noqa: S105 - the variable's name, not a secret
+HANDOVER_TOKEN_ENV = "CAMELOPS_SIDECAR_HANDOVER_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
 class _Frozen(BaseModel):
@@ -93,6 +94,31 @@ class CaptureCounters(_Frozen):
     jolokia_failures: int = _COUNT
 
 
+MAX_CAMEL_PROBLEMS = 50
+
+
+class RouteState(_Frozen):
+    """One route's state as Camel reports it (ServiceStatus: Started, Stopped, Suspended...)."""
+
+    route_id: str = Field(min_length=1, max_length=1_000)
+    state: str = Field(min_length=1, max_length=40)
+    exchanges_total: int = _COUNT
+    exchanges_failed: int = _COUNT
+
+
+class CamelHealthReport(_Frozen):
+    """The sidecar's verdict on its Camel context at `checked_at_ms`: `problems` is empty when
+    Camel is healthy, else one line per problem naming the route (a route not started, a
+    failure rate above the integration's threshold within the window)."""
+
+    checked_at_ms: int = Field(ge=0)
+    context_state: str = Field(default="", max_length=40)
+    routes: tuple[RouteState, ...] = Field(default=(), max_length=MAX_STATS_PER_BATCH)
+    problems: tuple[Annotated[str, Field(max_length=500)], ...] = Field(
+        default=(), max_length=MAX_CAMEL_PROBLEMS
+    )
+
+
 class TelemetryBatch(_Frozen):
     """A sidecar's batch; ``batch_id`` makes redelivery idempotent (at-least-once upstream)."""
 
@@ -107,3 +133,5 @@ class TelemetryBatch(_Frozen):
     exchanges: tuple[ExchangeRecord, ...] = Field(default=(), max_length=MAX_EXCHANGES_PER_BATCH)
     route_stats: tuple[RouteStat, ...] = Field(default=(), max_length=MAX_STATS_PER_BATCH)
     counters: CaptureCounters = Field(default_factory=CaptureCounters)
+    camel: CamelHealthReport | None = None
+    """None: the sidecar has no verdict (not connected to Camel yet)."""

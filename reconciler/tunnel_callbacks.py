@@ -23,6 +23,7 @@ from contract.bundles import Bundle
 from contract.envelopes import Channel, Envelope, Hello
 from contract.message_types import STATUS
 from contract.status import StatusReport
+from reconciler.camel_health import CAMEL_PREFIX, CamelHealthBoard, combined
 from reconciler.dispatch import Dispatcher, DispatchError
 from reconciler.store import StateStore
 from reconciler.store.records import ServedEnvironment
@@ -45,6 +46,10 @@ class ReconcilerCallbacks(TunnelCallbacks):
         self.resend: Dispatcher | None = None  # set by the composition root
         self._handlers: list[MessageHandler] = []
         self._seen: dict[RunnerIdentity, float] = {}  # loop time a message last touched it
+        self.camel = CamelHealthBoard()
+        # the last report per (runner, environment): re-recorded when Camel's verdict changes
+        self._reports: dict[tuple[RunnerIdentity, str], StatusReport] = {}
+        self._camel_writes: set[asyncio.Task[bool]] = set()
 
     def bind(self, store: StateStore) -> None:
         """The store exists only once the control plane is built, after the tunnel server."""
@@ -138,10 +143,73 @@ class ReconcilerCallbacks(TunnelCallbacks):
             "recorded" if recorded else "ignored: not its environment or an unknown digest",
         )  # fmt: skip
 
+    async def camel_health(
+        self,
+        runner: RunnerIdentity,
+        environment: str,
+        integration: str,
+        pod: str,
+        problems: tuple[str, ...],
+    ) -> None:
+        """A sidecar's Camel verdict (relayed by `runner` with its telemetry): when it changes
+        the environment's problems, the runner's last report is recorded again, combined."""
+        if environment not in self.environments_of(runner):
+            return
+        key = (runner.org, runner.name, environment)
+        if not self.camel.note(key, integration, pod, problems):
+            return
+        # recorded off the message path: the runner's status and replay answers on the same
+        # connection must never wait behind a health write
+        report = self._reports.get((runner, environment))
+        if report is not None:
+            work = asyncio.to_thread(self._record, runner, report)
+        else:  # none since this process started: build on what the store shows
+            work = asyncio.to_thread(self._record_on_latest, runner, environment)
+        task = asyncio.create_task(work)
+        self._camel_writes.add(task)
+        task.add_done_callback(self._camel_written)
+
+    def _camel_written(self, task: asyncio.Task[bool]) -> None:
+        self._camel_writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Camel health not recorded: %s", task.exception())
+
+    async def camel_writes_done(self) -> None:
+        """Wait for the health writes under way (tests; a stopping control plane)."""
+        while self._camel_writes:
+            await asyncio.gather(*self._camel_writes, return_exceptions=True)
+
     # ---- store work (worker threads) -----------------------------------------------------
     def _previews_of(self, runner: RunnerIdentity) -> frozenset[str]:
         """The previews (`pr-<n>`) it deploys."""
         return self.store.previews.environments_for_runner(runner.org, runner.name)
+
+    def _record_on_latest(self, runner: RunnerIdentity, environment: str) -> bool:
+        """Camel's problems on top of the latest recorded state of the environment (after a
+        restart, before the runner reports again). Only to add problems: the runner's own
+        health under an earlier combination is not known here, so clearing waits for its
+        next report."""
+        problems = self.camel.problems((runner.org, runner.name, environment))
+        org_id = self.store.accounts.org_id(runner.org)
+        if not problems or org_id is None:
+            return False
+        for served in self.store.desired.served_by_runner(runner.org, runner.name):
+            project = self.store.projects.by_name(org_id, served.project)
+            if served.environment != environment or project is None:
+                continue
+            latest = self.store.desired.deployments(project.id, environment, limit=1)
+            # a runner's `<phase>/<health>`, not a dispatch in flight nor a combination
+            if not latest or latest[0]["actor"] != "runner" or "/" not in str(latest[0]["state"]):
+                continue
+            if str(latest[0]["detail"]).startswith(CAMEL_PREFIX):
+                continue
+            state, detail = combined(str(latest[0]["state"]), str(latest[0]["detail"]), problems)
+            self.store.desired.record_deployment(
+                project.id, environment, int(latest[0]["bundle_id"]),
+                state=state, detail=detail, actor="runner",
+            )  # fmt: skip
+            return True
+        return False
 
     def _note_runner(self, runner: RunnerIdentity) -> None:
         self.store.accounts.register_runner(self.store.accounts.ensure_org(runner.org), runner.name)
@@ -155,9 +223,12 @@ class ReconcilerCallbacks(TunnelCallbacks):
             runner.org, runner.name, report.project, report.environment
         ):
             return self._record_preview(runner, report)
+        self._reports[(runner, report.environment)] = report
+        problems = self.camel.problems((runner.org, runner.name, report.environment))
+        state, detail = combined(report.state, report.detail(), problems)
         recorded = self.store.desired.report_status(
             runner.org, report.project, report.environment, report.digest,
-            state=report.state, detail=report.detail(),
+            state=state, detail=detail,
             objects=report.objects, drifted=report.drifted,
         )  # fmt: skip
         key = (runner, f"{report.project}/{report.environment}")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from renderers.context import MANAGEMENT_PORT
 from schema.effective import EffectiveIntegration, PropertyValue
+from schema.models.integration import CamelHealthRules
 
 CONFIG_DIR = "/etc/camelops/config"
 # Camel 4.12 moved health and management off the business port into `camel.management.*`.
@@ -157,4 +158,17 @@ def sidecar_capture_flags(
     flags += [f"--redact-header={literal(h)}" for h in observability.redaction.headers]
     if spec.replay.enabled and spec.replay.endpoint:
         flags.append(f"--replay-endpoint={spec.replay.endpoint}")
+    return flags + _health_flags(observability.health)
+
+
+def _health_flags(rules: CamelHealthRules) -> list[str]:
+    """Only what differs from the sidecar's defaults (the same as the schema's)."""
+    defaults = CamelHealthRules()
+    flags = []
+    if rules.failure_rate_threshold != defaults.failure_rate_threshold:
+        flags.append(f"--failure-rate-threshold={rules.failure_rate_threshold}")
+    if rules.min_exchanges != defaults.min_exchanges:
+        flags.append(f"--failure-min-exchanges={rules.min_exchanges}")
+    if rules.window_seconds != defaults.window_seconds:
+        flags.append(f"--failure-window-seconds={rules.window_seconds}")
     return flags

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -28,6 +28,8 @@ from contract.replay import ReplayCommand
 from runner.driver import Driver
 from runner.forwarder import runner_relay_app, serve_relay
 from runner.replay import RunnerReplay, SidecarUrl, sidecars_by_integration
+from runner.sidecar_credentials import with_sidecar_credentials
+from runner.sidecar_directory import SidecarDirectory
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon
 from runner.sync_steps import SyncSettings, SyncStatus
@@ -49,6 +51,9 @@ class SidecarPaths:
     """`integration` or `environment/integration` -> the sidecar's replay API base URL."""
     lookup: SidecarUrl | None = None
     """Asked first: a driver that starts sidecars itself knows where they listen (local)."""
+    token: str = field(default="", repr=False)
+    """Sent to every sidecar as `Authorization: Bearer` ($CAMELOPS_SIDECAR_TOKEN): sidecars on
+    a pod address refuse calls without it."""
 
 
 class RunnerDaemon:
@@ -121,10 +126,18 @@ class RunnerDaemon:
         def lookup(command: ReplayCommand) -> str | None:
             return (dynamic(command) if dynamic else None) or static(command)
 
-        RunnerReplay(self.client, lookup, self._session).install()
+        # in a cluster (no driver that starts sidecars itself), sidecars not configured by URL
+        # are found by the batches they post to the relay; on one host (the local driver)
+        # they listen on ports of their own and the driver knows them
+        directory = SidecarDirectory() if dynamic is None else None
+        RunnerReplay(
+            self.client, lookup, self._session, token=self._paths.token,
+            discovered=directory.urls if directory else None,
+        ).install()  # fmt: skip
         if self._paths.relay is not None:
             host, port = self._paths.relay
-            self._relay = await serve_relay(runner_relay_app(self.client), host, port)
+            relay = runner_relay_app(self.client, directory.seen if directory else None)
+            self._relay = await serve_relay(relay, host, port)
             log.info("telemetry relay for sidecars on http://%s:%s", host, port)
 
     def _close(self) -> None:
@@ -148,7 +161,7 @@ class RunnerDaemon:
             log.warning("refused a malformed bundle: %d errors", exc.error_count())
             return
         log.info("bundle %s at %s received", env_key(bundle), bundle.revision)
-        self.daemon.submit(bundle)
+        self.daemon.submit(with_sidecar_credentials(bundle, self._paths.token))
 
     async def _on_rollback(self, envelope: Envelope) -> None:
         try:

@@ -11,7 +11,7 @@ from aiohttp import web
 from contract.envelopes import Channel
 from contract.message_types import TELEMETRY_BATCH
 from contract.telemetry import TelemetryBatch
-from runner.relay import relay_app
+from runner.relay import Sender, relay_app
 from tunnel.client import TunnelClient
 
 
@@ -29,9 +29,10 @@ class TunnelForwarder:
         )
 
 
-def runner_relay_app(client: TunnelClient) -> web.Application:
-    """The loopback relay (`POST /v1/telemetry`) the runner serves to its sidecars."""
-    return relay_app(TunnelForwarder(client).forward)
+def runner_relay_app(client: TunnelClient, sender: Sender | None = None) -> web.Application:
+    """The relay (`POST /v1/telemetry`) the runner serves to its sidecars; `sender` learns
+    where each sidecar is (`runner.sidecar_directory`)."""
+    return relay_app(TunnelForwarder(client).forward, sender)
 
 
 async def serve_relay(app: web.Application, host: str, port: int) -> web.AppRunner:

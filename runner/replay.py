@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 
 SidecarUrl = Callable[[ReplayCommand], str | None]
+SidecarUrls = Callable[[ReplayCommand], list[str]]
+"""Several candidates (the pods of an integration): asked in turn until one holds the original."""
 
 
 def sidecars_by_integration(urls: Mapping[str, str]) -> SidecarUrl:
@@ -34,6 +36,9 @@ def sidecars_by_integration(urls: Mapping[str, str]) -> SidecarUrl:
     return lookup
 
 
+_TRY_NEXT = (ReplayOutcome.EXPIRED, ReplayOutcome.UNAVAILABLE)
+
+
 class RunnerReplay:
     """Handles `replay` commands: one sidecar call per request id, even when the tunnel
     re-delivers the command (the answer is cached and sent again instead)."""
@@ -46,8 +51,12 @@ class RunnerReplay:
         *,
         timeout: float = 30.0,
         remembered: int = 1_000,
+        token: str = "",
+        discovered: SidecarUrls | None = None,
     ) -> None:
         self.client, self.sidecar_url, self.session = client, sidecar_url, session
+        self.discovered = discovered
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.timeout = timeout
         self._answers: OrderedDict[str, ReplayResult] = OrderedDict()
         self._remembered = remembered
@@ -71,15 +80,29 @@ class RunnerReplay:
         await self.client.send(Channel.STATUS, REPLAY_RESULT, result.model_dump(mode="json"))
 
     async def _replay(self, command: ReplayCommand) -> ReplayResult:
-        base = self.sidecar_url(command)
-        if base is None:
+        configured = self.sidecar_url(command)
+        bases = [configured] if configured else []
+        if not bases and self.discovered is not None:
+            bases = self.discovered(command)
+        if not bases:
             reason = f"this runner knows no sidecar for integration {command.integration}"
             return _result(command, ReplayOutcome.REJECTED, reason)
+        answers: list[ReplayResult] = []
+        for base in bases:
+            answers.append(await self._call(command, base))
+            if answers[-1].outcome not in _TRY_NEXT:
+                return answers[-1]  # this pod held the original (or refused): its answer
+            # the buffer is per pod: another replica may hold it (a gone pod is unreachable)
+        unreachable = [a for a in answers if a.outcome is ReplayOutcome.UNAVAILABLE]
+        return unreachable[0] if unreachable else answers[-1]
+
+    async def _call(self, command: ReplayCommand, base: str) -> ReplayResult:
         self.sidecar_calls += 1
         try:
             async with self.session.post(
                 base.rstrip("/") + "/v1/replay",
                 json={"exchange_id": command.exchange_id},
+                headers=self._headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 allow_redirects=False,
             ) as response:
@@ -90,6 +113,9 @@ class RunnerReplay:
 
 
 async def _sidecar_answer(command: ReplayCommand, response: aiohttp.ClientResponse) -> ReplayResult:
+    if response.status == 401:
+        reason = "the sidecar refused the runner's token (check $CAMELOPS_SIDECAR_TOKEN)"
+        return _result(command, ReplayOutcome.REJECTED, reason)
     body = await response.content.read(64 * 1024)
     try:
         answer = _SidecarAnswer.model_validate_json(body)

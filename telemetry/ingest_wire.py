@@ -17,6 +17,7 @@ import msgspec
 
 from contract.telemetry import (
     MAX_BODY_CHARS,
+    MAX_CAMEL_PROBLEMS,
     MAX_EXCHANGES_PER_BATCH,
     MAX_NODES_PER_EXCHANGE,
     MAX_STATS_PER_BATCH,
@@ -86,6 +87,23 @@ class WireCounters(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=F
     jolokia_failures: Count = 0
 
 
+class WireRouteState(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    route_id: Annotated[str, msgspec.Meta(min_length=1, max_length=1_000)]
+    state: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    exchanges_total: Count = 0
+    exchanges_failed: Count = 0
+
+
+class WireCamelHealth(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    checked_at_ms: Millis
+    context_state: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    routes: Annotated[tuple[WireRouteState, ...], msgspec.Meta(max_length=MAX_STATS_PER_BATCH)] = ()
+    problems: Annotated[
+        tuple[Annotated[str, msgspec.Meta(max_length=500)], ...],
+        msgspec.Meta(max_length=MAX_CAMEL_PROBLEMS),
+    ] = ()
+
+
 class WireBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     batch_id: Id
     integration: Id
@@ -100,6 +118,7 @@ class WireBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=Fals
         tuple[WireRouteStat, ...], msgspec.Meta(max_length=MAX_STATS_PER_BATCH)
     ] = ()
     counters: WireCounters = WireCounters()
+    camel: WireCamelHealth | None = None
 
 
 class WireError(ValueError):

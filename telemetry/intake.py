@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import msgspec
 from aiohttp import web
@@ -27,6 +28,19 @@ from tunnel.pki.identity import RunnerIdentity
 log = logging.getLogger(__name__)
 Submit = Callable[[str, Batch], Awaitable[IngestResult]]
 ProjectsOf = Callable[[RunnerIdentity, str], frozenset[str]]
+CamelHealthSink = Callable[[RunnerIdentity, "CamelVerdict"], Awaitable[None]]
+"""Where the sidecars' Camel-aware health goes (the reconciler's status combination)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CamelVerdict:
+    """One sidecar's latest verdict, as the runner relayed it (org from the runner)."""
+
+    environment: str
+    integration: str
+    pod: str
+    problems: tuple[str, ...]
+    checked_at_ms: int
 
 
 class TelemetryIntake:
@@ -40,10 +54,12 @@ class TelemetryIntake:
         projects_of: ProjectsOf | None = None,
         attempts: int = 5,
         retry_delay: float = 0.2,
+        on_camel: CamelHealthSink | None = None,
     ) -> None:
         self._submit = submit
         self._environments_of = environments_of
         self._projects_of = projects_of
+        self._on_camel = on_camel
         self._attempts = attempts
         self._retry_delay = retry_delay
         self.refused = 0  # batches dropped as malformed or foreign (never retried)
@@ -55,6 +71,16 @@ class TelemetryIntake:
             return False
         batch = self._validated(runner, envelope)
         if batch is not None:
+            if batch.camel is not None and batch.environment and self._on_camel is not None:
+                # before the store write: health must not wait on the store's retries
+                verdict = CamelVerdict(
+                    batch.environment, batch.integration, batch.pod,
+                    batch.camel.problems, batch.camel.checked_at_ms,
+                )  # fmt: skip
+                try:
+                    await self._on_camel(runner, verdict)
+                except Exception:  # health is a side path: the batch is stored regardless
+                    log.exception("Camel health from runner %s not recorded", runner)
             await self._store(runner, batch)
         return True
 
@@ -121,10 +147,13 @@ class ControlPlaneTelemetry:
         *,
         projects_of: ProjectsOf | None = None,
         max_delay_seconds: float = 1.0,
+        on_camel: CamelHealthSink | None = None,
     ) -> None:
         self.store = store
         self.queue = CoalescingIngestor(Ingestor(store), max_delay_seconds=max_delay_seconds)
-        self.intake = TelemetryIntake(self.queue.submit, environments_of, projects_of=projects_of)
+        self.intake = TelemetryIntake(
+            self.queue.submit, environments_of, projects_of=projects_of, on_camel=on_camel
+        )
 
     @classmethod
     def open(
@@ -132,9 +161,10 @@ class ControlPlaneTelemetry:
         dsn: str,
         environments_of: Callable[[RunnerIdentity], frozenset[str]],
         projects_of: ProjectsOf | None = None,
+        on_camel: CamelHealthSink | None = None,
     ) -> ControlPlaneTelemetry:
         """E.g. ``chdb://<data-dir>/telemetry``; tables are created when the app starts."""
-        return cls(TelemetryStore(dsn), environments_of, projects_of=projects_of)
+        return cls(TelemetryStore(dsn), environments_of, projects_of=projects_of, on_camel=on_camel)
 
     async def lifetime(self, _app: web.Application) -> AsyncIterator[None]:
         """For `app.cleanup_ctx`: migrate on start, flush what is queued on stop."""

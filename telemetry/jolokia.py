@@ -10,6 +10,7 @@ import msgspec
 
 # Error bodies can carry message bodies or stack traces: keep what we log and raise short.
 _ERROR_TEXT_MAX = 300
+_STACK_TRACE_MAX = 64 * 1024
 
 
 def truncate(text: str, limit: int = _ERROR_TEXT_MAX) -> str:
@@ -27,10 +28,15 @@ class JolokiaUnavailable(JolokiaError):
 class JolokiaRequestError(JolokiaError):
     """The agent answered but refused one request (unknown MBean, operation threw, ...)."""
 
-    def __init__(self, message: str, *, error_type: str, status: int) -> None:
+    def __init__(
+        self, message: str, *, error_type: str, status: int, stack_trace: str = ""
+    ) -> None:
         super().__init__(truncate(message))
         self.error_type = error_type
         self.status = status
+        self.stack_trace = stack_trace[:_STACK_TRACE_MAX]
+        """Only when the request asked for it (`execute(..., stack_trace=True)`); it holds
+        the cause chain, and may hold message content: redact before it leaves the pod."""
 
 
 class JolokiaClient:
@@ -99,10 +105,20 @@ class JolokiaClient:
             {"type": "write", "mbean": mbean, "attribute": attribute, "value": value}
         )
 
-    async def execute(self, mbean: str, operation: str, *arguments: Any) -> Any:
-        return await self.one(
-            {"type": "exec", "mbean": mbean, "operation": operation, "arguments": list(arguments)}
-        )
+    async def execute(
+        self, mbean: str, operation: str, *arguments: Any, stack_trace: bool = False
+    ) -> Any:
+        """`stack_trace`: a refusal carries the Java stack trace with its `Caused by:` chain
+        (Jolokia reports only the outermost exception, e.g. Camel's wrapper, otherwise)."""
+        request: dict[str, Any] = {
+            "type": "exec",
+            "mbean": mbean,
+            "operation": operation,
+            "arguments": list(arguments),
+        }
+        if stack_trace:
+            request["config"] = {"includeStackTrace": "true"}
+        return await self.one(request)
 
 
 def _text(body: bytes) -> str:
@@ -120,6 +136,7 @@ def _request_error(response: dict[str, Any]) -> JolokiaRequestError:
         str(response.get("error", "unknown Jolokia error")),
         error_type=str(response.get("error_type", "")),
         status=int(response["status"]),
+        stack_trace=str(response.get("stacktrace", "")),
     )
 
 

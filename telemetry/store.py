@@ -14,7 +14,26 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from contract.exchanges import (
+    ExchangeDetail,
+    ExchangeStoreError,
+    ExchangeSummary,
+    NodeStat,
+    RouteStat,
+    StoredNode,
+)
 from telemetry.schema_sql import MATERIALIZE, table_ddl
+
+__all__ = [
+    "ExchangeDetail",
+    "ExchangeSummary",
+    "NodeCounter",
+    "NodeStat",
+    "RouteStat",
+    "StoreError",
+    "StoredNode",
+    "TelemetryStore",
+]
 
 MAX_RETENTION_DAYS = 3_650
 _DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -29,56 +48,8 @@ _chdb_lock = threading.Lock()
 _chdb_clients: dict[str, Any] = {}
 
 
-class StoreError(Exception):
+class StoreError(ExchangeStoreError):
     """The telemetry store refused or failed an operation."""
-
-
-@dataclass(frozen=True, slots=True)
-class ExchangeSummary:
-    exchange_id: str
-    integration: str
-    route_id: str
-    status: str
-    started_at: datetime
-    elapsed_ms: int
-    failed_node: str
-    exception_type: str
-    exception_message: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredNode:
-    seq: int
-    route_id: str
-    node_id: str
-    node_name: str
-    level: int
-    endpoint_uri: str
-    elapsed_ms: int
-    failed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ExchangeDetail:
-    summary: ExchangeSummary
-    headers: dict[str, str]
-    body: str
-    body_truncated: bool
-    stack_trace: str
-    replayable: bool
-    nodes: tuple[StoredNode, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NodeStat:
-    route_id: str
-    node_id: str
-    node_name: str
-    count: int
-    failed: int
-    mean_ms: float
-    p95_ms: float
-    max_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,24 +251,31 @@ class TelemetryStore:
         return self.search(org, integration=integration, status="failed", limit=limit)
 
     def detail(
-        self, org: str, exchange_id: str, *, place: tuple[str, datetime] | None = None
+        self,
+        org: str,
+        exchange_id: str,
+        *,
+        place: tuple[str, datetime] | None = None,
+        environment: str | None = None,
     ) -> ExchangeDetail | None:
-        """`place` (integration, started_at), when the caller knows it (a link from a list),
+        """One exchange of the org (and of `environment` when given); None when absent.
+        `place` (integration, started_at), when the caller knows it (a link from a list),
         saves looking it up; a wrong one costs the lookup, never a wrong answer."""
-        rows = [] if place is None else self._detail_row(org, exchange_id, *place)
+        in_env = "" if environment is None else " AND environment = {env:String}"
+        rows = [] if place is None else self._detail_row(org, exchange_id, *place, environment)
         if not rows:
             # The id alone does not prune the table's order (org, integration, started_at):
             # the by_exchange_id projection finds where the exchange sits.
             where = self._query(
                 "SELECT integration, started_at FROM $db.exchanges "
-                "WHERE org = {org:String} AND exchange_id = {id:String} "
+                "WHERE org = {org:String} AND exchange_id = {id:String}" + in_env + " "
                 "ORDER BY ingested_at DESC LIMIT 1",
-                {"org": org, "id": exchange_id},
+                {"org": org, "id": exchange_id, "env": environment or ""},
             )
             if not where:
                 return None
             place = (str(where[0][0]), where[0][1])
-            rows = self._detail_row(org, exchange_id, *place)
+            rows = self._detail_row(org, exchange_id, *place, environment)
         if not rows or place is None:
             return None
         row = rows[0]
@@ -320,24 +298,44 @@ class TelemetryStore:
         )
 
     def _detail_row(
-        self, org: str, exchange_id: str, integration: str, started_at: datetime
+        self,
+        org: str,
+        exchange_id: str,
+        integration: str,
+        started_at: datetime,
+        environment: str | None = None,
     ) -> list[Sequence[Any]]:
         # the newest delivery wins (what FINAL would keep), without merging every part
+        in_env = "" if environment is None else " AND environment = {env:String}"
         return self._query(
             "SELECT " + _SUMMARY + ", headers, body, body_truncated, stack_trace, replayable "
-            "FROM $db.exchanges WHERE " + _AT + " ORDER BY ingested_at DESC LIMIT 1",
-            _place(org, exchange_id, integration, started_at),
+            "FROM $db.exchanges WHERE " + _AT + in_env + " ORDER BY ingested_at DESC LIMIT 1",
+            {**_place(org, exchange_id, integration, started_at), "env": environment or ""},
         )
 
     def node_stats(
-        self, org: str, integration: str, *, since: datetime | None = None
+        self,
+        org: str,
+        integration: str,
+        *,
+        since: datetime | None = None,
+        environment: str | None = None,
     ) -> list[NodeStat]:
-        """Per-node counts and latencies from the traced exchanges (what the diagram colours)."""
+        """Per-node counts and latencies from the traced exchanges (what the diagram colours);
+        `environment` keeps the nodes of that environment's exchanges only (the node rows do
+        not carry it: the same integration runs in several environments)."""
         params: dict[str, Any] = {"org": org, "integration": integration}
         window = ""
         if since is not None:
             window = " AND started_at >= {since:DateTime64(3, 'UTC')}"
             params["since"] = since
+        if environment is not None:
+            window += (
+                " AND exchange_id IN (SELECT exchange_id FROM $db.exchanges "
+                "WHERE org = {org:String} AND integration = {integration:String} "
+                "AND environment = {env:String})"
+            )
+            params["env"] = environment
         rows = self._query(
             "SELECT route_id, node_id, any(node_name), count(), countIf(failed = 1), "
             "avg(elapsed_ms), quantile(0.95)(elapsed_ms), max(elapsed_ms) "
@@ -351,17 +349,32 @@ class TelemetryStore:
             for r in rows
         ]
 
-    def latest_route_stats(self, org: str, integration: str) -> list[dict[str, Any]]:
+    def route_stats(
+        self, org: str, integration: str, *, environment: str | None = None
+    ) -> list[RouteStat]:
+        """The latest JMX statistics per route and node (all exchanges, not only the traced)."""
+        in_env = "" if environment is None else " AND environment = {env:String}"
         rows = self._query(
             "SELECT route_id, node_id, argMax(exchanges_total, started_at), "
             "argMax(exchanges_failed, started_at), argMax(mean_ms, started_at) "
             "FROM $db.route_stats "
-            "WHERE org = {org:String} AND integration = {integration:String} "
+            "WHERE org = {org:String} AND integration = {integration:String}" + in_env + " "
             "GROUP BY route_id, node_id ORDER BY route_id, node_id",
-            {"org": org, "integration": integration},
+            {"org": org, "integration": integration, "env": environment or ""},
         )
-        keys = ("route_id", "node_id", "exchanges_total", "exchanges_failed", "mean_ms")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [RouteStat(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+    def latest_route_stats(self, org: str, integration: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "route_id": s.route_id,
+                "node_id": s.node_id,
+                "exchanges_total": s.exchanges_total,
+                "exchanges_failed": s.exchanges_failed,
+                "mean_ms": s.mean_ms,
+            }
+            for s in self.route_stats(org, integration)
+        ]
 
     def live_counters(
         self, org: str, integration: str, environment: str, *, since: datetime

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import sys
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -35,12 +37,32 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--jolokia-url", default="http://127.0.0.1:8778/jolokia/")
     parser.add_argument("--relay-url", default="http://127.0.0.1:8790/v1/telemetry")
     parser.add_argument("--listen-port", type=int, default=8791, help="replay/status API port")
+    parser.add_argument(
+        "--listen-host",
+        default="127.0.0.1",
+        help="address of the replay/status API; any address but loopback requires "
+        "$CAMELOPS_SIDECAR_TOKEN, which every caller must then send",
+    )
     parser.add_argument("--sample-rate", type=_rate, default=1.0)
     parser.add_argument("--body-max-chars", type=int, default=4096)
     parser.add_argument("--redact-pattern", action="append", default=[], metavar="REGEX")
     parser.add_argument("--redact-header", action="append", default=[], metavar="NAME")
     parser.add_argument("--replay-endpoint", default="", help="e.g. direct:orders")
     parser.add_argument("--replay-ttl-seconds", type=float, default=900.0)
+    parser.add_argument(
+        "--failure-rate-threshold",
+        type=_rate,
+        default=0.5,
+        help="Camel-aware health: a route failing more than this share (0..1) of its "
+        "exchanges within the window makes the environment Degraded (1: off)",
+    )
+    parser.add_argument(
+        "--failure-min-exchanges",
+        type=_positive_int,
+        default=10,
+        help="exchanges a route needs within the window before its failure rate is judged",
+    )
+    parser.add_argument("--failure-window-seconds", type=_positive_float, default=300.0)
     parser.set_defaults(func=run)
 
 
@@ -50,7 +72,23 @@ def _rate(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"sample rate must be within 0..1, found {value}")
+        raise argparse.ArgumentTypeError(f"expected a share within 0..1, found {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, found {text!r}")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
+    if not 0.0 < value <= 86_400.0:
+        raise argparse.ArgumentTypeError(f"expected 0 < seconds <= 86400, found {value}")
     return value
 
 
@@ -66,6 +104,9 @@ def settings_from(args: argparse.Namespace) -> SidecarSettings:
         redaction_headers=tuple(args.redact_header),
         replay_endpoint=args.replay_endpoint,
         replay_ttl_seconds=args.replay_ttl_seconds,
+        failure_rate_threshold=args.failure_rate_threshold,
+        failure_min_exchanges=args.failure_min_exchanges,
+        failure_window_seconds=args.failure_window_seconds,
     )
 
 
@@ -77,23 +118,54 @@ def run(args: argparse.Namespace) -> int:
         print(f"camelops sidecar: {exc}", file=sys.stderr)
         return EXIT_ERROR
     setup_logging(args.settings.log)
+    listen = Listen(args.listen_host, args.listen_port, args.settings.secrets.sidecar_token)
     # the handover token comes from the environment: a command line is readable by anyone
-    token = args.settings.secrets.sidecar_token
-    asyncio.run(serve(settings, args.relay_url, args.listen_port, handover_token=token))
+    handover = args.settings.secrets.handover_token
+    asyncio.run(serve(settings, args.relay_url, listen.checked(), handover_token=handover))
     return EXIT_OK
 
 
+@dataclass(frozen=True, slots=True)
+class Listen:
+    host: str
+    port: int
+    token: str = field(default="", repr=False)
+
+    def checked(self) -> Listen:
+        """Replays carry original, unredacted messages: an address other than loopback only
+        with a token. Without one the API stays on loopback (capture and shipping go on, the
+        runner's replays fail as unreachable): a pod without the Secret still runs."""
+        if self.token or _loopback(self.host):
+            return self
+        log.error(
+            "no $CAMELOPS_SIDECAR_TOKEN: the replay API listens on 127.0.0.1, not %s; the "
+            "runner cannot reach it (create the camelops-sidecar Secret)",
+            self.host,
+        )
+        return Listen("127.0.0.1", self.port)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 async def serve(
-    settings: SidecarSettings, relay_url: str, port: int, *, handover_token: str = ""
+    settings: SidecarSettings, relay_url: str, listen: Listen, *, handover_token: str = ""
 ) -> None:
     stop = stop_requested()
     async with aiohttp.ClientSession() as session:
         sidecar = Sidecar(settings, session, relay_url=relay_url)
-        runner = web.AppRunner(sidecar_api(sidecar, handover_token=handover_token))
+        runner = web.AppRunner(sidecar_api(sidecar, token=listen.token, handover_token=handover_token))
         await runner.setup()
-        # loopback only: replays carry original, unredacted messages
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        log.info("sidecar for %s listening on 127.0.0.1:%d", settings.integration, port)
+        await web.TCPSite(runner, listen.host, listen.port).start()
+        log.info(
+            "sidecar for %s listening on %s:%d (%s)",
+            settings.integration, listen.host, listen.port,
+            "runner token required" if listen.token else "loopback, no token",
+        )  # fmt: skip
         try:
             await sidecar.run(stop)
         finally:

@@ -121,7 +121,11 @@ def runner_daemon(args: argparse.Namespace) -> int:
     from runner.driver import DriverError  # noqa: PLC0415
 
     try:
-        paths = SidecarPaths(relay=args.relay, sidecars=tuple(args.sidecar))
+        paths = SidecarPaths(
+            relay=args.relay,
+            sidecars=tuple(args.sidecar),
+            token=args.settings.secrets.sidecar_token,
+        )
         if args.driver == "local":
             from camelops.wiring.local_runner import run_local_runner  # noqa: PLC0415
 

@@ -18,6 +18,7 @@ from camelops.wiring.pki import close_pki, open_pki, server_certificate
 from camelops.wiring.portal_mount import PkiRunnerCredentials, mount_portal
 from reconciler.api.app import add_metrics
 from reconciler.api.auth import allow_public
+from reconciler.api.exchanges import install_exchanges
 from reconciler.api.replays import install_replays
 from reconciler.dispatch import Dispatcher
 from reconciler.git import GitCredentials
@@ -29,7 +30,8 @@ from reconciler.sources import HostToken, policy_for
 from reconciler.tunnel_callbacks import ReconcilerCallbacks, RefreshingDispatcher
 from reconciler.tunnel_dispatch import TunnelDispatcher
 from renderers.local import LocalOptions
-from telemetry.intake import ControlPlaneTelemetry
+from telemetry.intake import CamelVerdict, ControlPlaneTelemetry
+from tunnel.pki.identity import RunnerIdentity
 from tunnel.pki.service import ControlPlanePki
 from tunnel.registration import CA_PATH, REGISTER_PATH, registration_routes
 from tunnel.server import TUNNEL_PATH, ServerSettings, TunnelServer
@@ -109,6 +111,7 @@ def build_wired_plane(
     telemetry = None
     if telemetry_dsn is not None:
         telemetry = _wire_telemetry(callbacks, telemetry_dsn)
+        install_exchanges(plane.app, telemetry.store)  # the API reads what the portal reads
         lifetimes.append(telemetry.lifetime)
     lifetimes.append(_tunnel_lifetime(server, pki, callbacks))
     for position, lifetime in enumerate(lifetimes):
@@ -166,7 +169,15 @@ def _wire_replays(
 def _wire_telemetry(callbacks: ReconcilerCallbacks, dsn: str) -> ControlPlaneTelemetry:
     """Telemetry batches from runners -> ingestor -> store; its `lifetime` (migrate, flush)
     is started by the caller, before the tunnel."""
-    telemetry = ControlPlaneTelemetry.open(dsn, callbacks.environments_of, callbacks.projects_of)
+
+    async def camel_health(runner: RunnerIdentity, verdict: CamelVerdict) -> None:
+        await callbacks.camel_health(
+            runner, verdict.environment, verdict.integration, verdict.pod, verdict.problems
+        )
+
+    telemetry = ControlPlaneTelemetry.open(
+        dsn, callbacks.environments_of, projects_of=callbacks.projects_of, on_camel=camel_health
+    )
     callbacks.add_handler(telemetry.intake.handle)
     return telemetry
 

@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from contract.exchanges import ExchangeSummary, cursor_of, parse_cursor, parse_moment
 from portal.keys import PORTAL, SESSION
 from portal.render import error_page, render
 from portal.routing import needs
 from portal.traces import TraceReader
 from reconciler.service.portal_actions import ConflictError, NotAllowedError, NotFoundError
 from reconciler.service.portal_types import Role
-from telemetry.store import ExchangeSummary, StoreError
+from telemetry.store import StoreError
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -35,10 +36,7 @@ def _reader(request: web.Request) -> TraceReader:
 
 
 def _cursor(value: str) -> tuple[datetime, str] | None:
-    ms, sep, exchange = value.partition(":")
-    if not sep or not ms.isdigit() or not _EXCHANGE.match(exchange):
-        return None
-    return datetime.fromtimestamp(int(ms) / 1000, UTC), exchange
+    return parse_cursor(value)  # the API's too: one format, bounded (a huge one is ignored)
 
 
 def _place(request: web.Request) -> tuple[str, datetime] | None:
@@ -46,7 +44,10 @@ def _place(request: web.Request) -> tuple[str, datetime] | None:
     integration, at = _text(request, "integration"), request.query.get("at", "")
     if integration is None or not at.isdigit() or len(at) > 15:
         return None
-    return integration, datetime.fromtimestamp(int(at) / 1000, UTC)
+    try:
+        return integration, datetime.fromtimestamp(int(at) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):  # beyond the calendar: only a hint, ignored
+        return None
 
 
 def place_of(row: ExchangeSummary) -> dict[str, str]:
@@ -54,16 +55,8 @@ def place_of(row: ExchangeSummary) -> dict[str, str]:
     return {"integration": row.integration, "at": str(round(row.started_at.timestamp() * 1000))}
 
 
-def cursor_of(row: ExchangeSummary) -> str:
-    return f"{round(row.started_at.timestamp() * 1000)}:{row.exchange_id}"
-
-
 def _moment(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_moment(value) if value else None
 
 
 def _text(request: web.Request, name: str, pattern: re.Pattern[str] = _NAME) -> str | None:

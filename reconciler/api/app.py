@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from reconciler.api import accounts, environments, projects, replays
+from reconciler.api import accounts, environments, exchanges, projects, replays
 from reconciler.api.auth import (
     PUBLIC_PATHS,
     PUBLIC_PREFIXES,
@@ -79,6 +79,7 @@ def make_api(services: Services) -> web.Application:
     api.add_routes(projects.routes)
     api.add_routes(environments.routes)
     api.add_routes(replays.routes)
+    api.add_routes(exchanges.routes)
     api.add_routes(accounts.routes)
     return api
 

@@ -82,6 +82,57 @@ def _replay(env: tuple[str, ...]) -> dict[str, Any]:
     return op
 
 
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}  # fmt: skip
+
+
+_TEXT = {"type": "string", "pattern": "^[A-Za-z0-9][-A-Za-z0-9._]{0,199}$"}
+_EXCHANGE_ID = {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"}
+_MOMENT = {"type": "string", "format": "date-time"}
+_PAGE = (
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "rows (default 50)"),
+    _query("cursor", {"type": "string", "maxLength": 220}, "`next` of the previous page"),
+)
+
+
+def _exchanges(env: tuple[str, ...], *, failed_only: bool) -> dict[str, Any]:
+    """Search (or the failures) of one environment: newest first, keyset pages on (time, id)."""
+    summary = (
+        "Failed exchanges of the environment, newest first"
+        if failed_only
+        else "Captured exchanges of the environment, newest first (filters, keyset pages)"
+    )
+    op = _op(summary, params=env, errors=("400", "401", "404", "503"))
+    op["parameters"].append(_query("integration", _TEXT, "integration name"))
+    if not failed_only:
+        op["parameters"] += [
+            _query("route", _TEXT, "route id the exchange entered"),
+            _query("status", {"type": "string", "enum": ["completed", "failed", "incomplete"]},
+                   "outcome"),
+            _query("exchangeId", _EXCHANGE_ID, "one exchange"),
+            _query("since", _MOMENT, "started at or after (ISO 8601)"),
+            _query("until", _MOMENT, "started before (ISO 8601)"),
+        ]  # fmt: skip
+    op["parameters"] += list(_PAGE)
+    return op
+
+
+def _exchange(env: tuple[str, ...]) -> dict[str, Any]:
+    op = _op("One exchange: headers, body (redacted), node timeline", params=env,
+             errors=("401", "404", "503"))  # fmt: skip
+    op["parameters"].append(_param("exchange", _EXCHANGE_ID))
+    return op
+
+
+def _stats(env: tuple[str, ...]) -> dict[str, Any]:
+    op = _op("Route statistics (JMX, every exchange) and node latencies (traced exchanges)",
+             params=env, errors=("400", "401", "404", "503"))  # fmt: skip
+    op["parameters"].append(_param("integration"))
+    op["parameters"].append(_query("since", _MOMENT, "node latencies from this time on"))
+    return op
+
+
 def _metrics() -> dict[str, Any]:
     op = _public(_op("Prometheus metrics", errors=()))
     op["responses"]["200"] = {
@@ -179,6 +230,10 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/hooks/git/{repo}": {"post": hook},
             "/api/v1/hooks/git/{org}/{repo}": {"post": org_hook},
             env_path + "/replays": {"post": _replay(env)},
+            env_path + "/exchanges": {"get": _exchanges(env, failed_only=False)},
+            env_path + "/failures": {"get": _exchanges(env, failed_only=True)},
+            env_path + "/exchanges/{exchange}": {"get": _exchange(env)},
+            env_path + "/integrations/{integration}/stats": {"get": _stats(env)},
             "/api/v1/users": {
                 "get": _op("The org's users (admin)", errors=("401", "403")),
                 "post": _op(

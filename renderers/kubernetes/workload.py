@@ -197,12 +197,27 @@ def _sidecar_container(ctx: EnvContext, effective: EffectiveIntegration) -> Mani
         "imagePullPolicy": "IfNotPresent",
         "args": sidecar_args(ctx, effective),
         "env": [
-            {"name": "CAMELOPS_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+            {"name": "CAMELOPS_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            # the runner reaches the replay API on the pod address (the NetworkPolicy lets
+            # only the runner in) and must send this token; without the Secret the sidecar
+            # keeps its API on loopback and the pod still starts
+            {"name": "CAMELOPS_POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {
+                "name": "CAMELOPS_SIDECAR_TOKEN",
+                "valueFrom": {
+                    "secretKeyRef": {"name": SIDECAR_CREDENTIALS, "key": "token", "optional": True}
+                },
+            },
         ],
         "ports": [{"name": "sidecar", "containerPort": SIDECAR_PORT, "protocol": "TCP"}],
         "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
         "securityContext": _restricted(),
     }
+
+
+SIDECAR_CREDENTIALS = "camelops-sidecar"
+"""The Secret (key `token`) in each environment namespace whose value the runner sends to the
+sidecars ($CAMELOPS_SIDECAR_TOKEN on both sides)."""
 
 
 def relay_url(ctx: EnvContext) -> str:
@@ -220,6 +235,7 @@ def sidecar_args(ctx: EnvContext, effective: EffectiveIntegration) -> list[str]:
         "--pod=$(CAMELOPS_POD)",
         f"--jolokia-url=http://127.0.0.1:{JOLOKIA_PORT}/jolokia/",
         f"--relay-url={relay_url(ctx)}",
+        "--listen-host=$(CAMELOPS_POD_IP)",
         f"--listen-port={SIDECAR_PORT}",
         *sidecar_capture_flags(effective, _literal),
     ]

@@ -115,12 +115,29 @@ class Redaction(StrictModel):
     )
 
 
+class CamelHealthRules(StrictModel):
+    """When Camel itself makes the environment Degraded (the sidecar judges, every 5 s)."""
+
+    failure_rate_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="a route failing more than this share of its exchanges within the window "
+        "makes the environment Degraded (1: never)",
+    )
+    min_exchanges: int = Field(
+        default=10, ge=1, le=1_000_000, description="exchanges a route needs in the window"
+    )
+    window_seconds: int = Field(default=300, ge=10, le=86_400)
+
+
 class Observability(StrictModel):
     sidecar: bool = Field(default=True, description="run the camelops sidecar next to Camel")
     sampling: float = Field(default=1.0, ge=0.0, le=1.0, description="share of exchanges kept")
     keep_failed: bool = Field(default=True, description="always keep failed exchanges")
     body_max_chars: int = Field(default=4096, ge=0, le=1_048_576)
     redaction: Redaction = Field(default_factory=Redaction)
+    health: CamelHealthRules = Field(default_factory=CamelHealthRules)
 
 
 class Replay(StrictModel):

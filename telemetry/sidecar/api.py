@@ -1,9 +1,19 @@
-"""The sidecar's own loopback HTTP API, called by the runner: replay, status and the handover
-of held originals to a successor (telemetry.sidecar.handover)."""
+"""The sidecar's own HTTP API, called by the runner: replay, status and the handover of held
+originals to a successor (telemetry.sidecar.handover).
+
+On the pod's loopback (the local driver) replay and status need no credential. In a cluster it
+listens on the pod address, where the rendered NetworkPolicy lets only the runner in, and every
+call must carry `Authorization: Bearer <token>` (the token from the environment's
+`camelops-sidecar` Secret, which the runner holds too): a replay sends original, unredacted
+messages. The handover routes check their own per-sidecar token instead (local driver only)."""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from telemetry.sidecar.handover import (
@@ -111,8 +121,31 @@ async def _read_capped(request: web.Request, cap: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def sidecar_api(sidecar: Sidecar, *, handover_token: str = "") -> web.Application:
-    app = web.Application(client_max_size=64 * 1024)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _bearer(token: str) -> Middleware:
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == "/v1/originals":
+            return await handler(request)  # checked against the handover token (_refused)
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):  # constant time: no guessing by timing
+            return web.json_response({"error": "missing or wrong runner token"}, status=401)
+        return await handler(request)
+
+    return check
+
+
+def sidecar_api(
+    sidecar: Sidecar, *, token: str = "", handover_token: str = ""
+) -> web.Application:
+    """`token`: required of every call but the handover's when set (it is, whenever the API is
+    not on loopback); `handover_token`: opens the handover routes to that token only."""
+    middlewares = [_bearer(token)] if token else []
+    app = web.Application(client_max_size=64 * 1024, middlewares=middlewares)
     app[SIDECAR_KEY] = sidecar
     app[TOKEN_KEY] = handover_token
     app.router.add_post("/v1/replay", _replay)

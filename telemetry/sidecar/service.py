@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import aiohttp
 
-from contract.telemetry import RouteStat, TelemetryBatch
+from contract.telemetry import CamelHealthReport, RouteStat, TelemetryBatch
 from telemetry.jolokia import JolokiaClient, JolokiaError, truncate
+from telemetry.sidecar.camel_health import CamelHealthWatch, HealthRules
 from telemetry.sidecar.capture import TracerCapture
 from telemetry.sidecar.replay import ReplayExecutor, ReplayOutcome, ReplayResult
 from telemetry.sidecar.settings import SidecarSettings
@@ -43,10 +44,23 @@ class Sidecar:
         client = JolokiaClient(settings.jolokia_url, session)
         self.capture = TracerCapture(client, settings, clock=clock)
         self.executor = ReplayExecutor(
-            client, self.capture.replay, default_endpoint=settings.replay_endpoint
+            client,
+            self.capture.replay,
+            default_endpoint=settings.replay_endpoint,
+            redactor=self.capture.redactor,
         )
         self.route_stats: list[RouteStat] = []
         self._stats_due = 0.0
+        self.health = CamelHealthWatch(
+            HealthRules(
+                failure_rate_threshold=settings.failure_rate_threshold,
+                min_exchanges=settings.failure_min_exchanges,
+                window_seconds=settings.failure_window_seconds,
+            )
+        )
+        self.camel_health: CamelHealthReport | None = None
+        """The latest verdict, sent with every batch; None while Camel is not reachable."""
+        self._health_due = 0.0
 
     async def step(self) -> bool:
         """One capture round; Jolokia trouble is counted and leads to re-discovery next round."""
@@ -58,12 +72,25 @@ class Sidecar:
                     self.capture.client, context, self.wall_ms()
                 )
                 self._stats_due = self.clock() + self.settings.stats_interval_seconds
+            if self.clock() >= self._health_due and self.capture.target is not None:
+                await self.check_health()
         except JolokiaError as exc:
             self.capture.counters.jolokia_failures += 1
             self.capture.target = None
+            self.camel_health = None
             log.warning("capture round failed, will rediscover Camel: %s", exc)
             return False
         return True
+
+    async def check_health(self) -> CamelHealthReport:
+        """Read route states and counters now (the capture must be connected)."""
+        assert self.capture.target is not None
+        mbean = self.capture.target.context_mbean
+        self.camel_health = await self.health.check(
+            self.capture.client, mbean, context_name(mbean), self.clock(), self.wall_ms()
+        )
+        self._health_due = self.clock() + self.settings.health_interval_seconds
+        return self.camel_health
 
     def next_batch(self) -> TelemetryBatch:
         exchanges = self.capture.ring.peek(self.settings.batch_max_exchanges)
@@ -76,6 +103,7 @@ class Sidecar:
             exchanges=tuple(exchanges),
             route_stats=tuple(self.route_stats),
             counters=self.capture.counters_snapshot(),
+            camel=self.camel_health,
         )
 
     async def ship_once(self) -> int:

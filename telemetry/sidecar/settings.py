@@ -37,3 +37,10 @@ class SidecarSettings:
     poll_interval_seconds: float = 0.25
     stats_interval_seconds: float = 10.0
     batch_max_exchanges: int = 1_000
+    failure_rate_threshold: float = 0.5
+    """Camel-aware health: a route failing more than this share of its exchanges within
+    `failure_window_seconds` (and at least `failure_min_exchanges` of them) is reported as a
+    problem, and the environment shows Degraded."""
+    failure_min_exchanges: int = 10
+    failure_window_seconds: float = 300.0
+    health_interval_seconds: float = 5.0

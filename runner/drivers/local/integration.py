@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract.status import Health
-from contract.telemetry import SIDECAR_TOKEN_ENV
+from contract.telemetry import HANDOVER_TOKEN_ENV
 from runner.drivers.local.cds import ClassDataSharing
 from runner.drivers.local.handover import hand_over
 from runner.drivers.local.logs import camel_error, rotate
@@ -233,7 +233,7 @@ class LocalIntegration:
             f"--listen-port={instance.ports.sidecar}",
         ]
         # the token in the environment: a command line is readable by every local user
-        env = {"PYTHONUNBUFFERED": "1", SIDECAR_TOKEN_ENV: instance.sidecar_token}
+        env = {"PYTHONUNBUFFERED": "1", HANDOVER_TOKEN_ENV: instance.sidecar_token}
         instance.start_sidecar(argv, process_env(env))
 
     def sidecar_url(self) -> str | None:

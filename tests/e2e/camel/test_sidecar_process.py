@@ -1,9 +1,11 @@
 """`camelops sidecar` as a real process next to a real Camel JVM: ships to a relay, answers
-status and replay on loopback, stops cleanly on SIGTERM."""
+status and replay (to the runner's token only, as on a pod address), stops cleanly on
+SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -22,6 +24,8 @@ from tests.e2e.camel.conftest import ROOT, StartCamel, free_port
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+TOKEN = "runner-token-for-the-test"
+RUNNER = {"Authorization": f"Bearer {TOKEN}"}
 
 ROUTES = """
 - route:
@@ -75,12 +79,14 @@ async def test_sidecar_process_ships_serves_status_and_replays(
         "--relay-url", f"http://127.0.0.1:{relay.port}/v1/telemetry",
         "--replay-endpoint", "direct:greet",
     ]  # fmt: skip
-    sidecar = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
+    env = {**os.environ, "CAMELOPS_SIDECAR_TOKEN": TOKEN}
+    sidecar = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, env=env)
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=RUNNER) as session:
             status_url = f"http://127.0.0.1:{api_port}/v1/status"
             await wait_for(lambda: sidecar.poll() is None and bool(received), "first batch")
             await _wait_connected(session, status_url)
+            await _refuses_without_the_token(api_port)
             for body in ("world", "bad one"):
                 async with session.post(f"{jvm.http_url}/greet", data=body) as response:
                     await response.read()
@@ -95,13 +101,24 @@ async def test_sidecar_process_ships_serves_status_and_replays(
             async with session.post(replay, json={"exchange_id": failed.exchange_id}) as response:
                 answer = await response.json()
             assert answer["outcome"] == "failed", "the cause is not fixed: the route throws again"
-            assert "CamelExecutionException" in answer["reason"]
+            # what the route threw, not Camel's CamelExecutionException around it
+            assert answer["reason"] == "java.lang.IllegalStateException: bad greeting"
             async with session.post(replay, data=b"{not json") as response:
                 assert response.status == 400
     finally:
         sidecar.send_signal(signal.SIGTERM)
         _, stderr = sidecar.communicate(timeout=20)
     assert sidecar.returncode == 0, stderr.decode()[-2000:]
+
+
+async def _refuses_without_the_token(port: int) -> None:
+    async with aiohttp.ClientSession() as stranger:
+        for headers in ({}, {"Authorization": "Bearer not-the-token"}):
+            replay = f"http://127.0.0.1:{port}/v1/replay"
+            async with stranger.post(replay, json={"exchange_id": "x"}, headers=headers) as r:
+                assert r.status == 401
+            async with stranger.get(f"http://127.0.0.1:{port}/v1/status", headers=headers) as r:
+                assert r.status == 401
 
 
 async def _wait_connected(session: aiohttp.ClientSession, url: str) -> None:

@@ -256,6 +256,18 @@ async def test_traces_search_pages_by_keyset_without_gaps(world: PortalWorld) ->
     assert "No exchange matches." in none
 
 
+async def test_a_cursor_beyond_any_date_is_ignored_not_a_server_error(world: PortalWorld) -> None:
+    world.add_exchanges([exchange(1)])
+    viewer = await world.login("victor")
+    for query in (
+        "before=99999999999999999:EX-00000001", "before=9999999999999:EX-00000001",
+        "since=0001-01-01T00:00:00%2B01:00", "until=9999-12-31T23:59:59-01:00",
+    ):  # fmt: skip
+        status, page = await viewer.get(f"/traces?{query}")
+        assert status == 200, query
+        assert "<code>EX-00000001</code>" in page, query
+
+
 async def test_audit_filters_and_pages(world: PortalWorld) -> None:
     for n in range(60):
         world.core.store.desired.audit(world.core.org_id, "bot", f"test.{n % 2}", project="shop")

@@ -32,10 +32,24 @@ class RecordingJolokia(JolokiaClient):
         self.sent: list[tuple[str, str, tuple[Any, ...]]] = []
         self.fail_with = ""
 
-    async def execute(self, mbean: str, operation: str, *arguments: Any) -> Any:
+    async def execute(
+        self, mbean: str, operation: str, *arguments: Any, stack_trace: bool = False
+    ) -> Any:
         if self.fail_with:
+            # the shape Jolokia 2.3 answers with when Camel's sendBody throws (seen against
+            # the real JVM): the wrapper in `error`, the cause chain only in the stack trace
+            wrapper = "org.apache.camel.CamelExecutionException"
             raise JolokiaRequestError(
-                self.fail_with, error_type="org.apache.camel.CamelExecutionException", status=500
+                f"{wrapper} : Exception occurred during execution on the exchange: Exchange[X-1]",
+                error_type=wrapper,
+                status=500,
+                stack_trace=(
+                    f"{wrapper}: Exception occurred during execution on the exchange\n"
+                    "\tat org.apache.camel.support.ExchangeHelper.extractResultBody(x.java:1)\n"
+                    f"Caused by: {self.fail_with}\n\t... 42 more\n"
+                )
+                if stack_trace
+                else "",
             )
         self.sent.append((mbean, operation, arguments))
         return None

@@ -83,6 +83,8 @@ async def build_rig(
     session: aiohttp.ClientSession,
     *,
     timeout: float = 15.0,
+    sidecar_token: str = "",
+    runner_token: str = "",
 ) -> Rig:
     core.controller.request(core.project.id)
     await core.controller.wait_idle()  # environments dev and prod exist, prod -> prod-runner
@@ -92,9 +94,10 @@ async def build_rig(
     callbacks.replays = sender
     clock = SteppedClock()
     sidecar, jolokia = sidecar_with_originals(session, clock)
-    sidecar_url = await serve(apps, sidecar_api(sidecar))
+    sidecar_url = await serve(apps, sidecar_api(sidecar, token=sidecar_token))
     client = routed.client(await routed.register("prod-runner", tmp_path))
-    handler = RunnerReplay(client, sidecars_by_integration({"orders": sidecar_url}), session)
+    sidecars = sidecars_by_integration({"orders": sidecar_url})
+    handler = RunnerReplay(client, sidecars, session, token=runner_token)
     handler.install()
     await client.start()
     app = make_app(
@@ -160,11 +163,40 @@ async def test_a_replay_is_audited_sent_to_the_sidecar_and_its_result_recorded(r
     assert status == 422, reused
 
 
+@pytest.mark.parametrize(
+    ("runner_token", "state"),
+    [("pod-token-1", "succeeded"), ("not-it", "rejected"), ("", "rejected")],
+)
+async def test_a_sidecar_on_a_pod_address_answers_the_runners_token_only(
+    routed: ControlPlane,
+    core: Core,
+    aiohttp_client: ClientFactory,
+    tmp_path: Path,
+    loopback_apps: list[web.AppRunner],
+    session: aiohttp.ClientSession,
+    runner_token: str,
+    state: str,
+) -> None:
+    rig = await build_rig(
+        routed, core, aiohttp_client, tmp_path, loopback_apps, session,
+        sidecar_token="pod-token-1", runner_token=runner_token,
+    )  # fmt: skip
+    status, answer = await rig.replay("EX-1")
+    assert answer["state"] == state, answer
+    if state == "rejected":
+        assert status == 422
+        assert "refused the runner's token" in answer["reason"]
+        assert rig.jolokia.sent == [], "nothing replayed for a caller without the token"
+    else:
+        assert len(rig.jolokia.sent) == 1
+
+
 async def test_the_sidecars_reasons_come_back_clearly(rig: Rig) -> None:
     rig.jolokia.fail_with = "java.net.ConnectException: stock service down"
     status, failed = await rig.replay("EX-2")
     assert (status, failed["state"]) == (200, "failed")
-    assert "stock service down" in failed["reason"]
+    # Camel's root cause, not the CamelExecutionException around it
+    assert failed["reason"] == "java.net.ConnectException: stock service down"
     rig.jolokia.fail_with = ""
     rig.clock.now += TTL_SECONDS + 1
     status, expired = await rig.replay("EX-3")

@@ -42,7 +42,8 @@ def test_every_group_reads_its_variables() -> None:
             "CAMELOPS_CA_PASSPHRASE": "ca-pass",
             "CAMELOPS_NOTIFY_SECRET": "hmac",
             "CAMELOPS_TOKEN": "cop_x",
-            "CAMELOPS_SIDECAR_TOKEN": "handover-y",
+            "CAMELOPS_SIDECAR_TOKEN": "runner-x",
+            "CAMELOPS_SIDECAR_HANDOVER_TOKEN": "handover-y",
             "CAMELOPS_DATA_DIR": "/var/lib/camelops",
             "CAMELOPS_RUNNER_NAMESPACE": "ops",
             "CAMELOPS_CA_FILE": "/etc/camelops/ca.crt.pem",
@@ -58,7 +59,8 @@ def test_every_group_reads_its_variables() -> None:
     assert settings.secrets.kek == bytes(range(32))
     assert settings.secrets.ca_passphrase == b"ca-pass"
     assert settings.secrets.notify_secret == b"hmac"
-    assert settings.secrets.sidecar_token == "handover-y"
+    assert settings.secrets.sidecar_token == "runner-x"
+    assert settings.secrets.handover_token == "handover-y"
     assert settings.runner.data_dir == Path("/var/lib/camelops")
     assert settings.runner.inventory_namespace == "ops"
     assert settings.client.ca_file == Path("/etc/camelops/ca.crt.pem")

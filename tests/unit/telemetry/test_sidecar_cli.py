@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from camelops.cli import build_parser, main
-from camelops.commands.sidecar import settings_from
+from camelops.commands.sidecar import Listen, settings_from
 
 
 def test_bad_redaction_rule_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,3 +30,11 @@ def test_flags_become_settings() -> None:
     assert settings.redaction_headers == ("X-A",)
     assert settings.redaction_patterns == ("K-\\d+",)
     assert settings.replay_endpoint == "direct:orders"
+
+
+def test_a_pod_address_needs_the_runner_token_else_the_api_stays_on_loopback() -> None:
+    assert Listen("10.0.0.7", 9464, "t0ken").checked() == Listen("10.0.0.7", 9464, "t0ken")
+    assert Listen("10.0.0.7", 9464).checked() == Listen("127.0.0.1", 9464)
+    assert Listen("0.0.0.0", 9464).checked().host == "127.0.0.1"
+    assert Listen("::1", 9464).checked() == Listen("::1", 9464)
+    assert Listen("localhost", 9464).checked().host == "localhost"

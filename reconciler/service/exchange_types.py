@@ -1,0 +1,56 @@
+"""What the exchanges API reads captured Camel exchanges through: the `ExchangeReader`
+protocol. The reconciler imports no telemetry code; the composition root hands it the
+telemetry store (the same query layer the portal's trace pages use)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from contract.exchanges import ExchangeDetail, ExchangeSummary, NodeStat, RouteStat
+
+
+class ExchangeReader(Protocol):
+    """Every call is scoped to one org (the caller's); reads raise
+    `contract.exchanges.ExchangeStoreError` when the store does not answer."""
+
+    def search_page(
+        self,
+        org: str,
+        *,
+        environment: str | None = None,
+        integration: str | None = None,
+        route: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        exchange_id: str | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[ExchangeSummary]:
+        """One page, newest first; `before` is the (started_at, id) of the previous page's
+        last row (keyset pagination)."""
+        ...
+
+    def detail(
+        self, org: str, exchange_id: str, *, environment: str | None = None
+    ) -> ExchangeDetail | None:
+        """One exchange with headers, body and its node timeline (already redacted)."""
+        ...
+
+    def node_stats(
+        self,
+        org: str,
+        integration: str,
+        *,
+        since: datetime | None = None,
+        environment: str | None = None,
+    ) -> list[NodeStat]:
+        """Per-node counts and latencies over the traced exchanges."""
+        ...
+
+    def route_stats(
+        self, org: str, integration: str, *, environment: str | None = None
+    ) -> list[RouteStat]:
+        """The latest JMX statistics per route and node."""
+        ...

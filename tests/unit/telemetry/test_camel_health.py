@@ -1,0 +1,99 @@
+"""The sidecar's failure-rate window and the reconciler's combination of Camel's verdict with
+the runner's health (the pure parts; tests/e2e/camel/test_camel_health.py runs them on Camel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contract.telemetry import RouteState
+from reconciler.camel_health import CamelHealthBoard, combined
+from telemetry.sidecar.camel_health import CamelHealthWatch, HealthRules
+
+KEY = ("acme", "prod-runner", "prod")
+
+
+def judged(watch: CamelHealthWatch, at: float, total: int, failed: int) -> list[str]:
+    return watch._judge(RouteState(route_id="orders", state="Started",
+                                   exchanges_total=total, exchanges_failed=failed), at)  # fmt: skip
+
+
+def test_failures_older_than_the_window_stop_counting() -> None:
+    watch = CamelHealthWatch(HealthRules(failure_rate_threshold=0.5, min_exchanges=4,
+                                         window_seconds=60))  # fmt: skip
+    assert judged(watch, 0, 0, 0) == []
+    (problem,) = judged(watch, 30, 10, 8)
+    assert problem == "route orders failed 8 of 10 exchanges in the last 30 s (80%, threshold 50%)"
+    # at t=100 the window starts at t=30: the 8 failures before it no longer count, and the
+    # 2 exchanges since are fewer than the minimum
+    assert judged(watch, 100, 12, 8) == []
+    assert judged(watch, 120, 20, 8) == []  # 10 since t=30, none failed
+
+
+def test_restarted_counters_start_a_new_window() -> None:
+    watch = CamelHealthWatch(HealthRules(min_exchanges=2))
+    judged(watch, 0, 100, 0)
+    assert judged(watch, 5, 3, 3) == [], "a smaller total is a restart: no negative deltas"
+    assert judged(watch, 10, 6, 6) != []
+
+
+def test_a_route_not_started_is_a_problem_whatever_the_counts() -> None:
+    watch = CamelHealthWatch(HealthRules())
+    stopped = RouteState(route_id="stock", state="Suspended")
+    assert watch._judge(stopped, 0) == ["route stock is Suspended"]
+
+
+def test_the_board_forgets_a_sidecar_that_went_quiet() -> None:
+    now = [0.0]
+    board = CamelHealthBoard(ttl_seconds=60, clock=lambda: now[0])
+    assert board.note(KEY, "orders", "orders-0", ("route stock is Stopped",))
+    assert not board.note(KEY, "orders", "orders-1", ("route stock is Stopped",))
+    assert board.problems(KEY) == ("orders: route stock is Stopped",)
+    now[0] = 61
+    assert board.problems(KEY) == ()
+    assert board.problems(("acme", "other", "prod")) == ()
+
+
+def test_combined_takes_the_worse_health_and_names_camel_first() -> None:
+    assert combined("Synced/Healthy", "", ()) == ("Synced/Healthy", "")
+    assert combined("Synced/Progressing", "2 of 3 pods ready", ("orders: route a is Stopped",)) == (
+        "Synced/Degraded",
+        "Camel: orders: route a is Stopped; 2 of 3 pods ready",
+    )
+    assert combined("Synced/Unknown", "", ("x",))[0] == "Synced/Unknown"
+
+
+class _JolokiaStandIn:
+    """Stands in for the agent (a real JVM cannot be held in `Starting` on demand): answers
+    the watch's one bulk read with the given context and route states."""
+
+    def __init__(self, context: str, route: str) -> None:
+        self.context, self.route = context, route
+
+    async def bulk(self, requests: list[dict[str, object]]) -> list[dict[str, object]]:
+        assert len(requests) == 2
+        route = {"RouteId": "orders", "State": self.route, "ExchangesTotal": 0}
+        return [
+            {"status": 200, "value": {"State": self.context}},
+            {"status": 200, "value": {"org.apache.camel:name=orders": route}},
+        ]
+
+
+@pytest.mark.parametrize(
+    ("context", "route", "problems"),
+    [
+        ("Starting", "Stopped", ()),  # on the way up: not judged
+        ("Stopping", "Stopped", ()),  # a terminating pod of a rollout
+        ("Started", "Stopped", ("route orders is Stopped",)),
+        ("Suspended", "Suspended", ("Camel context is Suspended",)),
+    ],
+)
+async def test_only_a_started_or_suspended_context_is_judged(
+    context: str, route: str, problems: tuple[str, ...]
+) -> None:
+    watch = CamelHealthWatch(HealthRules())
+    jolokia: Any = _JolokiaStandIn(context, route)
+    report = await watch.check(jolokia, "ctx-mbean", "ctx", 0.0, 1)
+    assert report.problems == problems
+    assert report.context_state == context
