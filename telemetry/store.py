@@ -268,7 +268,7 @@ class TelemetryStore:
             # the by_exchange_id projection finds where the exchange sits.
             where = self._query(
                 "SELECT integration, started_at FROM $db.exchanges "
-                "WHERE org = {org:String} AND exchange_id = {id:String}" + in_env + " "
+                "WHERE org = {org:String} AND exchange_id = {id:String}" + in_env + " "  # noqa: S608 - fixed SQL
                 "ORDER BY ingested_at DESC LIMIT 1",
                 {"org": org, "id": exchange_id, "env": environment or ""},
             )

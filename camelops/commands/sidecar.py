@@ -158,7 +158,9 @@ async def serve(
     stop = stop_requested()
     async with aiohttp.ClientSession() as session:
         sidecar = Sidecar(settings, session, relay_url=relay_url)
-        runner = web.AppRunner(sidecar_api(sidecar, token=listen.token, handover_token=handover_token))
+        runner = web.AppRunner(
+            sidecar_api(sidecar, token=listen.token, handover_token=handover_token)
+        )
         await runner.setup()
         await web.TCPSite(runner, listen.host, listen.port).start()
         log.info(

@@ -139,9 +139,7 @@ def _bearer(token: str) -> Middleware:
     return check
 
 
-def sidecar_api(
-    sidecar: Sidecar, *, token: str = "", handover_token: str = ""
-) -> web.Application:
+def sidecar_api(sidecar: Sidecar, *, token: str = "", handover_token: str = "") -> web.Application:
     """`token`: required of every call but the handover's when set (it is, whenever the API is
     not on loopback); `handover_token`: opens the handover routes to that token only."""
     middlewares = [_bearer(token)] if token else []

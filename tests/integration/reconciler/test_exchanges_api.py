@@ -183,14 +183,14 @@ async def test_bad_query_parameters_are_400_naming_the_parameter(
     traced: Api, query: str, names: str
 ) -> None:
     body = await get(traced, f"{PROD}/exchanges?{query}", status=400)
-    assert names in body["error"]
+    assert names in body["detail"]
 
 
 async def test_without_a_store_the_routes_answer_503(api: Api) -> None:
     api.core.controller.request(api.core.project.id)
     await api.core.controller.wait_idle()
     body = await get(api, f"{PROD}/exchanges", status=503)
-    assert "telemetry is not configured" in body["error"]
+    assert "telemetry is not configured" in body["detail"]
 
 
 class _BrokenStore:
