@@ -8,14 +8,17 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from contract.errors import ContractError
+
 _CURSOR_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 # what the store's DateTime64(3) columns hold without wrapping; nothing is captured outside
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
-class ExchangeStoreError(Exception):
+class ExchangeStoreError(ContractError):
     """The store holding the exchanges refused or failed a read (the telemetry store's errors
-    derive from it, so readers need not import the store)."""
+    derive from it, so readers need not import the store). Under the contract's base like
+    every error declared here; nothing between a store call and its caller catches ValueError."""
 
 
 @dataclass(frozen=True, slots=True)

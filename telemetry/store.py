@@ -267,8 +267,8 @@ class TelemetryStore:
             # The id alone does not prune the table's order (org, integration, started_at):
             # the by_exchange_id projection finds where the exchange sits.
             where = self._query(
-                "SELECT integration, started_at FROM $db.exchanges "
-                "WHERE org = {org:String} AND exchange_id = {id:String}" + in_env + " "  # noqa: S608 - fixed SQL
+                "SELECT integration, started_at FROM $db.exchanges "  # noqa: S608 - fixed SQL
+                "WHERE org = {org:String} AND exchange_id = {id:String}" + in_env + " "
                 "ORDER BY ingested_at DESC LIMIT 1",
                 {"org": org, "id": exchange_id, "env": environment or ""},
             )

@@ -30,6 +30,7 @@ from reconciler.api.auth import problem
 from reconciler.api.environments import ENV_PATH, environment_of
 from reconciler.api.keys import PRINCIPAL, SERVICES
 from reconciler.api.projects import not_found
+from reconciler.errors import ReconcilerError
 from reconciler.service.exchange_types import ExchangeReader
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def install_exchanges(app: web.Application, reader: ExchangeReader) -> None:
     app[EXCHANGE_READER] = reader
 
 
-class Refused(Exception):
+class Refused(ReconcilerError):
     """An answer other than 200, turned into the API's error body by `_answering`."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -18,6 +18,8 @@ from http import HTTPStatus
 
 from aiohttp import web
 
+from reconciler.errors import ReconcilerError
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -68,7 +70,7 @@ def problem(
     )
 
 
-class ProblemError(web.HTTPException):
+class ProblemError(web.HTTPException, ReconcilerError):
     """A problem answer raised from deep inside a handler (aiohttp answers it as it is)."""
 
     def __init__(self, status: int, body: dict[str, object]) -> None:
