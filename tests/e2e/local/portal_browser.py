@@ -64,7 +64,7 @@ def replay_in_browser(
 
         exchange = row.locator("code").first.inner_text()
         row.get_by_role("link", name=exchange).click()
-        expect(page.get_by_text("failed here")).to_be_visible()
+        expect(page.get_by_text("failed here").first).to_be_visible()
         _checked(page, "exchange", problems)
         page.get_by_role("link", name="Replay…").click()
         page.get_by_role("button", name="Confirm replay").click()

@@ -126,7 +126,7 @@ class Api:
             ssl=self.served.ssl_context(),
         ) as response:  # fmt: skip
             text = await response.text()
-            is_json = response.content_type == "application/json"
+            is_json = response.content_type in ("application/json", "application/problem+json")
             return response.status, json.loads(text) if is_json else text
 
 
