@@ -58,6 +58,18 @@ class ExchangeDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeCounter:
+    """Camel's own counters of a route (node_id empty) or a processor, summed over pods."""
+
+    route_id: str
+    node_id: str
+    total: int
+    failed: int
+    inflight: int
+    mean_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class NodeStat:
     """Per-node counts and latencies over the traced (sampled) exchanges."""
 

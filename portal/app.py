@@ -11,8 +11,8 @@ from portal.pages import traces as trace_pages
 from portal.render import make_templates
 from portal.runner_credentials import RunnerCredentials
 from portal.security import guard, security_headers
-from portal.traces import TraceReader
 from reconciler.service.accounts import PortalAccounts
+from reconciler.service.exchange_types import ExchangeReader
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
 from reconciler.service.route_diagrams import RouteDiagrams
@@ -23,7 +23,7 @@ def portal_app(
     accounts: PortalAccounts,
     views: PortalViews,
     actions: PortalActions,
-    traces: TraceReader | None,
+    traces: ExchangeReader | None,
     credentials: RunnerCredentials | None = None,
     diagrams: RouteDiagrams | None = None,
 ) -> web.Application:

@@ -9,8 +9,8 @@ from jinja2 import Environment
 
 from portal.diagram import LayoutCache
 from portal.runner_credentials import RunnerCredentials
-from portal.traces import TraceReader
 from reconciler.service.accounts import PortalAccounts
+from reconciler.service.exchange_types import ExchangeReader
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_types import SessionRecord
 from reconciler.service.portal_views import PortalViews
@@ -22,7 +22,7 @@ class Portal:
     accounts: PortalAccounts
     views: PortalViews
     actions: PortalActions
-    traces: TraceReader | None
+    traces: ExchangeReader | None
     credentials: RunnerCredentials | None
     templates: Environment
     diagrams: RouteDiagrams | None = None

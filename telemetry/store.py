@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from contract.exchanges import (
     ExchangeDetail,
     ExchangeStoreError,
     ExchangeSummary,
+    NodeCounter,
     NodeStat,
     RouteStat,
     StoredNode,
@@ -50,18 +50,6 @@ _chdb_clients: dict[str, Any] = {}
 
 class StoreError(ExchangeStoreError):
     """The telemetry store refused or failed an operation."""
-
-
-@dataclass(frozen=True, slots=True)
-class NodeCounter:
-    """Camel's own counters of a route (node_id empty) or a processor, summed over pods."""
-
-    route_id: str
-    node_id: str
-    total: int
-    failed: int
-    inflight: int
-    mean_ms: float
 
 
 def _open_client(dsn: str) -> Any:

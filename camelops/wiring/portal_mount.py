@@ -14,10 +14,10 @@ from aiohttp.web_urldispatcher import AbstractRuleMatching, MatchedSubAppResourc
 
 from portal.app import portal_app
 from portal.runner_credentials import RunnerCertificate, RunnerCredentials
-from portal.traces import TraceReader
 from reconciler.api.auth import OWN_AUTHENTICATION
 from reconciler.server import ControlPlane
 from reconciler.service.accounts import PortalAccounts
+from reconciler.service.exchange_types import ExchangeReader
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
 from reconciler.service.replay_types import ReplaySender
@@ -75,7 +75,7 @@ class PkiRunnerCredentials:
 def mount_portal(
     plane: ControlPlane,
     *,
-    traces: TraceReader | None,
+    traces: ExchangeReader | None,
     replays: ReplaySender | None,
     credentials: RunnerCredentials | None = None,
 ) -> web.Application:

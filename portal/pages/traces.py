@@ -14,7 +14,7 @@ from contract.exchanges import ExchangeSummary, cursor_of, parse_cursor, parse_m
 from portal.keys import PORTAL, SESSION
 from portal.render import error_page, render
 from portal.routing import needs
-from portal.traces import TraceReader
+from reconciler.service.exchange_types import ExchangeReader
 from reconciler.service.portal_actions import ConflictError, NotAllowedError, NotFoundError
 from reconciler.service.portal_types import Role
 from telemetry.store import StoreError
@@ -28,7 +28,7 @@ _KEY = re.compile(r"^[0-9a-f]{32}$")
 STATUSES = ("completed", "failed")
 
 
-def _reader(request: web.Request) -> TraceReader:
+def _reader(request: web.Request) -> ExchangeReader:
     traces = request.app[PORTAL].traces
     if traces is None:
         raise web.HTTPServiceUnavailable(text="telemetry is not configured on this server")

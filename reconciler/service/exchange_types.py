@@ -1,13 +1,19 @@
-"""What the exchanges API reads captured Camel exchanges through: the `ExchangeReader`
-protocol. The reconciler imports no telemetry code; the composition root hands it the
-telemetry store (the same query layer the portal's trace pages use)."""
+"""What the exchanges API and the portal's trace and diagram pages read captured Camel
+exchanges through: the one `ExchangeReader` protocol. Neither imports telemetry code; the
+composition root hands both the telemetry store."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
 
-from contract.exchanges import ExchangeDetail, ExchangeSummary, NodeStat, RouteStat
+from contract.exchanges import (
+    ExchangeDetail,
+    ExchangeSummary,
+    NodeCounter,
+    NodeStat,
+    RouteStat,
+)
 
 
 class ExchangeReader(Protocol):
@@ -18,6 +24,7 @@ class ExchangeReader(Protocol):
         self,
         org: str,
         *,
+        project: str | None = None,
         environment: str | None = None,
         integration: str | None = None,
         route: str | None = None,
@@ -33,9 +40,15 @@ class ExchangeReader(Protocol):
         ...
 
     def detail(
-        self, org: str, exchange_id: str, *, environment: str | None = None
+        self,
+        org: str,
+        exchange_id: str,
+        *,
+        place: tuple[str, datetime] | None = None,
+        environment: str | None = None,
     ) -> ExchangeDetail | None:
-        """One exchange with headers, body and its node timeline (already redacted)."""
+        """One exchange with headers, body and its node timeline (already redacted); `place`
+        (integration, started_at) from a list's link saves the lookup by id."""
         ...
 
     def node_stats(
@@ -53,4 +66,10 @@ class ExchangeReader(Protocol):
         self, org: str, integration: str, *, environment: str | None = None
     ) -> list[RouteStat]:
         """The latest JMX statistics per route and node."""
+        ...
+
+    def live_counters(
+        self, org: str, integration: str, environment: str, *, since: datetime
+    ) -> list[NodeCounter]:
+        """Camel's counters per route and processor of one integration in one environment."""
         ...

@@ -202,7 +202,7 @@ class _BrokenStore:
     def _fail(self, *_args: object, **_kwargs: object) -> Any:
         raise StoreError("telemetry query failed: Connection refused to secret-host:8123")
 
-    search_page = detail = node_stats = route_stats = _fail
+    search_page = detail = node_stats = route_stats = live_counters = _fail
 
 
 async def test_a_failing_store_is_503_without_its_message(core: Core, aiohttp_client: Any) -> None:
