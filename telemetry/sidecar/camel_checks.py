@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 DOWN = "DOWN"
+STARTING_UP = ("has not yet polled",)
+"""Camel's wording for a polling consumer DOWN only until its first poll (`initialDelay`,
+1 s by default): a pod coming up, which must not flash Degraded (the context's `Starting`
+is not judged either). Its failures read `Consumer failed polling N times`."""
 MAX_ID_CHARS = 200
 MAX_MESSAGE_CHARS = 300
 
@@ -71,10 +75,13 @@ def down_problems(
     redact: Callable[[str], str],
 ) -> list[str]:
     """`health check <id> is DOWN: <message>` per DOWN check. A route already reported as not
-    started is not repeated through its own `route:`/`consumer:` checks, which say the same."""
+    started is not repeated through its own `route:`/`consumer:` checks, which say the same,
+    and a consumer that has not polled yet is starting, not failing."""
     problems = []
     for result in results:
         if result.state.upper() != DOWN or _route_of(result.check_id) in reported_routes:
+            continue
+        if any(words in result.message for words in STARTING_UP):
             continue
         message = redact(_USERINFO.sub(r"\g<scheme>[REDACTED]@", result.message))
         line = f"health check {result.check_id} is {DOWN}"

@@ -163,6 +163,7 @@ async def test_a_down_check_is_a_problem_with_its_message_redacted() -> None:
             {"id": "b", "state": ["DOWN"], "message": "odd state"},
             _down("c", "switched off", enabled=False),
             _down("d", "no probe uses it", readiness=False, liveness=False),
+            _down("consumer:e", "Consumer has not yet polled route: e (file://in)"),
         ),
         {"status": 200, "value": {"k": 1, "l": [], "m": "DOWN"}},
     ],
