@@ -1,15 +1,18 @@
-"""Camel-aware health: route states and failure rates from the JMX MBeans (one Jolokia bulk
-read), judged against the integration's rules. Shipped with every telemetry batch; the control
-plane turns a non-empty `problems` into a Degraded environment naming the route."""
+"""Camel-aware health: route states and failure rates from the JMX MBeans and the results of
+Camel's own health checks (one Jolokia bulk request), judged against the integration's rules.
+Shipped with every telemetry batch; the control plane turns a non-empty `problems` into a
+Degraded environment naming the route or the check."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from contract.telemetry import MAX_CAMEL_PROBLEMS, CamelHealthReport, RouteState
 from telemetry.jolokia import JolokiaClient, raise_for_item
+from telemetry.sidecar.camel_checks import details_request, down_problems, parse_details
 
 STARTED = "Started"
 SUSPENDED = ("Suspending", "Suspended")
@@ -39,13 +42,15 @@ class CamelHealthWatch:
     """Keeps each route's counters over the window; `check` reads Camel and judges."""
 
     rules: HealthRules
+    redact: Callable[[str], str] = str
+    """Applied to Camel's health-check messages (the sidecar's redaction rules)."""
     _samples: dict[str, deque[_Sample]] = field(default_factory=dict)
 
     async def check(
         self, client: JolokiaClient, context_mbean: str, context: str, now: float, now_ms: int
     ) -> CamelHealthReport:
         """`now` (monotonic seconds) ages the window; `now_ms` stamps the report."""
-        context_item, routes_item = await client.bulk(
+        context_item, routes_item, checks_item = await client.bulk(
             [
                 {"type": "read", "mbean": context_mbean, "attribute": ["State"]},
                 {
@@ -53,6 +58,7 @@ class CamelHealthWatch:
                     "mbean": f"org.apache.camel:context={context},type=routes,*",
                     "attribute": ["RouteId", "State", "ExchangesTotal", "ExchangesFailed"],
                 },
+                details_request(context),
             ]
         )
         context_state = _text(raise_for_item(context_item), "State")
@@ -64,6 +70,8 @@ class CamelHealthWatch:
         if context_state in ("", STARTED):
             for route in routes:
                 problems += self._judge(route, now)
+            not_started = {r.route_id for r in routes if r.state != STARTED}
+            problems += down_problems(parse_details(checks_item), not_started, self.redact)
         elif context_state in SUSPENDED:
             problems.append(f"Camel context is {context_state}")
         # else starting or stopping (a rollout): not judged, the workload's health covers it

@@ -56,7 +56,8 @@ class Sidecar:
                 failure_rate_threshold=settings.failure_rate_threshold,
                 min_exchanges=settings.failure_min_exchanges,
                 window_seconds=settings.failure_window_seconds,
-            )
+            ),
+            redact=self.capture.redactor.text,
         )
         self.camel_health: CamelHealthReport | None = None
         """The latest verdict, sent with every batch; None while Camel is not reachable."""

@@ -1,16 +1,20 @@
-"""Camel-aware environment health against a real Camel JVM: the sidecar reads route states and
-failure counts over Jolokia, ships them with its telemetry through the real relay to the
-control plane's intake, and the reconciler records the environment Degraded, naming the route,
-although the runner (the driver) reports it Healthy; healthy again once the route is back.
+"""Camel-aware environment health against a real Camel JVM: the sidecar reads route states,
+failure counts and Camel's own health checks over Jolokia, ships them with its telemetry through
+the real relay to the control plane's intake, and the reconciler records the environment
+Degraded, naming the route or the check, although the runner (the driver) reports it Healthy;
+healthy again once the route (or the consumer's directory) is back.
 
 What stands in: the runner -> control plane tunnel hop (the relay delivers into the intake in
 this process; tests/e2e/camel/test_path_over_tunnel.py runs that hop)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -199,3 +203,66 @@ async def _send(jolokia: JolokiaClient, context: str, body: str) -> Any:
     with contextlib.suppress(JolokiaRequestError):  # a rejected order throws: wanted here
         return await jolokia.execute(context, SEND, "direct:orders", body)
     return None
+
+
+INBOX_ROUTE = """
+- route:
+    id: inbox
+    from:
+      uri: file:{inbox}?autoCreate=false&directoryMustExist=true&delay=200
+      steps:
+        - log: got ${{header.CamelFileName}}
+"""
+
+
+async def test_a_down_health_check_makes_the_environment_degraded(
+    core: Core,  # noqa: F811
+    telemetry_store: TelemetryStore,  # noqa: F811
+    start_camel: StartCamel,
+    aiohttp_server: ServerFactory,
+    tmp_path: Path,
+) -> None:
+    """Every route is Started, yet Camel's consumer check is DOWN: the file consumer cannot
+    poll its missing directory. Only the health check sees it; creating the directory heals."""
+    core.controller.request(core.project.id)
+    await core.controller.wait_idle()
+    plane = Plane(core, telemetry_store)
+    assert "prod" in await plane.callbacks.refresh(plane.runner)
+    relay = await aiohttp_server(relay_app(plane.deliver))
+    inbox = tmp_path / "inbox"
+    jvm = await start_camel({"inbox.camel.yaml": INBOX_ROUTE.format(inbox=inbox)}, {})
+    settings = SidecarSettings(
+        integration="orders", environment="prod", pod="orders-0",
+        jolokia_url=jvm.jolokia_url, health_interval_seconds=0, stats_interval_seconds=600,
+    )  # fmt: skip
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{relay.port}/v1/telemetry"
+        sidecar = Sidecar(settings, session, relay_url=url)
+        await sidecar.capture.connect()
+        await plane.runner_reports(Health.HEALTHY)
+
+        _, detail = await _shipped_until(sidecar, plane, "Synced/Degraded")
+        assert detail.startswith(
+            "Camel: orders: health check consumer:inbox is DOWN: Consumer failed polling"
+        )
+        assert f"route: inbox (file://{inbox})" in detail
+        assert sidecar.camel_health is not None
+        assert [(r.route_id, r.state) for r in sidecar.camel_health.routes] == [
+            ("inbox", "Started")
+        ]
+
+        inbox.mkdir()
+        assert await _shipped_until(sidecar, plane, "Synced/Healthy") == ("Synced/Healthy", "")
+
+
+async def _shipped_until(sidecar: Sidecar, plane: Plane, state: str) -> tuple[str, str]:
+    """Ship verdicts until the recorded state is `state`: the consumer polls every 200 ms, so
+    its check turns within a few polls (bounded: a state that never comes fails the test)."""
+    deadline = time.monotonic() + 30
+    while True:
+        await ship(sidecar)
+        shown = plane.shown()
+        if shown[0] == state or time.monotonic() > deadline:
+            assert shown[0] == state, shown
+            return shown
+        await asyncio.sleep(0.2)  # the consumer's next poll

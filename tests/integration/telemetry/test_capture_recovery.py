@@ -42,9 +42,12 @@ class ScriptedAgent:
         if kind == "write":
             self.writes.append((request["attribute"], request["value"]))
             return {"status": 200, "value": None}
-        if kind == "exec":
+        if kind == "exec" and request["mbean"] == TRACER:
             events = self.dumps.pop(0) if self.dumps else []
             return {"status": 200, "value": json.dumps({"traces": events})}
+        if kind == "exec":  # Camel's health checks: as on a JVM without camel-health
+            error = f"javax.management.InstanceNotFoundException: {request['mbean']}"
+            return {"status": 404, "error_type": "InstanceNotFoundException", "error": error}
         if request["mbean"] == "java.lang:type=Runtime":
             return {"status": 200, "value": {"StartTime": self.started}}
         return {"status": 200, "value": {}}

@@ -9,7 +9,9 @@ import pytest
 
 from contract.telemetry import RouteState
 from reconciler.camel_health import CamelHealthBoard, combined
+from telemetry.sidecar.camel_checks import MAX_ID_CHARS
 from telemetry.sidecar.camel_health import CamelHealthWatch, HealthRules
+from telemetry.sidecar.redact import Redactor
 
 KEY = ("acme", "prod-runner", "prod")
 
@@ -65,18 +67,22 @@ def test_combined_takes_the_worse_health_and_names_camel_first() -> None:
 
 
 class _JolokiaStandIn:
-    """Stands in for the agent (a real JVM cannot be held in `Starting` on demand): answers
-    the watch's one bulk read with the given context and route states."""
+    """Stands in for the agent (a real JVM cannot be held in `Starting` on demand, nor made to
+    answer garbage): answers the watch's one bulk request with the given context and route
+    states and health-check item."""
 
-    def __init__(self, context: str, route: str) -> None:
+    def __init__(self, context: str, route: str, checks: object = None) -> None:
         self.context, self.route = context, route
+        self.checks = checks if checks is not None else {"status": 200, "value": {}}
 
-    async def bulk(self, requests: list[dict[str, object]]) -> list[dict[str, object]]:
-        assert len(requests) == 2
+    async def bulk(self, requests: list[dict[str, object]]) -> list[object]:
+        assert len(requests) == 3
+        assert requests[2]["operation"] == "details()"
         route = {"RouteId": "orders", "State": self.route, "ExchangesTotal": 0}
         return [
             {"status": 200, "value": {"State": self.context}},
             {"status": 200, "value": {"org.apache.camel:name=orders": route}},
+            self.checks,
         ]
 
 
@@ -85,6 +91,7 @@ class _JolokiaStandIn:
     [
         ("Starting", "Stopped", ()),  # on the way up: not judged
         ("Stopping", "Stopped", ()),  # a terminating pod of a rollout
+        # the route's own `route:`/`consumer:` checks are DOWN too: not repeated
         ("Started", "Stopped", ("route orders is Stopped",)),
         ("Suspended", "Suspended", ("Camel context is Suspended",)),
     ],
@@ -93,7 +100,82 @@ async def test_only_a_started_or_suspended_context_is_judged(
     context: str, route: str, problems: tuple[str, ...]
 ) -> None:
     watch = CamelHealthWatch(HealthRules())
-    jolokia: Any = _JolokiaStandIn(context, route)
+    jolokia: Any = _JolokiaStandIn(context, route, _checks(route_down))
     report = await watch.check(jolokia, "ctx-mbean", "ctx", 0.0, 1)
     assert report.problems == problems
     assert report.context_state == context
+
+
+def _down(check_id: str, message: str, **extra: object) -> dict[str, object]:
+    entry = {"id": check_id, "group": "camel", "state": "DOWN", "enabled": True,
+             "message": message, "failureStackTrace": "at Secret.java:1", "readiness": True,
+             "liveness": False}  # fmt: skip
+    return {**entry, **extra}
+
+
+def _checks(*entries: dict[str, object]) -> dict[str, object]:
+    return {"status": 200, "value": {str(e.get("id", i)): e for i, e in enumerate(entries)}}
+
+
+route_down = _down("route:orders", "Route orders has status Stopped")
+
+
+async def _problems(checks: object) -> tuple[str, ...]:
+    watch = CamelHealthWatch(HealthRules(), redact=Redactor.from_rules([r"acct-\d+"]).text)
+    jolokia: Any = _JolokiaStandIn("Started", "Started", checks)
+    return (await watch.check(jolokia, "ctx-mbean", "ctx", 0.0, 1)).problems
+
+
+async def test_a_down_check_is_a_problem_with_its_message_redacted() -> None:
+    checks = _checks(
+        {"id": "context", "state": "UP", "enabled": True, "message": ""},
+        _down(
+            "consumer:inbox",
+            "Consumer failed polling 3 times route: inbox "
+            "(ftp://scott:tiger@ftp.example/in) account acct-4711",
+        ),
+        _down("writer", "", liveness=True),
+    )
+    problems = await _problems(checks)
+    assert problems == (
+        "health check consumer:inbox is DOWN: Consumer failed polling 3 times route: inbox "
+        "(ftp://[REDACTED]@ftp.example/in) account [REDACTED]",
+        "health check writer is DOWN",
+    )
+    assert "Secret.java" not in str(problems), "stack traces stay in the pod"
+
+
+@pytest.mark.parametrize(
+    "checks",
+    [
+        {
+            "status": 404,
+            "error_type": "javax.management.InstanceNotFoundException",
+            "error": "org.apache.camel:context=ctx,type=health,name=DefaultHealthCheck",
+        },
+        {"status": 200, "value": None},
+        {"status": 200, "value": ["DOWN"]},
+        {"status": 200, "value": "DOWN"},
+        {"status": "200", "value": {"x": _down("x", "m")}},
+        "not an item",
+        _checks(
+            {"id": "a", "state": None, "message": "no state"},
+            {"id": "b", "state": ["DOWN"], "message": "odd state"},
+            _down("c", "switched off", enabled=False),
+            _down("d", "no probe uses it", readiness=False, liveness=False),
+            _down("consumer:e", "Consumer has not yet polled route: e (file://in)"),
+        ),
+        {"status": 200, "value": {"k": 1, "l": [], "m": "DOWN"}},
+    ],
+)
+async def test_an_odd_health_check_answer_is_ignored_not_a_traceback(checks: object) -> None:
+    assert await _problems(checks) == ()
+
+
+async def test_an_odd_check_entry_is_capped_and_named_by_its_key() -> None:
+    entry = {"id": 42, "state": "down", "message": {"nested": True}, "readiness": "yes"}
+    big = _down("x" * 5000, "line one\nline two " + "y" * 5000)
+    (first, second) = await _problems({"status": 200, "value": {"odd-key": entry, "big": big}})
+    assert first == "health check odd-key is DOWN"
+    assert second.startswith("health check " + "x" * MAX_ID_CHARS + " is DOWN: line one line two y")
+    assert len(second) <= 500
