@@ -7,6 +7,7 @@ or for `ttl_seconds` after it was received (a sidecar that went away stops count
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -42,12 +43,15 @@ class CamelHealthBoard:
         self._verdicts: dict[EnvKey, dict[tuple[str, str], SidecarVerdict]] = {}
 
     def note(self, key: EnvKey, integration: str, pod: str, problems: tuple[str, ...]) -> bool:
-        """Keep one sidecar's verdict; True when the environment's problems changed."""
+        """Keep one sidecar's verdict; True when the environment's problems changed. Only a
+        change beyond numbers counts: Camel's messages carry counters ("failed polling 12
+        times", a failure rate) that move every round, and each change re-records the
+        environment's state: the history would grow by one row per sidecar poll."""
         with self._lock:
-            before = self._problems(key)
+            before = _shape(self._problems(key))
             sidecars = self._verdicts.setdefault(key, {})
             sidecars[(integration, pod)] = SidecarVerdict(integration, pod, problems, self._clock())
-            return self._problems(key) != before
+            return _shape(self._problems(key)) != before
 
     def problems(self, key: EnvKey) -> tuple[str, ...]:
         """`<integration>: <problem>` lines of the environment's live verdicts, sorted; a
@@ -62,6 +66,13 @@ class CamelHealthBoard:
             del sidecars[gone]
         lines = {f"{v.integration}: {p}" for v in sidecars.values() for p in v.problems}
         return tuple(sorted(lines))
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _shape(problems: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_NUMBER.sub("#", p) for p in problems)
 
 
 def combined(state: str, detail: str, problems: tuple[str, ...]) -> tuple[str, str]:

@@ -57,6 +57,20 @@ def test_the_board_forgets_a_sidecar_that_went_quiet() -> None:
     assert board.problems(("acme", "other", "prod")) == ()
 
 
+def test_only_a_change_beyond_counters_re_records_the_environment() -> None:
+    board = CamelHealthBoard()
+    polling = "health check consumer:inbox is DOWN: Consumer failed polling {} times"
+    assert board.note(KEY, "orders", "orders-0", (polling.format(3),))
+    # the counter moves every round: not a change worth a new history row
+    assert not board.note(KEY, "orders", "orders-0", (polling.format(4),))
+    assert not board.note(KEY, "orders", "orders-0", (polling.format(125),))
+    # the latest words are still what the board answers with
+    assert board.problems(KEY) == (f"orders: {polling.format(125)}",)
+    # another problem, or one gone, is a change
+    assert board.note(KEY, "orders", "orders-0", (polling.format(5), "route stock is Stopped"))
+    assert board.note(KEY, "orders", "orders-0", ())
+
+
 def test_combined_takes_the_worse_health_and_names_camel_first() -> None:
     assert combined("Synced/Healthy", "", ()) == ("Synced/Healthy", "")
     assert combined("Synced/Progressing", "2 of 3 pods ready", ("orders: route a is Stopped",)) == (
