@@ -4,6 +4,7 @@ status channel. The control plane's side is `reconciler.replay_waiter`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -80,7 +81,9 @@ class RunnerReplay:
         await self.client.send(Channel.STATUS, REPLAY_RESULT, result.model_dump(mode="json"))
 
     async def _replay(self, command: ReplayCommand) -> ReplayResult:
-        configured = self.sidecar_url(command)
+        # off the loop: a driver's lookup may wait for a rollout, and the rollout for a retiring
+        # sidecar that flushes to the relay served on this very loop
+        configured = await asyncio.to_thread(self.sidecar_url, command)
         bases = [configured] if configured else []
         if not bases and self.discovered is not None:
             bases = self.discovered(command)

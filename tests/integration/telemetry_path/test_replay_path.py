@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -22,6 +23,7 @@ from aiohttp.test_utils import TestClient
 
 from contract.envelopes import Channel, Envelope
 from contract.message_types import REPLAY, REPLAY_RESULT
+from contract.replay import ReplayCommand
 from reconciler.api.app import build_services, make_app
 from reconciler.api.replays import install_replays
 from reconciler.replay_waiter import TunnelReplaySender
@@ -351,3 +353,22 @@ async def test_concurrent_repeats_and_redelivered_commands_replay_once(
     assert rig.handler.sidecar_calls == 1
     assert len(rig.jolokia.sent) == 1
     assert sorted(r["action"] for r in rig.audit()) == ["replay.completed", "replay.requested"]
+
+
+async def test_a_sidecar_lookup_that_waits_does_not_stall_the_runner(rig: Rig) -> None:
+    """The local driver's lookup waits for a rollout's lock, and that rollout waits for its
+    retiring sidecar, which flushes to the relay on the runner's own event loop: done on the
+    loop, the lookup stalls the runner until the sidecar gives up (seen in the demo: a replay
+    right after a fixing push answered nothing for 30 s). The lookup must run off the loop."""
+    loop = asyncio.get_running_loop()
+    lookup = rig.handler.sidecar_url
+    released = threading.Event()
+
+    def waiting_lookup(command: ReplayCommand) -> str | None:
+        # released by the event loop: a loop blocked in this call can never release it
+        loop.call_soon_threadsafe(released.set)
+        return lookup(command) if released.wait(5) else None
+
+    rig.handler.sidecar_url = waiting_lookup
+    status, done = await rig.replay("EX-1", key="waiting-lookup-1")
+    assert (status, done["state"]) == (200, "succeeded"), done
