@@ -110,6 +110,15 @@ class LocalIntegration:
     def rollout(self, spec: ProcessSpec) -> bool:
         """Run `spec`; True when something changed. Raises StartFailed and keeps the old
         processes serving when the new ones do not become ready."""
+        retired: list[Instance] = []
+        try:
+            return self._roll(spec, retired)
+        finally:
+            # Outside the lock: stopping what was replaced (a sidecar's last flush, up to the
+            # grace period) must not hold up a replay's sidecar lookup, which takes the lock.
+            self._discard(retired, keep_log=False)
+
+    def _roll(self, spec: ProcessSpec, retired: list[Instance]) -> bool:
         with self.lock:
             if (
                 self.spec is not None
@@ -119,7 +128,7 @@ class LocalIntegration:
                 self._ensure_stable(spec)
                 return False
             if spec.replicas == 0:
-                self._replace([], spec)
+                retired.extend(self._replace([], spec))
                 return True
             failed = self.failure
             retrying_later = (
@@ -140,7 +149,7 @@ class LocalIntegration:
                 self._discard(new, keep_log=True)
                 self._record_failure(spec.checksum, str(exc))
                 raise
-            self._replace(new, spec)
+            retired.extend(self._replace(new, spec))
             return True
 
     def _record_failure(self, checksum: str, message: str) -> None:
@@ -153,18 +162,21 @@ class LocalIntegration:
     def _complete(self, spec: ProcessSpec) -> bool:
         return len(self.instances) == spec.replicas
 
-    def _replace(self, new: list[Instance], spec: ProcessSpec) -> None:
+    def _replace(self, new: list[Instance], spec: ProcessSpec) -> list[Instance]:
+        """Serve `new`; the replaced instances, their originals handed over, for the caller to
+        stop once it has let go of the lock."""
         self._ensure_stable(spec)
         if self.stable is not None:
             self.stable.switch([i.ports.http for i in new])
         old, self.instances, self.spec = self.instances, new, spec
         self.failure, self.crashes = None, {}
         self.save()
-        self._retire(old, new)
+        self._hand_over(old, new)
+        return old
 
-    def _retire(self, old: list[Instance], new: list[Instance]) -> None:
-        """Stop the replaced processes; their sidecars' replay originals go to the first new
-        sidecar first, so a replay after a fixing push finds the failed message."""
+    def _hand_over(self, old: list[Instance], new: list[Instance]) -> None:
+        """The replaced sidecars' replay originals go to the first new sidecar (under the lock:
+        a replay waits for them), so a replay after a fixing push finds the failed message."""
         successor = next((i for i in new if i.sidecar_token and i.sidecar.alive()), None)
         handing = [i for i in old if i.sidecar.alive()]
         if successor is not None and handing:
@@ -176,7 +188,6 @@ class LocalIntegration:
                 (successor.ports.sidecar, successor.sidecar_token),
             )
             log.info("%s: %d replay originals handed to %s", self._name, taken, successor.id)
-        self._discard(old, keep_log=False)
 
     def _ensure_stable(self, spec: ProcessSpec) -> None:
         if self.stable is not None and self.stable.port != spec.port:
