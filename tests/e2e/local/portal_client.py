@@ -30,6 +30,9 @@ class ReplayPage:
     reason: str
     audit_ids: tuple[int, ...]
     text: str
+    confirmation: tuple[str, dict[str, str]] = ("", {})
+    """Where the confirmation was posted and its form: posting it again shows the same
+    request's result as it stands now (the idempotency key in the form)."""
 
 
 class PortalClient:
@@ -85,12 +88,19 @@ class PortalClient:
         assert status == 200, page
         form = {k: html.unescape(v) for k, v in _HIDDEN.findall(page)}
         assert form.get("csrf") == self.csrf, "the confirmation carries the session's token"
-        status, done = self.post(link.split("?", 1)[0], form)
+        return self.confirm(link.split("?", 1)[0], form)
+
+    def confirm(self, target: str, form: dict[str, str]) -> ReplayPage:
+        status, done = self.post(target, form)
         assert status == 200, done
         audit = tuple(int(n) for n in _AUDIT.findall(done))
         reason = _REASON.search(done)
         return ReplayPage(
-            _first(_RESULT, done), html.unescape(reason.group(1)) if reason else "", audit, done
+            _first(_RESULT, done),
+            html.unescape(reason.group(1)) if reason else "",
+            audit,
+            done,
+            (target, form),
         )
 
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,6 +92,24 @@ def demo(tmp_path: Path, runtime_home: Path) -> Iterator[Demo]:
     yield running
     if running.process is not None and running.process.poll() is None:
         running.interrupt()
+
+
+def _synced(demo: Demo, revision: str) -> bool:
+    """The runner reported `revision` Synced (the environment API, with the admin token)."""
+    token = (demo.root / "control" / "admin-token").read_text().strip()
+    request = urllib.request.Request(
+        demo.portal_url.rstrip("/") + "/api/v1/projects/shop/environments/local",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        env = json.loads(response.read())
+    bundles = {b["id"] for b in env.get("history") or [] if b.get("revision") == revision}
+    return any(
+        d.get("bundleId") in bundles
+        and d.get("actor") == "runner"
+        and str(d.get("state", "")).startswith("Synced/")
+        for d in env.get("deployments") or []
+    )
 
 
 def _push(clone: Path, path: str, old: str, new: str, message: str) -> float:
@@ -181,10 +200,25 @@ def test_push_runs_a_failing_call_is_fixed_and_ctrl_c_leaves_nothing(
 
     _push(clone, SPEC, 'ORDERS_MAX_ITEMS: "50"', 'ORDERS_MAX_ITEMS: "100"', "orders: allow 100")
     wait_until(lambda: _serves(url, 60, 200, "accepted-v2"), ROLLOUT_TIMEOUT, "the fix")
+    # as the demo's user does: the environment shows the fix synced (the rollout finished, the
+    # replaced process retired) before the replay
+    fix = git("rev-parse", "main", cwd=clone)
+    wait_until(lambda: _synced(demo, fix), ROLLOUT_TIMEOUT, "the fix reported synced")
     # the original was held by the sidecar of the process the fix replaced: handed over to the
     # new sidecar at the rollout, it now runs through the fixed revision
     links = portal.replay_links("shop", "local", "too many items")
     fixed = portal.replay(links[0])
+    if fixed.state == "sent":
+        # the runner's answer came after the portal's 30-s wait: look again, as a person would
+        # (the same confirmation shows the same request as it stands now)
+        again = [fixed]
+
+        def answered() -> bool:
+            again.append(portal.confirm(*fixed.confirmation))
+            return again[-1].state != "sent"
+
+        wait_until(answered, ROLLOUT_TIMEOUT, "the replay's late answer")
+        fixed = again[-1]
     assert fixed.state == "succeeded", fixed.text
 
     assert demo.interrupt() == 0
