@@ -86,16 +86,16 @@ class RunnerSettings:
     """CAMELOPS_CAMEL_HOME: the local driver's Camel Main runtime (lib/*.jar, jolokia-agent.jar)."""
     interval: float = 180.0
     """CAMELOPS_RUNNER_INTERVAL: seconds between drift and health checks of a settled
-    environment (default 180). This and the next three: the kubernetes driver's runner."""
+    environment (default 180). This and the next two: the runner on either driver."""
     recheck: float = 2.0
     """CAMELOPS_RUNNER_RECHECK: seconds before re-checking an environment that is Progressing
     or Missing (default 2), doubled at each re-check up to CAMELOPS_RUNNER_RECHECK_MAX."""
     recheck_max: float = 30.0
     """CAMELOPS_RUNNER_RECHECK_MAX: the longest re-check delay while Progressing (default 30)."""
     ingress_health: IngressHealth = IngressHealth.ADDRESS
-    """CAMELOPS_RUNNER_INGRESS_HEALTH: `address` (default): an Ingress is Healthy once its
-    controller published a load-balancer address; `admitted`: once the API server has it, for
-    clusters whose ingress controller publishes no address."""
+    """CAMELOPS_RUNNER_INGRESS_HEALTH (kubernetes driver): `address` (default): an Ingress is
+    Healthy once its controller published a load-balancer address; `admitted`: once the API
+    server has it, for clusters whose ingress controller publishes no address."""
 
 
 @dataclass(frozen=True, slots=True)

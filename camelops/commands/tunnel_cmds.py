@@ -135,6 +135,7 @@ def runner_daemon(args: argparse.Namespace) -> int:
                     args.camel_home or args.settings.runner.camel_home,
                     paths,
                     stop_processes=args.stop_processes,
+                    settings=args.settings.runner,
                 )
             )
         else:

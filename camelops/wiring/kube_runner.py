@@ -29,12 +29,16 @@ def kubernetes_daemon(
     driver = KubernetesDriver(
         KubeClient(kubeconfig), inventory_namespace=inventory_namespace, rules=rules
     )
-    sync = SyncSettings(
-        interval=chosen.interval, recheck=chosen.recheck, recheck_max=chosen.recheck_max
-    )
-    daemon = RunnerDaemon(data_dir, driver, sync=sync, paths=paths)
+    daemon = RunnerDaemon(data_dir, driver, sync=sync_settings(chosen), paths=paths)
     driver.use_memory(daemon.store)  # a restart does not force a full apply
     return daemon
+
+
+def sync_settings(chosen: RunnerSettings) -> SyncSettings:
+    """The sync daemon's timing from the runner's settings: the same on every driver."""
+    return SyncSettings(
+        interval=chosen.interval, recheck=chosen.recheck, recheck_max=chosen.recheck_max
+    )
 
 
 async def run_kubernetes_runner(
