@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import sys
@@ -17,10 +18,14 @@ from camelops.logs import setup_logging
 from camelops.signals import stop_requested
 from telemetry.sidecar.api import sidecar_api
 from telemetry.sidecar.redact import RedactionRuleError, Redactor
-from telemetry.sidecar.service import Sidecar
+from telemetry.sidecar.service import ShipError, Sidecar
 from telemetry.sidecar.settings import SidecarSettings
 
 log = logging.getLogger(__name__)
+STOP_GRACE = 1.0
+"""Seconds an API call under way at SIGTERM (a replay, a handover) may take to finish."""
+LAST_SHIP_TIMEOUT = 1.0
+"""Seconds the last attempt to ship what the ring still holds may take at SIGTERM."""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -159,7 +164,8 @@ async def serve(
     async with aiohttp.ClientSession() as session:
         sidecar = Sidecar(settings, session, relay_url=relay_url)
         runner = web.AppRunner(
-            sidecar_api(sidecar, token=listen.token, handover_token=handover_token)
+            sidecar_api(sidecar, token=listen.token, handover_token=handover_token),
+            shutdown_timeout=STOP_GRACE,  # the default waits a minute for calls under way
         )
         await runner.setup()
         await web.TCPSite(runner, listen.host, listen.port).start()
@@ -169,6 +175,29 @@ async def serve(
             "runner token required" if listen.token else "loopback, no token",
         )  # fmt: skip
         try:
-            await sidecar.run(stop)
+            await capture_until(stop, sidecar)
         finally:
             await runner.cleanup()
+    log.info("sidecar for %s stopped", settings.integration)
+
+
+async def capture_until(stop: asyncio.Event, sidecar: Sidecar) -> None:
+    """Capture and ship until ``stop``; then the round under way is abandoned, not awaited: a
+    stalled JVM or relay would hold the exit for their timeouts (5 s per Jolokia read, 10 s
+    per post), and a rollout waits for this process. What the ring still holds gets one
+    short last attempt (nothing shipped twice is lost: the relay's 2xx is the only ack)."""
+    capture = asyncio.create_task(sidecar.run(stop), name="sidecar-capture")
+    stopped = asyncio.create_task(stop.wait(), name="sidecar-stop")
+    await asyncio.wait({capture, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    capture.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await capture  # a crash of the capture loop is raised here
+    held = len(sidecar.capture.ring)
+    if not held:
+        return
+    try:
+        async with asyncio.timeout(LAST_SHIP_TIMEOUT):
+            await sidecar.ship_once()
+    except (ShipError, TimeoutError) as exc:
+        log.warning("stopping: %d exchanges not shipped: %r", held, exc)

@@ -7,6 +7,7 @@ again from the instance's pid file after checking that the pid is still the one 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 LOG_FILE = "camel.log"
 SIDECAR_LOG = "sidecar.log"
 PID_FILE = "instance.json"
+log = logging.getLogger(__name__)
 MARKER = "-Dcamelops.instance="
 READY_PATH = "/observe/health/ready"
 HEALTH_PATH = "/observe/health"
@@ -81,6 +83,7 @@ class Proc:
             if not self.alive():
                 return
             time.sleep(0.1)  # polling the exit of a process that may not be our child
+        log.warning("pid %s did not stop %.0fs after SIGTERM: killed", self.pid, grace)
         _signal_group(self.pid, signal.SIGKILL)
         if self.popen is not None:
             self.popen.wait(timeout=10)
