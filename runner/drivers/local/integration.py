@@ -181,8 +181,9 @@ class LocalIntegration:
         handing = [i for i in old if i.sidecar.alive()]
         if successor is not None and handing:
             for instance in handing:
-                # Camel first: its in-flight exchanges end before the originals are read
-                instance.camel.stop(self.settings.stop_grace)
+                # Camel first: its in-flight exchanges end before the originals are read; its
+                # exit is awaited once the lock is free (a replay's lookup waits for the lock)
+                instance.quiesce(self.settings.stop_grace)
             taken = hand_over(
                 [(i.ports.sidecar, i.sidecar_token) for i in handing],
                 (successor.ports.sidecar, successor.sidecar_token),

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -72,6 +73,11 @@ class Proc:
                 return False
             return True
         return self.pid is not None and is_ours(self.pid, self.start_ticks, self.marker)
+
+    def terminate(self) -> None:
+        """SIGTERM to the process group, not waiting for the exit (see `stop`)."""
+        if self.pid is not None and self.alive():
+            _signal_group(self.pid, signal.SIGTERM)
 
     def stop(self, grace: float) -> None:
         """SIGTERM to the process group (Camel shuts down gracefully), SIGKILL after `grace`."""
@@ -141,6 +147,18 @@ class Instance:
 
     def ready(self, timeout: float = 2.0) -> bool:
         return probe(self.ports.management, READY_PATH, timeout)[0] == 200
+
+    def quiesce(self, grace: float) -> None:
+        """SIGTERM to Camel, then wait (at most `grace`) until it no longer serves: its
+        management port refuses connections once the context has stopped, in-flight exchanges
+        done. Not for the exit: the JVM that records the class-data archive writes it after
+        that (seconds on a loaded machine); `stop` waits for the exit later."""
+        self.camel.terminate()
+        deadline = time.monotonic() + grace
+        while self.camel.alive() and time.monotonic() < deadline:
+            if not listening(self.ports.management):
+                return
+            time.sleep(0.05)  # polling another process's shutdown
 
     def stop(self, grace: float) -> None:
         self.camel.stop(grace)
@@ -212,6 +230,15 @@ def is_ours(pid: int, ticks: int | None, marker: str) -> bool:
     if ticks is not None and start_ticks(pid) != ticks:
         return False
     return marker.encode() in cmdline
+
+
+def listening(port: int) -> bool:
+    """Something accepts connections on the loopback port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
 
 
 def probe(port: int, path: str, timeout: float) -> tuple[int, str]:
