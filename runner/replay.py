@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
@@ -74,7 +75,13 @@ class RunnerReplay:
             return
         result = self._answers.get(command.request_id)
         if result is None:
+            started = time.monotonic()
             result = await self._replay(command)
+            # when and how long: a replay answered after the portal's wait is found by this
+            log.info(
+                "replay %s of %s/%s: %s in %.1fs", command.request_id, command.environment,
+                command.integration, result.outcome.value, time.monotonic() - started,
+            )  # fmt: skip
             self._answers[command.request_id] = result
             while len(self._answers) > self._remembered:
                 self._answers.popitem(last=False)
