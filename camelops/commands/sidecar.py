@@ -184,8 +184,8 @@ async def serve(
 async def capture_until(stop: asyncio.Event, sidecar: Sidecar) -> None:
     """Capture and ship until ``stop``; then the round under way is abandoned, not awaited: a
     stalled JVM or relay would hold the exit for their timeouts (5 s per Jolokia read, 10 s
-    per post), and a rollout waits for this process. What the ring still holds gets one
-    short last attempt (nothing shipped twice is lost: the relay's 2xx is the only ack)."""
+    per post), and a rollout waits for this process. What the ring still holds (a post cut
+    short is not acknowledged, so it is still there) gets one short last attempt."""
     capture = asyncio.create_task(sidecar.run(stop), name="sidecar-capture")
     stopped = asyncio.create_task(stop.wait(), name="sidecar-stop")
     await asyncio.wait({capture, stopped}, return_when=asyncio.FIRST_COMPLETED)
