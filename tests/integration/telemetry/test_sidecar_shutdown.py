@@ -3,7 +3,7 @@ the runner's relay have stalled: a rollout waits for the retiring sidecar, and t
 way (a Jolokia read with a 5-s timeout, then a relay post with a 10-s one) used to hold the
 exit for about 15 s. The Jolokia agent here is the scripted stand-in of the capture tests (a
 real JVM cannot be made to hold one request on cue); the relay is the runner's own app, its
-tunnel stalled."""
+tunnel stalled. What the ring holds at the stop still gets one last post."""
 
 from __future__ import annotations
 
@@ -18,12 +18,16 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from camelops.commands.sidecar import capture_until
 from contract.telemetry import TelemetryBatch
 from runner.relay import relay_app
+from telemetry.sidecar.service import Sidecar
+from telemetry.sidecar.settings import SidecarSettings
 from tests.e2e.camel.conftest import ROOT, free_port
 from tests.integration.telemetry.test_capture_recovery import (
     ScriptedAgent,
     ServerFactory,
+    corpus,
     start,
 )
 
@@ -104,3 +108,32 @@ async def test_sigterm_ends_a_sidecar_whose_camel_and_relay_stalled_within_secon
         _, stderr = sidecar.communicate(timeout=30)
     assert took < EXIT_BOUND, f"the sidecar took {took:.1f}s to exit after SIGTERM"
     assert sidecar.returncode == 0, stderr.decode()[-2000:]
+
+
+async def test_what_the_ring_holds_at_the_stop_gets_a_last_attempt(
+    aiohttp_server: ServerFactory,
+) -> None:
+    """The exchanges captured since the last post (a failing call right before a rollout) are
+    shipped on the way out, not dropped with the process."""
+    agent = ScriptedAgent()
+    agent.dumps = [corpus()]
+    jolokia = await start(aiohttp_server, agent)
+    received: list[TelemetryBatch] = []
+
+    async def deliver(batch: TelemetryBatch) -> None:
+        received.append(batch)
+
+    relay = await aiohttp_server(relay_app(deliver))
+    async with aiohttp.ClientSession() as session:
+        sidecar = Sidecar(
+            SidecarSettings(integration="o", jolokia_url=jolokia),
+            session,
+            relay_url=f"http://127.0.0.1:{relay.port}/v1/telemetry",
+        )
+        assert await sidecar.step()
+        assert len(sidecar.capture.ring) == 2
+        stop = asyncio.Event()
+        stop.set()  # SIGTERM before the next post was due
+        await asyncio.wait_for(capture_until(stop, sidecar), timeout=10)
+    assert [len(b.exchanges) for b in received] == [2]
+    assert len(sidecar.capture.ring) == 0
