@@ -114,6 +114,8 @@ class TracerCapture:
             # properties and variables are copied at every node and we never use them
             ("IncludeExchangeProperties", False),
             ("IncludeExchangeVariables", False),
+            # a stream that is not cached would be read (used up) by the copy at each node
+            ("BodyIncludeStreams", False),
             ("Enabled", True),  # last: trace only once the options hold
         ]
         answers = await self.client.bulk(
