@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from contract.telemetry import CaptureCounters, ExchangeRecord, ExchangeStatus, NodeRecord
 from telemetry.jolokia import JolokiaClient, JolokiaUnavailable, raise_for_item
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 TRACER_PATTERN = "org.apache.camel:type=tracer,name=BacklogTracer,*"
 CONTEXT_PATTERN = "org.apache.camel:type=context,*"
 DUMP_OPERATION = "dumpAllTracedMessagesAsJSon()"
+_failed = attrgetter("failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +173,7 @@ class TracerCapture:
         asked before the exchange is built or its messages decoded."""
         if sampled_in(events[0].exchange_id, self.settings.sample_rate):
             return True
-        if any(event.failed for event in events):
+        if any(map(_failed, events)):
             return True
         if self.replay.replayed_any() and any(
             (lazy := e.lazy_message) is not None
