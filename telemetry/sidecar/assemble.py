@@ -53,6 +53,7 @@ class _Pending:
     events: list[TraceEvent] = field(default_factory=list)
     outer_route: str = ""
     seen_at: float = 0.0
+    done: bool = False
 
 
 class ExchangeAssembler:
@@ -81,23 +82,33 @@ class ExchangeAssembler:
 
     def feed(self, events: Iterable[TraceEvent], now: float) -> list[CapturedExchange]:
         done: list[CapturedExchange] = []
+        pending_of = self._pending
+        wanted = self._wanted
+        touched: list[_Pending] = []
         for event in events:
-            pending = self._pending.get(event.exchange_id)
+            pending = pending_of.get(event.exchange_id)
             if pending is None:
-                pending = self._pending[event.exchange_id] = _Pending()
-            pending.seen_at = now
+                pending = pending_of[event.exchange_id] = _Pending()
+            if not touched or touched[-1] is not pending:  # once per run of its events
+                pending.seen_at = now
+                touched.append(pending)
             if event.first and not pending.outer_route:
                 pending.outer_route = event.route_id
             pending.events.append(event)
             if event.last and event.route_id == pending.outer_route:
-                del self._pending[event.exchange_id]
-                if self._wanted is None or self._wanted(pending.events):
+                del pending_of[event.exchange_id]
+                pending.done = True
+                if wanted is None or wanted(pending.events):
                     done.append(build_exchange(pending.events, complete=True))
                 else:
                     self.unwanted += 1
-        while len(self._pending) > self._max_pending:
-            oldest = next(iter(self._pending))
-            done.append(build_exchange(self._pending.pop(oldest).events, complete=False))
+        for pending in touched:
+            if not pending.done:
+                # events still waiting for their exchange's end must not keep the dump alive
+                pending.events = [event.detached() for event in pending.events]
+        while len(pending_of) > self._max_pending:
+            oldest = next(iter(pending_of))
+            done.append(build_exchange(pending_of.pop(oldest).events, complete=False))
         return done
 
     def expire(self, now: float) -> list[CapturedExchange]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from contract.telemetry import CaptureCounters, ExchangeRecord, ExchangeStatus, NodeRecord
 from telemetry.jolokia import JolokiaClient, JolokiaUnavailable, raise_for_item
 from telemetry.sidecar.assemble import CapturedExchange, ExchangeAssembler
 from telemetry.sidecar.buffers import ReplayBuffer, ReplayOriginal, RingBuffer, sampled_in
-from telemetry.sidecar.events import TraceEvent, decode_dump, is_clipped
+from telemetry.sidecar.events import TracedMessage, TraceEvent, decode_dump, is_clipped
 from telemetry.sidecar.redact import Redactor, cap
 from telemetry.sidecar.replay import REPLAY_HEADER
 from telemetry.sidecar.settings import SidecarSettings
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 TRACER_PATTERN = "org.apache.camel:type=tracer,name=BacklogTracer,*"
 CONTEXT_PATTERN = "org.apache.camel:type=context,*"
 DUMP_OPERATION = "dumpAllTracedMessagesAsJSon()"
+_failed = attrgetter("failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,8 @@ class TracerCapture:
             # properties and variables are copied at every node and we never use them
             ("IncludeExchangeProperties", False),
             ("IncludeExchangeVariables", False),
+            # a stream that is not cached would be read (used up) by the copy at each node
+            ("BodyIncludeStreams", False),
             ("Enabled", True),  # last: trace only once the options hold
         ]
         answers = await self.client.bulk(
@@ -143,13 +147,21 @@ class TracerCapture:
         return len(events)
 
     def _new_events(self, events: list[TraceEvent]) -> list[TraceEvent]:
-        fresh = [event for event in events if event.uid > self.cursor]
-        for event in fresh:
-            # uids are the tracer's counter: a gap means its bounded queue dropped events
-            if self.cursor and event.uid > self.cursor + 1:
-                self.counters.events_lost += event.uid - self.cursor - 1
-            self.cursor = event.uid
+        """The events past the cursor (``events`` in uid order); uids are the tracer's counter,
+        so the gaps between them are events its bounded queue dropped."""
+        cursor = self.cursor
+        fresh = events if not events or events[0].uid > cursor else [
+            event for event in events if event.uid > cursor
+        ]  # fmt: skip
+        if not fresh:
+            return fresh
+        first, last = fresh[0].uid, fresh[-1].uid
+        lost = last - first + 1 - len(fresh)
+        if cursor:
+            lost += first - cursor - 1
+        self.counters.events_lost += max(0, lost)
         self.counters.events_seen += len(fresh)
+        self.cursor = last
         return fresh
 
     def _give_up(self, exchanges: list[CapturedExchange]) -> None:
@@ -161,21 +173,20 @@ class TracerCapture:
         asked before the exchange is built or its messages decoded."""
         if sampled_in(events[0].exchange_id, self.settings.sample_rate):
             return True
-        if any(event.failed for event in events):
+        if any(map(_failed, events)):
             return True
         if self.replay.replayed_any() and any(
-            e.lazy_message is not None
-            and e.lazy_message.mentions(REPLAY_HEADER)
-            and self._replayed(e)
+            (lazy := e.lazy_message) is not None
+            and lazy.mentions(REPLAY_HEADER)
+            and self._replayed(lazy.decoded())
             for e in events
         ):
             return True
         self.counters.exchanges_sampled_out += 1
         return False
 
-    def _replayed(self, event: TraceEvent) -> bool:
-        message = event.message
-        return message is not None and any(
+    def _replayed(self, message: TracedMessage) -> bool:
+        return any(
             name == REPLAY_HEADER and self.replay.was_replayed(value)
             for name, value in message.headers
         )
@@ -247,7 +258,7 @@ def to_record(
         failed_node=exchange.failed_node,
         exception_type=error.type[:1000] if error else "",
         exception_message=redactor.text(error.message)[:8000] if error else "",
-        stack_trace=redactor.text(error.stack_trace)[:32000] if error else "",
+        stack_trace=redactor.stack_trace(error.stack_trace)[:32000] if error else "",
         headers=redactor.headers(message.headers[:500], verbatim=verbatim) if message else {},
         body=body[:65536],
         body_truncated=truncated,

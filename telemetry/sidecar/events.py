@@ -47,44 +47,78 @@ class LazyMessage:
     def decoded(self) -> TracedMessage:
         if self._decoded is None:
             try:
-                document = msgspec.json.decode(self._raw)
-            except msgspec.DecodeError:
-                document = {}
-            self._decoded = _message(document if isinstance(document, dict) else {})
+                self._decoded = _fast_message(_message_decoder.decode(self._raw))
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                self._decoded = _tolerant_message(self._raw)
         return self._decoded
 
 
-@dataclass(frozen=True, slots=True)
-class TracedException:
-    type: str
-    message: str
-    stack_trace: str
+class TracedException(msgspec.Struct, frozen=True, gc=False):
+    """As the tracer recorded it; the stack trace is kept escaped and undone when read (a failed
+    exchange carries it at every node after the throw, and only one of them is ever read)."""
+
+    type: str = ""
+    message: str = ""
+    raw_stack_trace: str = msgspec.field(default="", name="stackTrace")
+
+    @property
+    def stack_trace(self) -> str:
+        return unescape(self.raw_stack_trace)
+
+
+_NO_MESSAGE = msgspec.Raw(b"")
 
 
 class TraceEvent(msgspec.Struct, frozen=True, gc=False):
-    """One tracer event's small fields. A compiled struct rather than a frozen dataclass: one
-    is built per event of every exchange, sampled out or not, and a frozen dataclass pays a
-    Python-level ``object.__setattr__`` per field."""
+    """One tracer event's small fields, decoded straight from the dump under Camel's names (every
+    other field, and new ones keep appearing, is skipped unparsed): no Python code runs per
+    event of an exchange that is sampled out. The message stays as raw JSON (``raw_message``,
+    a view into the dump until the assembler detaches it); only a route's first one is read."""
 
     uid: int
-    exchange_id: str
-    route_id: str
-    node_id: str
-    node_name: str
-    node_level: int
-    node_parent_id: str
-    first: bool
-    last: bool
-    timestamp_ms: int
-    elapsed_ms: int
-    failed: bool
-    endpoint_uri: str
-    lazy_message: LazyMessage | None
-    exception: TracedException | None
+    exchange_id: str = msgspec.field(default="", name="exchangeId")
+    route_id: str = msgspec.field(default="", name="routeId")
+    node_id: str = msgspec.field(default="", name="nodeId")
+    node_name: str = msgspec.field(default="", name="nodeShortName")
+    node_level: int = msgspec.field(default=1, name="nodeLevel")
+    node_parent_id: str = msgspec.field(default="", name="nodeParentId")
+    first: bool = False
+    last: bool = False
+    timestamp_ms: int = msgspec.field(default=0, name="timestamp")
+    raw_elapsed_ms: int = msgspec.field(default=0, name="elapsed")
+    failed: bool = False
+    endpoint_uri: str = msgspec.field(default="", name="endpointUri")
+    raw_message: msgspec.Raw = msgspec.field(default=_NO_MESSAGE, name="message")
+    exception: TracedException | None = None
+
+    @property
+    def elapsed_ms(self) -> int:
+        return max(0, self.raw_elapsed_ms)
+
+    @property
+    def lazy_message(self) -> LazyMessage | None:
+        """The route's input message (first events only), not decoded until read."""
+        if not self.first or not _has_message(self.raw_message):
+            return None
+        return LazyMessage(bytes(self.raw_message))
 
     @property
     def message(self) -> TracedMessage | None:
-        return self.lazy_message.decoded() if self.lazy_message is not None else None
+        lazy = self.lazy_message
+        return lazy.decoded() if lazy is not None else None
+
+    def detached(self) -> TraceEvent:
+        """The same event without its view into the dump (kept only for a first event's
+        message, copied): an exchange still pending must not hold a whole dump in memory."""
+        keep = _NO_MESSAGE
+        if self.first and _has_message(self.raw_message):
+            keep = msgspec.Raw(bytes(self.raw_message))
+        return msgspec.structs.replace(self, raw_message=keep)
+
+
+def _has_message(raw: msgspec.Raw) -> bool:
+    # compared without copying: the message is most of the event's bytes
+    return len(raw) > 4 or (len(raw) > 0 and bytes(raw) != b"null")
 
 
 # what the tracer appends to a body it cut at BodyMaxChars (MessageHelper.extractBodyForLogging)
@@ -108,35 +142,8 @@ def unescape(value: str) -> str:
     return decoded if isinstance(decoded, str) else value
 
 
-class _RawException(msgspec.Struct, gc=False):
-    type: str = ""
-    message: str = ""
-    stackTrace: str = ""
-
-
-class _RawEvent(msgspec.Struct, gc=False):
-    """The fields we read, under Camel's names; every other one (new ones keep appearing) is
-    skipped unparsed."""
-
-    uid: int
-    exchangeId: str = ""
-    routeId: str = ""
-    nodeId: str = ""
-    nodeShortName: str = ""
-    nodeLevel: int = 1
-    nodeParentId: str = ""
-    first: bool = False
-    last: bool = False
-    timestamp: int = 0
-    elapsed: int = 0
-    failed: bool = False
-    endpointUri: str = ""
-    message: msgspec.Raw = msgspec.Raw(b"")  # absent: empty
-    exception: _RawException | None = None
-
-
 class _RawDump(msgspec.Struct, gc=False):
-    traces: list[_RawEvent]
+    traces: list[TraceEvent]
 
 
 class _MessageId(msgspec.Struct, gc=False):
@@ -145,6 +152,8 @@ class _MessageId(msgspec.Struct, gc=False):
 
 _dump_decoder = msgspec.json.Decoder(_RawDump)
 _id_decoder = msgspec.json.Decoder(_MessageId)
+_by_uid = attrgetter("uid")
+_exchange_id = attrgetter("exchange_id")
 
 
 def decode_dump(dump: str | None) -> list[TraceEvent]:
@@ -154,49 +163,28 @@ def decode_dump(dump: str | None) -> list[TraceEvent]:
     if not dump:
         return []
     try:
-        raw = _dump_decoder.decode(dump)
+        events = _dump_decoder.decode(dump).traces
     except (msgspec.ValidationError, msgspec.DecodeError):
         return _decode_tolerant(dump)
-    events = [event for item in raw.traces if (event := _fast_event(item)) is not None]
+    if not all(map(_exchange_id, events)) or (events and min(map(_by_uid, events)) < 0):
+        events = [event for raw in events if (event := _with_exchange_id(raw)) is not None]
+    # the tracer's queue is in uid order already, so this is one pass
     return sorted(events, key=_by_uid)
 
 
-_by_uid = attrgetter("uid")
-
-
-def _fast_event(raw: _RawEvent) -> TraceEvent | None:
-    if raw.uid < 0:
+def _with_exchange_id(event: TraceEvent) -> TraceEvent | None:
+    if event.uid < 0:
         return None
-    exchange_id = raw.exchangeId
-    message = raw.message
-    # compared without copying: the message is most of the event's bytes
-    has_message = len(message) > 4 or (len(message) > 0 and bytes(message) != b"null")
-    if not exchange_id and has_message:
-        # 4.4-era events carry the exchange id only inside the message
-        exchange_id = _id_decoder.decode(raw.message).exchangeId
-    if not exchange_id:
+    if event.exchange_id:
+        return event
+    if not _has_message(event.raw_message):
         return None
-    error = raw.exception
-    return TraceEvent(
-        uid=raw.uid,
-        exchange_id=exchange_id,
-        route_id=raw.routeId,
-        node_id=raw.nodeId,
-        node_name=raw.nodeShortName,
-        node_level=raw.nodeLevel,
-        node_parent_id=raw.nodeParentId,
-        first=raw.first,
-        last=raw.last,
-        timestamp_ms=raw.timestamp,
-        elapsed_ms=max(0, raw.elapsed),
-        failed=raw.failed,
-        endpoint_uri=raw.endpointUri,
-        # only a route's first event is replayed or shown
-        lazy_message=LazyMessage(bytes(raw.message)) if has_message and raw.first else None,
-        exception=TracedException(error.type, error.message, unescape(error.stackTrace))
-        if error is not None
-        else None,
-    )
+    # 4.4-era events carry the exchange id only inside the message
+    try:
+        exchange_id = _id_decoder.decode(event.raw_message).exchangeId
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    return msgspec.structs.replace(event, exchange_id=exchange_id) if exchange_id else None
 
 
 def _decode_tolerant(dump: str) -> list[TraceEvent]:
@@ -220,6 +208,7 @@ def decode_event(raw: Any) -> TraceEvent | None:
     exchange_id = _text(raw.get("exchangeId")) or _text(message.get("exchangeId"))
     if not exchange_id:
         return None
+    first = raw.get("first") is True
     return TraceEvent(
         uid=raw["uid"],
         exchange_id=exchange_id,
@@ -228,19 +217,52 @@ def decode_event(raw: Any) -> TraceEvent | None:
         node_name=_text(raw.get("nodeShortName")),
         node_level=_int(raw.get("nodeLevel"), default=1),
         node_parent_id=_text(raw.get("nodeParentId")),
-        first=raw.get("first") is True,
+        first=first,
         last=raw.get("last") is True,
         timestamp_ms=_int(raw.get("timestamp")),
-        elapsed_ms=max(0, _int(raw.get("elapsed"))),
+        raw_elapsed_ms=_int(raw.get("elapsed")),
         failed=raw.get("failed") is True,
         endpoint_uri=_text(raw.get("endpointUri")),
-        # only a route's first event is replayed or shown; copying every node's message
-        # (the tracer sends one per node) would triple the sidecar's CPU for nothing
-        lazy_message=LazyMessage(_message(message))
-        if message and raw.get("first") is True
-        else None,
+        # only a route's first event is replayed or shown
+        raw_message=msgspec.Raw(msgspec.json.encode(message)) if message and first else _NO_MESSAGE,
         exception=_exception(raw.get("exception")),
     )
+
+
+class _Header(msgspec.Struct, gc=False):
+    key: str
+    value: Any = None
+
+
+class _Body(msgspec.Struct, gc=False):
+    type: str = ""
+    value: Any = None
+
+
+class _Message(msgspec.Struct, gc=False):
+    headers: list[_Header] | None = None
+    body: _Body | None = None
+
+
+_message_decoder = msgspec.json.Decoder(_Message)
+
+
+def _fast_message(message: _Message) -> TracedMessage:
+    body = message.body
+    value = body.value if body is not None else None
+    return TracedMessage(
+        headers=tuple((header.key, header.value) for header in message.headers or ()),
+        body=unescape(value) if isinstance(value, str) else None,
+        body_type=body.type if body is not None else "",
+    )
+
+
+def _tolerant_message(raw: bytes) -> TracedMessage:
+    try:
+        document = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        document = {}
+    return _message(document if isinstance(document, dict) else {})
 
 
 def _message(message: dict[str, Any]) -> TracedMessage:
@@ -264,7 +286,7 @@ def _exception(raw: Any) -> TracedException | None:
     return TracedException(
         type=_text(raw.get("type")),
         message=_text(raw.get("message")),
-        stack_trace=unescape(_text(raw.get("stackTrace"))),
+        raw_stack_trace=_text(raw.get("stackTrace")),
     )
 
 

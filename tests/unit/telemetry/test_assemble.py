@@ -75,3 +75,18 @@ def test_an_exchange_whose_first_event_was_lost_has_no_replay_input() -> None:
     (exchange,) = assembler.flush()
     assert exchange.input is None
     assert not exchange.complete
+
+
+def test_pending_events_let_go_of_the_dump_and_keep_the_input_message() -> None:
+    assembler = ExchangeAssembler()
+    all_events = events()
+    assert assembler.feed(all_events[:5], now=0.0) == []
+    (pending,) = assembler._pending.values()
+    # only the route's first events keep their message (copied); the others hold no bytes
+    assert [len(e.raw_message) > 0 for e in pending.events] == [e.first for e in pending.events]
+    assert not any(
+        e.raw_message is o.raw_message for e, o in zip(pending.events, all_events[:5], strict=True)
+    )
+    (ok, _failed) = assembler.feed(all_events[5:], now=1.0)
+    assert ok.input is not None
+    assert ok.input.body == '{"id":1,"email":"a@b.com"}'

@@ -153,3 +153,26 @@ async def test_sampled_out_exchanges_are_dropped_before_their_messages_are_read(
     assert ok_first.lazy_message._decoded is None, "the successful exchange was never decoded"
     assert capture.counters.exchanges_sampled_out == 1
     assert [record.status for record in capture.ring.peek(10)] == [ExchangeStatus.FAILED]
+
+
+async def test_capture_keeps_every_failure_whole_when_sampling_is_zero(
+    capture: TracerCapture,
+) -> None:
+    """Through the capture's own path (cursor -> assembler -> sampling -> records), the dump split
+    across two polls: the failed exchange is kept with its nodes, origin and stack trace."""
+    capture.settings = SidecarSettings(integration="orders", sample_rate=0.0)
+    events = corpus_events()
+    for part in (events[:11], events[11:]):
+        capture._keep(capture.assembler.feed(capture._new_events(part), 0.0))
+    (record,) = capture.ring.peek(10)
+    assert record.status == ExchangeStatus.FAILED
+    assert record.failed_node == "reject"
+    assert [f"{n.route_id}/{n.node_id}" for n in record.nodes] == [
+        "orders-http/to-process", "orders/mark", "orders/check", "orders/reject",
+    ]  # fmt: skip
+    assert record.exception_message == "rejected order"
+    assert record.stack_trace.startswith("java.lang.IllegalArgumentException: rejected order\n")
+    assert record.body == "FAIL now"
+    assert record.headers["CamelHttpMethod"] == "POST"
+    assert capture.counters.exchanges_sampled_out == 1
+    assert capture.assembler.pending == 0

@@ -103,3 +103,23 @@ def test_verbatim_headers_never_unmask_a_secret_header() -> None:
 
 def test_cap_to_one_character() -> None:
     assert cap("abc", 1) == ("a", True)
+
+
+def test_stack_traces_are_redacted_like_any_text_also_when_remembered() -> None:
+    redactor = Redactor.from_rules([r"CUST-\d{6}"])
+    trace = "java.lang.IllegalStateException: CUST-123456 mail a@b.io\n" + (
+        "\tat org.example.Route.process(Route.java:42)\n" * 60
+    )
+    expected = redactor.text(trace)
+    assert "CUST-123456" not in expected
+    assert "a@b.io" not in expected
+    assert redactor.stack_trace(trace) == expected
+    assert redactor.stack_trace(trace) == expected, "the remembered result is the same"
+
+
+def test_remembered_stack_traces_are_bounded() -> None:
+    redactor = Redactor.from_rules()
+    for n in range(300):
+        redactor.stack_trace(f"trace {n} a@b.io")
+    assert len(redactor._memo) == 256
+    assert redactor.stack_trace("trace 299 a@b.io") == f"trace 299 {MASK}"
