@@ -6,8 +6,9 @@ hostile or broken sidecar cannot push unbounded or unexpected data into the stor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,3 +136,35 @@ class TelemetryBatch(_Frozen):
     counters: CaptureCounters = Field(default_factory=CaptureCounters)
     camel: CamelHealthReport | None = None
     """None: the sidecar has no verdict (not connected to Camel yet)."""
+
+
+# Batch format 2 ("columns" beside "exchanges"): the same exchanges, one JSON array per field,
+# so the control plane decodes the insert's columns directly. A column whose every value is
+# the default is left out. The node columns hold every exchange's nodes in order,
+# ``node_count`` of them per exchange.
+_EXCHANGE_FIELDS = tuple(name for name in ExchangeRecord.model_fields if name != "nodes")
+_NODE_FIELDS = tuple(NodeRecord.model_fields)
+_ALWAYS = frozenset({"exchange_id", "status", "started_at_ms", "elapsed_ms", "seq"})
+
+
+def exchange_columns(records: Sequence[ExchangeRecord]) -> dict[str, Any]:
+    """The ``columns`` member of a format-2 batch for ``records`` (JSON-ready)."""
+    rows = [record.model_dump(mode="json", exclude={"nodes"}) for record in records]
+    columns: dict[str, Any] = _transposed(rows, _EXCHANGE_FIELDS, ExchangeRecord)
+    nodes = [node.model_dump(mode="json") for record in records for node in record.nodes]
+    if nodes:
+        columns["node_count"] = [len(record.nodes) for record in records]
+        columns["nodes"] = _transposed(nodes, _NODE_FIELDS, NodeRecord)
+    return columns
+
+
+def _transposed(
+    rows: list[dict[str, Any]], names: tuple[str, ...], model: type[BaseModel]
+) -> dict[str, list[Any]]:
+    columns: dict[str, list[Any]] = {}
+    for name in names:
+        values = [row[name] for row in rows]
+        default = model.model_fields[name].get_default(call_default_factory=True)
+        if name in _ALWAYS or any(value != default for value in values):
+            columns[name] = values
+    return columns
