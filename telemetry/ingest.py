@@ -142,11 +142,14 @@ class Ingestor:
         """``_fresh`` for a columnar batch: the columns as decoded when every id is new."""
         ids, starts = columns.exchange_id, columns.started_at_ms
         # the last row of an id sent twice in one batch wins, as with the row format
-        last = {exchange_id: row for row, exchange_id in enumerate(ids)}
-        stored = self.dedup.stored(scope, [(key, starts[row]) for key, row in last.items()])
-        if len(last) == len(ids) and not stored and taken.keys().isdisjoint(last):
-            taken.update(zip(ids, starts, strict=True))
-            return columns
+        last = dict(zip(ids, range(len(ids)), strict=True))
+        if len(last) == len(ids):
+            stored = self.dedup.stored_among(scope, ids, starts)
+            if not stored and taken.keys().isdisjoint(last):
+                taken.update(zip(ids, starts, strict=True))
+                return columns
+        else:
+            stored = self.dedup.stored_among(scope, list(last), [starts[r] for r in last.values()])
         keep = sorted(row for key, row in last.items() if key not in stored and key not in taken)
         taken.update((ids[row], starts[row]) for row in keep)
         return take(columns, keep)
