@@ -36,7 +36,6 @@ from contract.telemetry import (
     ExchangeStatus,
     NodeRecord,
     TelemetryBatch,
-    exchange_columns,
 )
 from telemetry.ingest import Ingestor
 from telemetry.ingest_columns import Columns
@@ -111,15 +110,7 @@ def bench_ingest(dsn: str) -> None:
     all_batches = batches()
     wire = [b.model_dump_json().encode() for b in all_batches]
     # format 2: the same batches with their exchanges as columns
-    wire_columns = [
-        msgspec.json.encode(
-            {
-                **b.model_dump(mode="json", exclude={"exchanges"}),
-                "columns": exchange_columns(b.exchanges),
-            }
-        )
-        for b in all_batches
-    ]
+    wire_columns = [b.as_columns().model_dump_json().encode() for b in all_batches]
     decoded = [from_model(one) for one in all_batches]
 
     def columns_of(group: list[WireBatch]) -> Columns:
