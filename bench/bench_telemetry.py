@@ -4,7 +4,9 @@
    de-duplication (memory) -> columns -> inserts into exchanges / exchange_nodes / route_stats.
    Baseline in the same run: a bare column-oriented insert of the same rows (columns prepared
    beforehand), so the ratio is what decoding, checking and de-duplicating add. The ingestor is
-   warm (see warm_ingestor), as in a running control plane.
+   warm (see warm_ingestor), as in a running control plane. Both batch formats are timed:
+   format 1 (one object per exchange, what a sidecar posts) and format 2 (columns, what the
+   relay forwards to the control plane).
 2. Sidecar: Jolokia answer bytes -> tracer dump -> decode -> assemble -> sample -> redact ->
    records, as CPU seconds per 1,000 exchanges (= cores busy at 1,000 exchanges/s), at a 1%
    sample rate with every failure kept; in-run baseline: the decoding used before (json.loads,
