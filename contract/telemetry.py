@@ -126,14 +126,14 @@ class CamelHealthReport(_Frozen):
 # exchange's nodes in order, ``node_count`` of them per exchange.
 _NODE_ROWS = MAX_EXCHANGES_PER_BATCH * MAX_NODES_PER_EXCHANGE
 _Name = Annotated[str, Field(max_length=1_000)]
-_Millis = Annotated[int, Field(ge=0)]
+_Unsigned = Annotated[int, Field(ge=0)]
 _ALWAYS = frozenset({"exchange_id", "status", "started_at_ms", "elapsed_ms", "seq"})
 
 
 class NodeColumns(_Frozen):
-    seq: tuple[_Millis, ...] = Field(max_length=_NODE_ROWS)
-    started_at_ms: tuple[_Millis, ...] = Field(max_length=_NODE_ROWS)
-    elapsed_ms: tuple[_Millis, ...] = Field(max_length=_NODE_ROWS)
+    seq: tuple[_Unsigned, ...] = Field(max_length=_NODE_ROWS)
+    started_at_ms: tuple[_Unsigned, ...] = Field(max_length=_NODE_ROWS)
+    elapsed_ms: tuple[_Unsigned, ...] = Field(max_length=_NODE_ROWS)
     route_id: tuple[_Name, ...] | None = Field(default=None, max_length=_NODE_ROWS)
     node_id: tuple[_Name, ...] | None = Field(default=None, max_length=_NODE_ROWS)
     node_name: tuple[_Name, ...] | None = Field(default=None, max_length=_NODE_ROWS)
@@ -152,8 +152,8 @@ class ExchangeColumns(_Frozen):
         max_length=MAX_EXCHANGES_PER_BATCH
     )
     status: tuple[ExchangeStatus, ...] = Field(max_length=MAX_EXCHANGES_PER_BATCH)
-    started_at_ms: tuple[_Millis, ...] = Field(max_length=MAX_EXCHANGES_PER_BATCH)
-    elapsed_ms: tuple[_Millis, ...] = Field(max_length=MAX_EXCHANGES_PER_BATCH)
+    started_at_ms: tuple[_Unsigned, ...] = Field(max_length=MAX_EXCHANGES_PER_BATCH)
+    elapsed_ms: tuple[_Unsigned, ...] = Field(max_length=MAX_EXCHANGES_PER_BATCH)
     route_id: tuple[_Name, ...] | None = Field(default=None, max_length=MAX_EXCHANGES_PER_BATCH)
     failed_node: tuple[_Name, ...] | None = Field(default=None, max_length=MAX_EXCHANGES_PER_BATCH)
     exception_type: tuple[_Name, ...] | None = Field(

@@ -3,6 +3,7 @@ exchanges, de-duplicated the same way (also across a restart), refused whole whe
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from contract.telemetry import ExchangeRecord
 from telemetry.ingest import IngestError, Ingestor, IngestResult
+from telemetry.ingest_queue import CoalescingIngestor
 from telemetry.ingest_wire import WireError, from_object
 from telemetry.store import TelemetryStore
 from tests.integration.telemetry.records import BASE_MS, batch, exchange
@@ -120,3 +122,20 @@ def test_broken_columns_are_refused_whole(
     # the intake's path (a batch inside a tunnel envelope) refuses it the same way
     with pytest.raises(WireError):
         from_object(document)
+
+
+async def test_the_queue_counts_columnar_rows_towards_its_flush(
+    telemetry_store: TelemetryStore,
+) -> None:
+    coalescing = CoalescingIngestor(ingestor(telemetry_store), max_rows=8, max_delay_seconds=60)
+    batches = [batch(f"b{i}", [exchange(i * 4 + n) for n in range(4)]) for i in range(2)]
+    submits = (
+        coalescing.submit("acme", from_object(columnar(b.batch_id, list(b.exchanges))))
+        for b in batches
+    )
+    # 8 rows reach the threshold: one flush, long before the timer's 60 s
+    results = await asyncio.wait_for(asyncio.gather(*submits), 10)
+    assert [r.accepted for r in results] == [4, 4]
+    assert coalescing.flushes == 1
+    assert telemetry_store.count_exchanges("acme", "orders") == 8
+    await coalescing.close()
