@@ -4,6 +4,7 @@ already stored (at-least-once delivery upstream), write the rest to the telemetr
 The hot path never builds a pydantic object per row: JSON bytes are decoded and checked in one
 compiled pass (telemetry.ingest_wire), de-duplication is answered from memory
 (telemetry.ingest_dedup) and rows go to the store column by column (telemetry.ingest_columns).
+A columnar batch (format 2, what the relay forwards) is decoded into those columns directly.
 """
 
 from __future__ import annotations

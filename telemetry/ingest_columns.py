@@ -1,7 +1,9 @@
 """Decoded batches -> one column list per table column (the order of telemetry.schema_sql), built
 column by column rather than row by row: each column is one comprehension over the structs, and
-constant columns (org, integration, batch id) are a repeated reference. Times stay epoch
-milliseconds: DateTime64(3) takes them as they are, no datetime object per value."""
+constant columns (org, integration, batch id) are a repeated reference. A columnar batch
+(format 2) arrives as columns already: its lists are appended as decoded, and only what the
+tables derive (each node row's exchange id and start, the exchange's node_path) is built. Times
+stay epoch milliseconds: DateTime64(3) takes them as they are, no datetime object per value."""
 
 from __future__ import annotations
 
