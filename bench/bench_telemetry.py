@@ -4,7 +4,9 @@
    de-duplication (memory) -> columns -> inserts into exchanges / exchange_nodes / route_stats.
    Baseline in the same run: a bare column-oriented insert of the same rows (columns prepared
    beforehand), so the ratio is what decoding, checking and de-duplicating add. The ingestor is
-   warm (see warm_ingestor), as in a running control plane.
+   warm (see warm_ingestor), as in a running control plane. Both batch formats are timed:
+   format 1 (one object per exchange, what a sidecar posts) and format 2 (columns, what the
+   relay forwards to the control plane).
 2. Sidecar: Jolokia answer bytes -> tracer dump -> decode -> assemble -> sample -> redact ->
    records, as CPU seconds per 1,000 exchanges (= cores busy at 1,000 exchanges/s), at a 1%
    sample rate with every failure kept; in-run baseline: the decoding used before (json.loads,
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import gc
+import itertools
 import json
 import statistics
 import tempfile
@@ -31,7 +34,12 @@ import msgspec
 
 from bench.results import figure
 from bench.timing import compare, load_average
-from contract.telemetry import ExchangeRecord, ExchangeStatus, NodeRecord, TelemetryBatch
+from contract.telemetry import (
+    ExchangeRecord,
+    ExchangeStatus,
+    NodeRecord,
+    TelemetryBatch,
+)
 from telemetry.ingest import Ingestor
 from telemetry.ingest_columns import Columns
 from telemetry.ingest_wire import WireBatch, decode_batch, from_model
@@ -105,6 +113,8 @@ def bench_ingest(dsn: str) -> None:
     coalescing-queue flush of 10 batches (FLUSH_EXCHANGES, the queue's default)."""
     all_batches = batches()
     wire = [b.model_dump_json().encode() for b in all_batches]
+    # format 2: the same batches with their exchanges as columns
+    wire_columns = [b.as_columns().model_dump_json().encode() for b in all_batches]
     decoded = [from_model(one) for one in all_batches]
 
     def columns_of(group: list[WireBatch]) -> Columns:
@@ -138,6 +148,15 @@ def bench_ingest(dsn: str) -> None:
         for i in range(0, len(wire), FLUSH):
             ingestor.ingest_many([("acme", decode_batch(raw)) for raw in wire[i : i + FLUSH]])
 
+    def ingest_column_flushes() -> None:
+        for i in range(0, len(wire_columns), FLUSH):
+            group = wire_columns[i : i + FLUSH]
+            ingestor.ingest_many([("acme", decode_batch(raw)) for raw in group])
+
+    def ingest_column_each() -> None:
+        for raw in wire_columns:
+            ingestor.ingest_json("acme", raw)
+
     def bare(prepared: list[Columns]) -> Callable[[], None]:
         def insert() -> None:
             for c in prepared:
@@ -148,8 +167,10 @@ def bench_ingest(dsn: str) -> None:
     runs = {
         "bare insert, 1,000/insert": bare(per_batch),
         "ingest path, 1,000/insert": ingest_each,
+        "columnar path, 1,000/insert": ingest_column_each,
         "bare insert, 10,000/insert": bare(per_flush),
         "ingest path, 10,000/insert": ingest_flushes,
+        "columnar path, 10,000/insert": ingest_column_flushes,
     }
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     # interleaved rounds so load from elsewhere on the machine hits both alike; the schema
@@ -172,14 +193,15 @@ def bench_ingest(dsn: str) -> None:
             f"{name:27s} {EXCHANGES / wall:9,.0f} exchanges/s wall {EXCHANGES / cpu:9,.0f}/CPU-s "
             f"{EXCHANGES * (NODES + 1) / cpu:10,.0f} rows/CPU-s (median of {ROUNDS})"
         )
-    for size in ("1,000", "10,000"):
-        base, full = medians[f"bare insert, {size}/insert"], medians[f"ingest path, {size}/insert"]
+    for size, path in itertools.product(("1,000", "10,000"), ("ingest", "columnar")):
+        base, full = medians[f"bare insert, {size}/insert"], medians[f"{path} path, {size}/insert"]
         wall_ratio, cpu_ratio = full[0] / base[0], full[1] / base[1]
-        print(f"ratio ingest path / bare insert at {size}/insert: wall {wall_ratio:.2f}x, "
+        print(f"ratio {path} path / bare insert at {size}/insert: wall {wall_ratio:.2f}x, "
               f"CPU {cpu_ratio:.2f}x")  # fmt: skip
         per_exchange = full[1] / EXCHANGES * 1e6
+        wire_format = "row batches" if path == "ingest" else "columnar batches"
         figure(
-            f"ingest path, {size} exchanges per insert (CPU per exchange)",
+            f"ingest path, {wire_format}, {size} exchanges per insert (CPU per exchange)",
             per_exchange,
             "us",
             baseline=base[1] / EXCHANGES * 1e6,

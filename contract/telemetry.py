@@ -6,10 +6,11 @@ hostile or broken sidecar cannot push unbounded or unexpected data into the stor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_EXCHANGES_PER_BATCH = 5_000
 MAX_NODES_PER_EXCHANGE = 1_000
@@ -119,6 +120,113 @@ class CamelHealthReport(_Frozen):
     )
 
 
+# Batch format 2: the same exchanges as columns, one array per field, so the control plane
+# decodes the insert's columns directly (telemetry.ingest_wire mirrors these checks). A column
+# left out (None) holds the field's default in every row. The node columns hold every
+# exchange's nodes in order, ``node_count`` of them per exchange.
+_NODE_ROWS = MAX_EXCHANGES_PER_BATCH * MAX_NODES_PER_EXCHANGE
+_Name = Annotated[str, Field(max_length=1_000)]
+_Unsigned = Annotated[int, Field(ge=0)]
+_ALWAYS = frozenset({"exchange_id", "status", "started_at_ms", "elapsed_ms", "seq"})
+
+
+class NodeColumns(_Frozen):
+    seq: tuple[_Unsigned, ...] = Field(max_length=_NODE_ROWS)
+    started_at_ms: tuple[_Unsigned, ...] = Field(max_length=_NODE_ROWS)
+    elapsed_ms: tuple[_Unsigned, ...] = Field(max_length=_NODE_ROWS)
+    route_id: tuple[_Name, ...] | None = Field(default=None, max_length=_NODE_ROWS)
+    node_id: tuple[_Name, ...] | None = Field(default=None, max_length=_NODE_ROWS)
+    node_name: tuple[_Name, ...] | None = Field(default=None, max_length=_NODE_ROWS)
+    level: tuple[Annotated[int, Field(ge=0, le=1_000)], ...] | None = Field(
+        default=None, max_length=_NODE_ROWS
+    )
+    parent_id: tuple[_Name, ...] | None = Field(default=None, max_length=_NODE_ROWS)
+    endpoint_uri: tuple[Annotated[str, Field(max_length=4_000)], ...] | None = Field(
+        default=None, max_length=_NODE_ROWS
+    )
+    failed: tuple[bool, ...] | None = Field(default=None, max_length=_NODE_ROWS)
+
+
+class ExchangeColumns(_Frozen):
+    exchange_id: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(
+        max_length=MAX_EXCHANGES_PER_BATCH
+    )
+    status: tuple[ExchangeStatus, ...] = Field(max_length=MAX_EXCHANGES_PER_BATCH)
+    started_at_ms: tuple[_Unsigned, ...] = Field(max_length=MAX_EXCHANGES_PER_BATCH)
+    elapsed_ms: tuple[_Unsigned, ...] = Field(max_length=MAX_EXCHANGES_PER_BATCH)
+    route_id: tuple[_Name, ...] | None = Field(default=None, max_length=MAX_EXCHANGES_PER_BATCH)
+    failed_node: tuple[_Name, ...] | None = Field(default=None, max_length=MAX_EXCHANGES_PER_BATCH)
+    exception_type: tuple[_Name, ...] | None = Field(
+        default=None, max_length=MAX_EXCHANGES_PER_BATCH
+    )
+    exception_message: tuple[Annotated[str, Field(max_length=8_000)], ...] | None = Field(
+        default=None, max_length=MAX_EXCHANGES_PER_BATCH
+    )
+    stack_trace: tuple[Annotated[str, Field(max_length=32_000)], ...] | None = Field(
+        default=None, max_length=MAX_EXCHANGES_PER_BATCH
+    )
+    headers: tuple[Annotated[dict[str, str], Field(max_length=500)], ...] | None = Field(
+        default=None, max_length=MAX_EXCHANGES_PER_BATCH
+    )
+    body: tuple[Annotated[str, Field(max_length=MAX_BODY_CHARS)], ...] | None = Field(
+        default=None, max_length=MAX_EXCHANGES_PER_BATCH
+    )
+    body_truncated: tuple[bool, ...] | None = Field(
+        default=None, max_length=MAX_EXCHANGES_PER_BATCH
+    )
+    replayable: tuple[bool, ...] | None = Field(default=None, max_length=MAX_EXCHANGES_PER_BATCH)
+    node_count: tuple[Annotated[int, Field(ge=0, le=MAX_NODES_PER_EXCHANGE)], ...] | None = Field(
+        default=None, max_length=MAX_EXCHANGES_PER_BATCH
+    )
+    nodes: NodeColumns | None = None
+
+    @model_validator(mode="after")
+    def _one_length(self) -> ExchangeColumns:
+        rows = len(self.exchange_id)
+        _same_length(self, rows, skip="nodes")
+        total = sum(self.node_count) if self.node_count is not None else 0
+        if self.nodes is None:
+            if total:
+                raise ValueError("nodes missing for a node_count above 0")
+        elif self.node_count is None:
+            raise ValueError("node_count missing beside nodes")
+        else:
+            _same_length(self.nodes, total, skip="")
+        return self
+
+    @classmethod
+    def of(cls, records: Sequence[ExchangeRecord]) -> ExchangeColumns:
+        """The columns of records already checked (no second validation)."""
+        columns = _transposed(records, ExchangeRecord, skip="nodes")
+        nodes = [node for record in records for node in record.nodes]
+        if nodes:
+            columns["node_count"] = tuple(len(record.nodes) for record in records)
+            columns["nodes"] = NodeColumns.model_construct(
+                **_transposed(nodes, NodeRecord, skip="")
+            )
+        return cls.model_construct(**columns)
+
+
+def _same_length(columns: BaseModel, rows: int, *, skip: str) -> None:
+    for name in type(columns).model_fields:
+        value = getattr(columns, name)
+        if name != skip and value is not None and len(value) != rows:
+            raise ValueError(f"{name}: {len(value)} values for {rows} rows")
+
+
+def _transposed(rows: Sequence[BaseModel], model: type[BaseModel], *, skip: str) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name == skip:
+            continue
+        values = tuple(getattr(row, name) for row in rows)
+        default = info.get_default(call_default_factory=True)
+        # a column whose every value is the default stays off the wire
+        if name in _ALWAYS or any(value != default for value in values):
+            columns[name] = values
+    return columns
+
+
 class TelemetryBatch(_Frozen):
     """A sidecar's batch; ``batch_id`` makes redelivery idempotent (at-least-once upstream)."""
 
@@ -135,3 +243,23 @@ class TelemetryBatch(_Frozen):
     counters: CaptureCounters = Field(default_factory=CaptureCounters)
     camel: CamelHealthReport | None = None
     """None: the sidecar has no verdict (not connected to Camel yet)."""
+    columns: ExchangeColumns | None = None
+    """Format 2: the exchanges as columns; ``exchanges`` is then empty."""
+
+    @model_validator(mode="after")
+    def _rows_or_columns(self) -> TelemetryBatch:
+        if self.columns is not None and self.exchanges:
+            raise ValueError("a batch holds exchanges as rows or as columns, not both")
+        return self
+
+    @property
+    def exchange_count(self) -> int:
+        return len(self.columns.exchange_id) if self.columns is not None else len(self.exchanges)
+
+    def as_columns(self) -> TelemetryBatch:
+        """The same batch in format 2 (what the relay forwards to the control plane)."""
+        if self.columns is not None:
+            return self
+        return self.model_copy(
+            update={"exchanges": (), "columns": ExchangeColumns.of(self.exchanges)}
+        )

@@ -24,9 +24,10 @@ class TunnelForwarder:
         self.client = client
 
     async def forward(self, batch: TelemetryBatch) -> None:
-        await self.client.send(
-            Channel.TELEMETRY, TELEMETRY_BATCH, {"batch": batch.model_dump(mode="json")}
-        )
+        # as columns (batch format 2): the control plane's ingest decodes them straight into
+        # its insert (telemetry.ingest_wire), no object per exchange or node
+        columns = batch.as_columns().model_dump(mode="json")
+        await self.client.send(Channel.TELEMETRY, TELEMETRY_BATCH, {"batch": columns})
 
 
 def runner_relay_app(client: TunnelClient, sender: Sender | None = None) -> web.Application:

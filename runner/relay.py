@@ -47,7 +47,7 @@ async def _accept_batch(request: web.Request) -> web.Response:
     if holder.sender is not None:
         holder.sender(batch, request.remote)
     return web.json_response(
-        {"batch_id": batch.batch_id, "accepted": len(batch.exchanges)}, status=202
+        {"batch_id": batch.batch_id, "accepted": batch.exchange_count}, status=202
     )
 
 

@@ -4,6 +4,7 @@ already stored (at-least-once delivery upstream), write the rest to the telemetr
 The hot path never builds a pydantic object per row: JSON bytes are decoded and checked in one
 compiled pass (telemetry.ingest_wire), de-duplication is answered from memory
 (telemetry.ingest_dedup) and rows go to the store column by column (telemetry.ingest_columns).
+A columnar batch (format 2, what the relay forwards) is decoded into those columns directly.
 """
 
 from __future__ import annotations
@@ -17,9 +18,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from contract.telemetry import TelemetryBatch
-from telemetry.ingest_columns import Columns
+from telemetry.ingest_columns import Columns, take
 from telemetry.ingest_dedup import DedupMemory
-from telemetry.ingest_wire import WireBatch, WireError, WireExchange, decode_batch, from_model
+from telemetry.ingest_wire import (
+    WireBatch,
+    WireError,
+    WireExchange,
+    WireExchangeColumns,
+    decode_batch,
+    from_model,
+)
 from telemetry.store import TelemetryStore
 
 MAX_BATCH_BYTES = 32 * 1024 * 1024
@@ -88,18 +96,22 @@ class Ingestor:
             ingested_ms = self._clock_ms()
             for org, batch in wire:
                 key = (org, batch.batch_id)
+                count = batch.exchange_count
                 if key in self._seen or key in fresh_keys:
-                    results.append(IngestResult(batch.batch_id, 0, len(batch.exchanges), True))
+                    results.append(IngestResult(batch.batch_id, 0, count, True))
                     continue
                 scope = (org, batch.integration)
-                fresh = self._fresh(scope, batch, written.setdefault(scope, {}))
-                columns.add(org, batch, fresh, ingested_ms)
+                taken = written.setdefault(scope, {})
+                if batch.columns is not None:
+                    fresh_columns = self._fresh_columns(scope, batch.columns, taken)
+                    columns.add_columns(org, batch, fresh_columns, ingested_ms)
+                    accepted = len(fresh_columns)
+                else:
+                    fresh = self._fresh(scope, batch, taken)
+                    columns.add(org, batch, fresh, ingested_ms)
+                    accepted = len(fresh)
                 fresh_keys.append(key)
-                results.append(
-                    IngestResult(
-                        batch.batch_id, len(fresh), len(batch.exchanges) - len(fresh), False
-                    )
-                )
+                results.append(IngestResult(batch.batch_id, accepted, count - accepted, False))
             self._store.insert_columns(
                 exchanges=columns.exchanges, nodes=columns.nodes, stats=columns.stats
             )
@@ -124,6 +136,24 @@ class Ingestor:
         for record in fresh:
             taken[record.exchange_id] = record.started_at_ms
         return fresh
+
+    def _fresh_columns(
+        self, scope: tuple[str, str], columns: WireExchangeColumns, taken: dict[str, int]
+    ) -> WireExchangeColumns:
+        """``_fresh`` for a columnar batch: the columns as decoded when every id is new."""
+        ids, starts = columns.exchange_id, columns.started_at_ms
+        # the last row of an id sent twice in one batch wins, as with the row format
+        last = dict(zip(ids, range(len(ids)), strict=True))
+        if len(last) == len(ids):
+            stored = self.dedup.stored_among(scope, ids, starts)
+            if not stored and taken.keys().isdisjoint(last):
+                taken.update(zip(ids, starts, strict=True))
+                return columns
+        else:
+            stored = self.dedup.stored_among(scope, list(last), [starts[r] for r in last.values()])
+        keep = sorted(row for key, row in last.items() if key not in stored and key not in taken)
+        taken.update((ids[row], starts[row]) for row in keep)
+        return take(columns, keep)
 
     async def ingest_async(self, org: str, batch: Batch) -> IngestResult:
         """chDB blocks: keep it off the event loop."""

@@ -15,7 +15,7 @@ the counts right and spares the insert, it is not what keeps the data unique.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 Key = tuple[str, str]  # (org, integration)
@@ -40,14 +40,18 @@ class DedupMemory:
 
     def stored(self, key: Key, exchanges: Iterable[tuple[str, int]]) -> set[str]:
         """The ids among ``exchanges`` ((id, started_at_ms) pairs) that are stored already."""
-        memory = self._memories.setdefault(key, _Memory())
         pairs = list(exchanges)
-        if not pairs:
+        return self.stored_among(key, [i for i, _ in pairs], [start for _, start in pairs])
+
+    def stored_among(self, key: Key, ids: Sequence[str], starts: Sequence[int]) -> set[str]:
+        """``stored`` for an id column and its start column (same length)."""
+        memory = self._memories.setdefault(key, _Memory())
+        if not ids:
             return set()
+        low = min(starts)
         if memory.covered_from_ms is None:
             # first sight since start: load what the store holds from this batch's start on,
             # then memory is complete from there (this process is the writer from now on)
-            low = min(start for _, start in pairs)
             self.store_queries += 1
             loaded = self._stored_ids(key[0], key[1], low, None, self._capacity)
             for exchange_id, start in loaded:
@@ -55,15 +59,18 @@ class DedupMemory:
             # a full answer was cut at the limit: memory is complete only after its oldest id
             memory.covered_from_ms = low if len(loaded) < self._capacity else loaded[-1][1] + 1
         covered = memory.covered_from_ms
-        assert covered is not None
-        found = {exchange_id for exchange_id, _ in pairs if exchange_id in memory.ids}
-        older = [exchange_id for exchange_id, start in pairs if start < covered]
-        unknown = [exchange_id for exchange_id in older if exchange_id not in found]
-        if unknown:
-            low = min(start for _, start in pairs)
-            self.store_queries += 1
-            answer = self._stored_ids(key[0], key[1], low, unknown, len(unknown))
-            found.update(exchange_id for exchange_id, _ in answer)
+        # a C-level pass over the ids (filter with the dict's membership test)
+        found = set(filter(memory.ids.__contains__, ids))
+        if low < covered:
+            unknown = [
+                exchange_id
+                for exchange_id, start in zip(ids, starts, strict=True)
+                if start < covered and exchange_id not in found
+            ]
+            if unknown:
+                self.store_queries += 1
+                answer = self._stored_ids(key[0], key[1], low, unknown, len(unknown))
+                found.update(exchange_id for exchange_id, _ in answer)
         return found
 
     def remember(self, key: Key, exchanges: Iterable[tuple[str, int]]) -> None:

@@ -41,7 +41,7 @@ class CoalescingIngestor:
         batch = as_wire(batch)
         done: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(org, batch, done))
-        self._rows += len(batch.exchanges)
+        self._rows += batch.exchange_count
         if self._rows >= self._max_rows:
             await self.flush()
         elif self._timer is None:

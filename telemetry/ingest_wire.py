@@ -104,6 +104,61 @@ class WireCamelHealth(msgspec.Struct, forbid_unknown_fields=True, frozen=True, g
     ] = ()
 
 
+# Columnar exchanges (batch format 2, beside the row format): one JSON array per column, so the
+# decode yields the insert's columns directly, every value checked in C on the way. A column
+# left out holds its default in every row; a column given holds one value per row.
+_MAX_NODES = MAX_EXCHANGES_PER_BATCH * MAX_NODES_PER_EXCHANGE
+
+
+_ROWS = msgspec.Meta(max_length=MAX_EXCHANGES_PER_BATCH)
+_NODE_ROWS = msgspec.Meta(max_length=_MAX_NODES)
+Seq = Annotated[int, msgspec.Meta(ge=0, le=_U16)]
+Level = Annotated[int, msgspec.Meta(ge=0, le=1_000)]
+Uri = Annotated[str, msgspec.Meta(max_length=4_000)]
+Status = Literal["completed", "failed", "incomplete"]
+Message = Annotated[str, msgspec.Meta(max_length=8_000)]
+Trace = Annotated[str, msgspec.Meta(max_length=32_000)]
+Headers = Annotated[dict[str, str], msgspec.Meta(max_length=500)]
+Body = Annotated[str, msgspec.Meta(max_length=MAX_BODY_CHARS)]
+NodeCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_NODES_PER_EXCHANGE)]
+
+
+class WireNodeColumns(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """The nodes of every exchange, exchange after exchange, in ``node_count`` runs."""
+
+    seq: Annotated[list[Seq], _NODE_ROWS]
+    started_at_ms: Annotated[list[Millis], _NODE_ROWS]
+    elapsed_ms: Annotated[list[Elapsed], _NODE_ROWS]
+    route_id: Annotated[list[Name], _NODE_ROWS] | None = None
+    node_id: Annotated[list[Name], _NODE_ROWS] | None = None
+    node_name: Annotated[list[Name], _NODE_ROWS] | None = None
+    level: Annotated[list[Level], _NODE_ROWS] | None = None
+    parent_id: Annotated[list[Name], _NODE_ROWS] | None = None
+    endpoint_uri: Annotated[list[Uri], _NODE_ROWS] | None = None
+    failed: Annotated[list[bool], _NODE_ROWS] | None = None
+
+
+class WireExchangeColumns(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    exchange_id: Annotated[list[Id], _ROWS]
+    status: Annotated[list[Status], _ROWS]
+    started_at_ms: Annotated[list[Millis], _ROWS]
+    elapsed_ms: Annotated[list[Elapsed], _ROWS]
+    route_id: Annotated[list[Name], _ROWS] | None = None
+    failed_node: Annotated[list[Name], _ROWS] | None = None
+    exception_type: Annotated[list[Name], _ROWS] | None = None
+    exception_message: Annotated[list[Message], _ROWS] | None = None
+    stack_trace: Annotated[list[Trace], _ROWS] | None = None
+    headers: Annotated[list[Headers], _ROWS] | None = None
+    body: Annotated[list[Body], _ROWS] | None = None
+    body_truncated: Annotated[list[bool], _ROWS] | None = None
+    replayable: Annotated[list[bool], _ROWS] | None = None
+    node_count: Annotated[list[NodeCount], _ROWS] | None = None
+    nodes: WireNodeColumns | None = None
+
+    def __len__(self) -> int:
+        return len(self.exchange_id)
+
+
 class WireBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     batch_id: Id
     integration: Id
@@ -119,6 +174,12 @@ class WireBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=Fals
     ] = ()
     counters: WireCounters = WireCounters()
     camel: WireCamelHealth | None = None
+    columns: WireExchangeColumns | None = None
+    """Format 2: the exchanges as columns (then ``exchanges`` stays empty)."""
+
+    @property
+    def exchange_count(self) -> int:
+        return len(self.columns) if self.columns is not None else len(self.exchanges)
 
 
 class WireError(ValueError):
@@ -134,9 +195,37 @@ def _safe(exc: Exception) -> str:
     return _QUOTED.sub("a value", str(exc))[:300]
 
 
+def _checked(batch: WireBatch) -> WireBatch:
+    """What a per-value check cannot see: the columns of one table have one length."""
+    columns = batch.columns
+    if columns is None:
+        return batch
+    if batch.exchanges:
+        raise WireError("a batch holds exchanges as rows or as columns, not both")
+    _same_length(columns, len(columns), "$.columns", skip=("nodes",))
+    counts = columns.node_count
+    nodes = columns.nodes
+    total = sum(counts) if counts is not None else 0
+    if nodes is None:
+        if total:
+            raise WireError("$.columns.nodes missing for a node_count above 0")
+    else:
+        if counts is None:
+            raise WireError("$.columns.node_count missing beside $.columns.nodes")
+        _same_length(nodes, total, "$.columns.nodes", skip=())
+    return batch
+
+
+def _same_length(columns: msgspec.Struct, rows: int, where: str, *, skip: tuple[str, ...]) -> None:
+    for name in columns.__struct_fields__:
+        value = getattr(columns, name)
+        if value is not None and name not in skip and len(value) != rows:
+            raise WireError(f"{where}.{name}: {len(value)} values for {rows} rows")
+
+
 def decode_batch(raw: bytes) -> WireBatch:
     try:
-        return _decoder.decode(raw)
+        return _checked(_decoder.decode(raw))
     except msgspec.ValidationError as exc:
         # the rule and the path (`$.exchanges[3].seq`), not the offending value
         raise WireError(_safe(exc)) from exc
@@ -147,7 +236,7 @@ def decode_batch(raw: bytes) -> WireBatch:
 def from_object(document: Any) -> WireBatch:
     """The same checks for a batch that arrived already decoded (inside a tunnel envelope)."""
     try:
-        return msgspec.convert(document, WireBatch, strict=True)
+        return _checked(msgspec.convert(document, WireBatch, strict=True))
     except msgspec.ValidationError as exc:
         raise WireError(_safe(exc)) from exc
 
