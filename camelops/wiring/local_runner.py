@@ -7,9 +7,9 @@ import dataclasses
 from pathlib import Path
 
 from camelops.wiring.kube_runner import run_until_signalled
-from contract.replay import ReplayCommand
 from runner.daemon import RunnerDaemon, SidecarPaths
 from runner.drivers.local import LocalDriver, LocalSettings
+from runner.sidecar_ref import IntegrationRef
 
 PROCESSES_DIR = "local"
 
@@ -37,7 +37,7 @@ def local_daemon(
     )
     driver = LocalDriver(settings)
 
-    def lookup(command: ReplayCommand) -> str | None:
+    def lookup(command: IntegrationRef) -> str | None:
         return driver.sidecar_url(command.environment, command.integration)
 
     return RunnerDaemon(data_dir, driver, paths=dataclasses.replace(paths, lookup=lookup))
