@@ -43,7 +43,7 @@ MAX_ANSWER_BYTES = 512 * 1024
 """The runner refuses a sidecar answer larger than this (well under `contract.proxy.MAX_BODY`)."""
 
 _NAME = re.compile(NAME)
-_ID = Field(max_length=200)
+_ID = Field(default="", max_length=200)
 
 
 class _Frozen(BaseModel):

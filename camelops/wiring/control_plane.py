@@ -28,6 +28,7 @@ from reconciler.secrets.envelope import Envelope
 from reconciler.server import ControlPlane, build_control_plane, load_kek
 from reconciler.sources import HostToken, policy_for
 from reconciler.tunnel_callbacks import ReconcilerCallbacks, RefreshingDispatcher
+from reconciler.tunnel_console import TunnelConsoleReader
 from reconciler.tunnel_dispatch import TunnelDispatcher
 from renderers.local import LocalOptions
 from telemetry.intake import CamelVerdict, ControlPlaneTelemetry
@@ -121,6 +122,7 @@ def build_wired_plane(
         traces=telemetry.store if telemetry else None,
         replays=replays,
         credentials=PkiRunnerCredentials(pki),
+        console=TunnelConsoleReader(server),
     )
     api_ssl = registration_server_context(cert, key) if api_tls else None
     return WiredPlane(plane, server, callbacks, api_ssl)
