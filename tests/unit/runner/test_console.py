@@ -15,7 +15,9 @@ from aiohttp import web
 
 from contract.console import ConsoleHealth, ConsoleRoutes
 from contract.proxy import ProxyRequest, ProxyResponse
+from contract.telemetry import TelemetryBatch
 from runner.console import RunnerConsole
+from runner.sidecar_directory import SidecarDirectory
 from runner.sidecar_ref import IntegrationRef
 
 HEALTH = ConsoleHealth(healthy=True, ready=True, live=True).model_dump_json()
@@ -204,3 +206,31 @@ async def test_an_unreachable_sidecar_is_a_clear_refusal() -> None:
     got = await answer("http://127.0.0.1:9", ask("console-health"))
     assert got.status == 0
     assert "unreachable" in got.error
+
+
+async def test_in_a_cluster_the_sidecar_is_found_on_its_pod_address_with_the_token(
+    sidecar: tuple[StandInSidecar, str],
+) -> None:
+    """The kubernetes driver starts no sidecar itself: the console goes where the directory
+    saw the integration's telemetry come from (newest pod), carrying the runner's token."""
+    stand_in, base = sidecar
+    stand_in.token = "cluster-token"
+    port = int(base.rsplit(":", 1)[1])
+    directory = SidecarDirectory(port=port)
+    sent = {"batch_id": "b", "environment": "prod", "sent_at_ms": 0}
+    directory.seen(TelemetryBatch(integration="orders", pod="orders-1", **sent), "127.0.0.1")
+    directory.seen(TelemetryBatch(integration="billing", pod="billing-1", **sent), "127.0.0.2")
+
+    def nothing_local(ref: IntegrationRef) -> str | None:
+        return None
+
+    async with aiohttp.ClientSession() as session:
+        console = RunnerConsole(
+            nothing_local, session, discovered=directory.urls, token="cluster-token"
+        )
+        got = await console.answer(ask("console-health"))
+        assert got.status == 200, got.error
+        missing = await console.answer(ask("console-health", "prod/payments"))
+        assert missing.status == 0
+        assert "runs no integration payments in prod" in missing.error
+    assert stand_in.calls == ["/v1/console/health"]
