@@ -111,7 +111,7 @@ def _route(raw: dict[str, Any]) -> ConsoleRoute:
         id=_str(raw.get("id")),
         state=_str(raw.get("state"), 40),
         uptime_ms=_int(raw.get("uptime")),
-        source=_str(raw.get("sourceLocation"), 500),
+        source=_source(raw.get("sourceLocation")),
         exchanges_total=_int(raw.get("exchangesTotal")),
         exchanges_failed=_int(raw.get("exchangesFailed")),
         exchanges_inflight=_int(raw.get("exchangesInflight")),
@@ -121,6 +121,12 @@ def _route(raw: dict[str, Any]) -> ConsoleRoute:
         processors=tuple(_processor(p) for p in processors[:MAX_PROCESSORS]),
         processors_total=len(processors),
     )
+
+
+def _source(location: Any) -> str:
+    """`file:/where/the/runner/keeps/it/orders.camel.yaml:4` -> `orders.camel.yaml:4`: the
+    file and line say which route it is; the host's directories are nobody's business."""
+    return _str(location, 2_000).rsplit("/", 1)[-1][:500]
 
 
 def _processor(raw: dict[str, Any]) -> ConsoleProcessor:

@@ -37,6 +37,7 @@ def test_routes_with_processors_from_the_context_dump() -> None:
         "tick", 10, 2, 1528,
     )  # fmt: skip
     assert [p.id for p in tick.processors] == ["step-1", "step-2"]
+    assert tick.source == "r.yaml:4"  # the file and line, not the host's directories
     assert (tick.processors[0].line, tick.processors[0].exchanges_failed) == (6, 1)
 
 
