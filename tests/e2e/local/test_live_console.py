@@ -5,6 +5,8 @@ audit log. Nothing but the runner's proxy channel reaches the JVM (Jolokia on lo
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from tests.e2e.local.test_demo import ROLLOUT_TIMEOUT, Demo, _serves
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CONSOLE = "/projects/shop/environments/local/console"
+API = "/api/v1/projects/shop/environments/local/integrations/orders-api/console"
 
 
 @pytest.fixture
@@ -44,6 +47,16 @@ def test_the_console_shows_the_running_routes_and_health(demo: Demo) -> None:
     status, audit = portal.get("/audit?action=integration.console_viewed")
     assert status == 200
     assert "orders-api" in audit
+    # the same through the API, as JSON
+    token = (demo.root / "control" / "admin-token").read_text().strip()
+    request = urllib.request.Request(
+        demo.portal_url.rstrip("/") + API,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert {r["id"] for r in body["routes"]["routes"]} >= {"orders-http", "create-order"}
+    assert body["health"]["live"] is True
     # a target outside the allow-list cannot be asked for through the portal at all
     status, _ = portal.get(f"{CONSOLE}/orders-api/jolokia")
     assert status == 404
