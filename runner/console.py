@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from contract.console import MAX_ANSWER_BYTES, TARGETS, parse_console_path
 from contract.envelopes import Channel, Envelope
 from contract.proxy import REQUEST, RESPONSE, ProxyRequest, ProxyResponse
+from runner.errors import RunnerError
 from runner.replay import SidecarUrl, SidecarUrls
 from runner.sidecar_ref import Integration
 from tunnel.client import TunnelClient
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 PREFIX = "console-"
 
 
-class ConsoleRefused(ValueError):
+class ConsoleRefused(RunnerError, ValueError):
     """The request is not one this runner serves (the reason goes back to the caller)."""
 
 
