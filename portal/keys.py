@@ -11,6 +11,7 @@ from portal.diagram import LayoutCache
 from portal.runner_credentials import RunnerCredentials
 from reconciler.service.accounts import PortalAccounts
 from reconciler.service.exchange_types import ExchangeReader
+from reconciler.service.live_console import LiveConsole
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_types import SessionRecord
 from reconciler.service.portal_views import PortalViews
@@ -26,6 +27,7 @@ class Portal:
     credentials: RunnerCredentials | None
     templates: Environment
     diagrams: RouteDiagrams | None = None
+    console: LiveConsole | None = None
     layouts: LayoutCache = field(default_factory=LayoutCache)
 
 

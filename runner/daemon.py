@@ -24,12 +24,13 @@ from contract.bundles import Bundle
 from contract.commands import RollbackCommand
 from contract.envelopes import Channel, Envelope
 from contract.message_types import ROLLBACK
-from contract.replay import ReplayCommand
+from runner.console import RunnerConsole
 from runner.driver import Driver
 from runner.forwarder import runner_relay_app, serve_relay
 from runner.replay import RunnerReplay, SidecarUrl, sidecars_by_integration
 from runner.sidecar_credentials import with_sidecar_credentials
 from runner.sidecar_directory import SidecarDirectory
+from runner.sidecar_ref import IntegrationRef
 from runner.store import RunnerStore, env_key
 from runner.sync import Rollback, SyncDaemon
 from runner.sync_steps import SyncSettings, SyncStatus
@@ -118,12 +119,13 @@ class RunnerDaemon:
         await asyncio.to_thread(self._close)
 
     async def _start_sidecar_paths(self) -> None:
-        """Replay commands -> the integration's sidecar; sidecars' telemetry -> the tunnel."""
+        """Replay commands and live-console requests -> the integration's sidecar; sidecars'
+        telemetry -> the tunnel."""
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         static = sidecars_by_integration(dict(self._paths.sidecars))
         dynamic = self._paths.lookup
 
-        def lookup(command: ReplayCommand) -> str | None:
+        def lookup(command: IntegrationRef) -> str | None:
             return (dynamic(command) if dynamic else None) or static(command)
 
         # in a cluster (no driver that starts sidecars itself), sidecars not configured by URL
@@ -134,6 +136,10 @@ class RunnerDaemon:
             self.client, lookup, self._session, token=self._paths.token,
             discovered=directory.urls if directory else None,
         ).install()  # fmt: skip
+        RunnerConsole(
+            lookup, self._session, token=self._paths.token,
+            discovered=directory.urls if directory else None,
+        ).install(self.client)  # fmt: skip
         if self._paths.relay is not None:
             host, port = self._paths.relay
             relay = runner_relay_app(self.client, directory.seen if directory else None)

@@ -16,13 +16,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from contract.envelopes import Channel, Envelope
 from contract.message_types import REPLAY, REPLAY_RESULT
 from contract.replay import ReplayCommand, ReplayOutcome, ReplayResult
+from runner.sidecar_ref import IntegrationRef
 from tunnel.client import TunnelClient
 
 log = logging.getLogger(__name__)
 
 
-SidecarUrl = Callable[[ReplayCommand], str | None]
-SidecarUrls = Callable[[ReplayCommand], list[str]]
+SidecarUrl = Callable[[IntegrationRef], str | None]
+SidecarUrls = Callable[[IntegrationRef], list[str]]
 """Several candidates (the pods of an integration): asked in turn until one holds the original."""
 
 
@@ -30,7 +31,7 @@ def sidecars_by_integration(urls: Mapping[str, str]) -> SidecarUrl:
     """Runner config: ``{"orders": "http://127.0.0.1:8791"}``, or per environment with
     ``"prod/orders"`` (looked up first)."""
 
-    def lookup(command: ReplayCommand) -> str | None:
+    def lookup(command: IntegrationRef) -> str | None:
         return urls.get(f"{command.environment}/{command.integration}") or urls.get(
             command.integration
         )

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from contract.replay import ReplayCommand
 from contract.telemetry import TelemetryBatch
+from runner.sidecar_ref import IntegrationRef
 
 SIDECAR_PORT = 9464
 """The port the rendered sidecar's replay API listens on (renderers.context.SIDECAR_PORT)."""
@@ -55,7 +55,7 @@ class SidecarDirectory:
             oldest = min(pods, key=lambda pod: pods[pod].at)
             del pods[oldest]
 
-    def urls(self, command: ReplayCommand) -> list[str]:
+    def urls(self, command: IntegrationRef) -> list[str]:
         """Sidecar URLs of the command's integration in its environment, newest first (pods
         not heard from within the TTL are gone: restarted, scaled down)."""
         pods = self._pods.get((command.environment, command.integration), {})

@@ -18,6 +18,7 @@ from camelops.wiring.pki import close_pki, open_pki, server_certificate
 from camelops.wiring.portal_mount import PkiRunnerCredentials, mount_portal
 from reconciler.api.app import add_metrics
 from reconciler.api.auth import allow_public
+from reconciler.api.console import install_console
 from reconciler.api.exchanges import install_exchanges
 from reconciler.api.replays import install_replays
 from reconciler.dispatch import Dispatcher
@@ -26,8 +27,10 @@ from reconciler.notify import Notifier
 from reconciler.replay_waiter import TunnelReplaySender
 from reconciler.secrets.envelope import Envelope
 from reconciler.server import ControlPlane, build_control_plane, load_kek
+from reconciler.service.live_console import LiveConsole
 from reconciler.sources import HostToken, policy_for
 from reconciler.tunnel_callbacks import ReconcilerCallbacks, RefreshingDispatcher
+from reconciler.tunnel_console import TunnelConsoleReader
 from reconciler.tunnel_dispatch import TunnelDispatcher
 from renderers.local import LocalOptions
 from telemetry.intake import CamelVerdict, ControlPlaneTelemetry
@@ -105,6 +108,8 @@ def build_wired_plane(
     allow_public(plane.app, CA_PATH, REGISTER_PATH)  # the one-time token is the credential
     add_metrics(plane.app, server.metrics.render)
     replays = _wire_replays(plane, server, callbacks)
+    console = LiveConsole(plane.store, TunnelConsoleReader(server))  # API and portal: one audit
+    install_console(plane.app, console)
     # the lifetimes, in start order (stopped in reverse): telemetry ingest is up before the
     # tunnel delivers batches, the tunnel before the controller (already last) dispatches
     lifetimes: list[Lifetime] = []
@@ -121,6 +126,7 @@ def build_wired_plane(
         traces=telemetry.store if telemetry else None,
         replays=replays,
         credentials=PkiRunnerCredentials(pki),
+        console=console,
     )
     api_ssl = registration_server_context(cert, key) if api_tls else None
     return WiredPlane(plane, server, callbacks, api_ssl)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from camelops.settings import RunnerSettings
 from camelops.wiring.kube_runner import run_until_signalled, sync_settings
-from contract.replay import ReplayCommand
 from runner.daemon import RunnerDaemon, SidecarPaths
 from runner.drivers.local import LocalDriver, LocalSettings
+from runner.sidecar_ref import IntegrationRef
 
 PROCESSES_DIR = "local"
 
@@ -40,7 +40,7 @@ def local_daemon(
     )
     driver = LocalDriver(local)
 
-    def lookup(command: ReplayCommand) -> str | None:
+    def lookup(command: IntegrationRef) -> str | None:
         return driver.sidecar_url(command.environment, command.integration)
 
     sync = sync_settings(settings or RunnerSettings())

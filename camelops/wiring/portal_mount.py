@@ -18,6 +18,7 @@ from reconciler.api.auth import OWN_AUTHENTICATION
 from reconciler.server import ControlPlane
 from reconciler.service.accounts import PortalAccounts
 from reconciler.service.exchange_types import ExchangeReader
+from reconciler.service.live_console import LiveConsole
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
 from reconciler.service.replay_types import ReplaySender
@@ -78,6 +79,7 @@ def mount_portal(
     traces: ExchangeReader | None,
     replays: ReplaySender | None,
     credentials: RunnerCredentials | None = None,
+    console: LiveConsole | None = None,
 ) -> web.Application:
     store = plane.store
     pipeline = plane.controller.pipeline
@@ -88,6 +90,7 @@ def mount_portal(
         traces=traces,
         credentials=credentials,
         diagrams=RouteDiagrams(store, mirror_loader(pipeline.mirrors, pipeline.work_dir)),
+        console=console,
     )
     portal[OWN_AUTHENTICATION] = True  # sessions and default-deny of its own
     # the one private call: the public add_domain builds this same resource with a host rule

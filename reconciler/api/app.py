@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from reconciler.api import accounts, environments, exchanges, projects, replays
+from reconciler.api import accounts, console, environments, exchanges, projects, replays
 from reconciler.api.auth import (
     PUBLIC_PATHS,
     PUBLIC_PREFIXES,
@@ -81,6 +81,7 @@ def make_api(services: Services) -> web.Application:
     api.add_routes(replays.routes)
     api.add_routes(exchanges.routes)
     api.add_routes(accounts.routes)
+    api.add_routes(console.routes)
     return api
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract.console import TARGETS
 from reconciler.api.accounts import CreateToken, CreateUser
 from reconciler.api.bodies import CreateProject, PinBody, SyncBody
 from reconciler.api.problems import PROBLEM_JSON
@@ -133,6 +134,15 @@ def _stats(env: tuple[str, ...]) -> dict[str, Any]:
     return op
 
 
+def _console(env: tuple[str, ...]) -> dict[str, Any]:
+    op = _op("Live console of a running integration, read now through its runner (operator; "
+             "audited)", params=env, errors=("400", "401", "403", "404", "409"))  # fmt: skip
+    op["parameters"].append(_param("integration"))
+    target = {"type": "string", "enum": list(TARGETS)}
+    op["parameters"].append(_query("target", target, "one part only (repeatable; default all)"))
+    return op
+
+
 def _metrics() -> dict[str, Any]:
     op = _public(_op("Prometheus metrics", errors=()))
     op["responses"]["200"] = {
@@ -234,6 +244,7 @@ def openapi_document() -> dict[str, Any]:
             env_path + "/failures": {"get": _exchanges(env, failed_only=True)},
             env_path + "/exchanges/{exchange}": {"get": _exchange(env)},
             env_path + "/integrations/{integration}/stats": {"get": _stats(env)},
+            env_path + "/integrations/{integration}/console": {"get": _console(env)},
             "/api/v1/users": {
                 "get": _op("The org's users (admin)", errors=("401", "403")),
                 "post": _op(

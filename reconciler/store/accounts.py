@@ -57,6 +57,10 @@ class Accounts:
         row = self._state.one("SELECT id FROM orgs WHERE name = ?", (name,))
         return None if row is None else int(row["id"])
 
+    def org_name(self, org_id: int) -> str | None:
+        row = self._state.one("SELECT name FROM orgs WHERE id = ?", (org_id,))
+        return None if row is None else str(row["name"])
+
     def create_user(self, org_id: int, name: str, role: Role) -> int:
         with self._state.transaction():
             if self.user_id(org_id, name) is not None:

@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from telemetry.sidecar.console import add_console_routes
 from telemetry.sidecar.handover import (
     MAX_HANDOVER_BYTES,
     HandoverError,
@@ -150,4 +151,5 @@ def sidecar_api(sidecar: Sidecar, *, token: str = "", handover_token: str = "") 
     app.router.add_get("/v1/status", _status)
     app.router.add_get("/v1/originals", _export)
     app.router.add_post("/v1/originals", _import)
+    add_console_routes(app, sidecar)
     return app

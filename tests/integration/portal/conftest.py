@@ -12,12 +12,18 @@ from aiohttp.test_utils import TestServer
 
 from portal.app import portal_app
 from reconciler.service.accounts import LoginSettings, PortalAccounts
+from reconciler.service.live_console import LiveConsole
 from reconciler.service.portal_actions import PortalActions
 from reconciler.service.portal_views import PortalViews
 from reconciler.service.route_diagrams import RouteDiagrams, mirror_loader
 from reconciler.store.records import Role
 from telemetry.store import TelemetryStore
-from tests.integration.portal.harness import PASSWORD, PortalWorld, RecordingReplaySender
+from tests.integration.portal.harness import (
+    PASSWORD,
+    PortalWorld,
+    RecordingConsoleReader,
+    RecordingReplaySender,
+)
 from tests.integration.reconciler.gitrepo import GitRepo, base_files
 from tests.integration.reconciler.harness import make_core
 from tests.integration.telemetry.conftest import chdb_dsn
@@ -46,6 +52,7 @@ async def world(
         accounts.create_user("acme", name, role, PASSWORD)
     accounts.create_user("globex", "mallory", Role.ADMIN, PASSWORD)
     replays = RecordingReplaySender()
+    console = RecordingConsoleReader()
     pipeline = core.controller.pipeline
     app = portal_app(
         accounts=accounts,
@@ -53,10 +60,11 @@ async def world(
         actions=PortalActions(core.store, core.controller.deployer, replays),
         traces=telemetry,
         diagrams=RouteDiagrams(core.store, mirror_loader(pipeline.mirrors, pipeline.work_dir)),
+        console=LiveConsole(core.store, console),
     )
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    made = PortalWorld(core, telemetry, server, replays, accounts)
+    made = PortalWorld(core, telemetry, server, replays, accounts, console=console)
     yield made
     for client in made.clients:
         await client.close()

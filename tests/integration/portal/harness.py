@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from contract.proxy import ProxyResponse
 from contract.replay import ReplayCommand, ReplayOutcome, ReplayResult
 from contract.telemetry import ExchangeRecord
 from reconciler.service.accounts import PortalAccounts
@@ -41,6 +42,27 @@ class RecordingReplaySender:
             outcome=ReplayOutcome.SUCCEEDED,
             endpoint="direct:replay",
         )
+
+
+@dataclass
+class RecordingConsoleReader:
+    """Stand-in for the tunnel (TunnelConsoleReader): a live console needs a connected runner,
+    its sidecar and a Camel JVM, covered end to end in tests/e2e/local/test_live_console.py.
+    Answers with `answers[target]` (None: no answer in time) and records every request."""
+
+    answers: dict[str, ProxyResponse | None] = field(default_factory=dict)
+    offline: set[str] = field(default_factory=set)
+    asked: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def online(self, org: str, runner: str) -> bool:
+        return runner not in self.offline
+
+    async def read(
+        self, org: str, runner: str, target: str, path: str, timeout: float
+    ) -> ProxyResponse | None:
+        del timeout
+        self.asked.append((org, runner, target, path))
+        return self.answers.get(target)
 
 
 @dataclass
@@ -79,6 +101,7 @@ class PortalWorld:
     replays: RecordingReplaySender
     accounts: PortalAccounts
     clients: list[TestClient] = field(default_factory=list)  # type: ignore[type-arg]
+    console: RecordingConsoleReader = field(default_factory=RecordingConsoleReader)
 
     async def browser(self) -> Browser:
         client = TestClient(self.server)

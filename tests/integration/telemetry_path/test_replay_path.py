@@ -23,12 +23,12 @@ from aiohttp.test_utils import TestClient
 
 from contract.envelopes import Channel, Envelope
 from contract.message_types import REPLAY, REPLAY_RESULT
-from contract.replay import ReplayCommand
 from reconciler.api.app import build_services, make_app
 from reconciler.api.replays import install_replays
 from reconciler.replay_waiter import TunnelReplaySender
 from reconciler.store.records import Role
 from runner.replay import RunnerReplay, sidecars_by_integration
+from runner.sidecar_ref import IntegrationRef
 from telemetry.sidecar.api import sidecar_api
 from tests.integration.reconciler.apiclient import issue
 from tests.integration.reconciler.harness import Core
@@ -364,7 +364,7 @@ async def test_a_sidecar_lookup_that_waits_does_not_stall_the_runner(rig: Rig) -
     lookup = rig.handler.sidecar_url
     released = threading.Event()
 
-    def waiting_lookup(command: ReplayCommand) -> str | None:
+    def waiting_lookup(command: IntegrationRef) -> str | None:
         # released by the event loop: a loop blocked in this call can never release it
         loop.call_soon_threadsafe(released.set)
         return lookup(command) if released.wait(5) else None
