@@ -88,7 +88,8 @@ def table_ddl(database: str, retention_days: int) -> list[str]:
 def _exchange_migrations(database: str) -> list[str]:
     """Added after the first release. The projections keep the summary columns in two more
     orders, so the pages that do not know an exchange's integration read a few granules:
-    exchange detail by id, and an environment's exchanges (failed messages) newest first.
+    a traces search by exchange id, and an environment's exchanges (failed messages) newest
+    first.
     ClickHouse picks a projection by itself when a query reads only its columns.
 
     `timeline` is the exchange's nodes kept on its own row (the store fills it at insert from
