@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.results import figure
 from bench.timing import compare, load_average
 from portal.diagram import Counters, build_diagram, counters_of
 from portal.render import make_templates
@@ -78,6 +79,18 @@ def main() -> None:
     for name, t in timings.items():
         print(f"  {name:30} wall {t.wall * 1000:8.1f} ms  cpu {t.cpu * 1000:8.1f} ms  "
               f"x{t.cpu / base:5.2f} of parse")  # fmt: skip
+    size = f"{steps} steps in {ROUTES} routes, {len(diagram.nodes)} boxes"
+    for name, label in (
+        ("layout (once per revision)", "diagram layout"),
+        ("poll (counters + fragment)", "live poll: counters + overlay fragment"),
+    ):
+        figure(
+            f"{label}, {size} (CPU, median of 9)",
+            timings[name].cpu * 1000,
+            "ms",
+            baseline=base * 1000,
+            baseline_name="reading the route files into step trees",
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

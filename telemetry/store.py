@@ -22,7 +22,7 @@ from contract.exchanges import (
     RouteStat,
     StoredNode,
 )
-from telemetry.schema_sql import MATERIALIZE, table_ddl
+from telemetry.schema_sql import MATERIALIZE, TIMELINE_FIELDS, table_ddl
 
 __all__ = [
     "ExchangeDetail",
@@ -116,9 +116,12 @@ class TelemetryStore:
         stats: Mapping[str, list[Any]],
     ) -> None:
         """Column-oriented inserts, one per table; the exchange rows go last so a reader that
-        finds an exchange also finds its nodes. Times are epoch milliseconds."""
+        finds an exchange also finds its nodes. Times are epoch milliseconds. Each exchange
+        row also gets its own nodes as `timeline` (see schema_sql), cut from `nodes`."""
         self._insert_columns("exchange_nodes", nodes)
         self._insert_columns("route_stats", stats)
+        if exchanges.get("exchange_id") and "timeline" not in exchanges:
+            exchanges = {**exchanges, "timeline": timelines(exchanges, nodes)}
         self._insert_columns("exchanges", exchanges)
 
     def stored_ids(
@@ -254,30 +257,27 @@ class TelemetryStore:
     ) -> ExchangeDetail | None:
         """One exchange of the org (and of `environment` when given); None when absent.
         `place` (integration, started_at), when the caller knows it (a link from a list),
-        saves looking it up; a wrong one costs the lookup, never a wrong answer."""
+        lets the primary key find the row's granule; a wrong one costs a second query, never
+        a wrong answer. Either way one query reads the row and its timeline."""
         in_env = "" if environment is None else " AND environment = {env:String}"
-        rows = [] if place is None else self._detail_row(org, exchange_id, *place, environment)
+        params: dict[str, Any] = {"org": org, "id": exchange_id, "env": environment or ""}
+        rows: list[Sequence[Any]] = []
+        if place is not None:
+            params.update(integration=place[0], at=place[1])
+            rows = self._query(_DETAIL + _AT + in_env + _NEWEST, params)
         if not rows:
-            # The id alone does not prune the table's order (org, integration, started_at):
-            # the by_exchange_id projection finds where the exchange sits.
-            where = self._query(
-                "SELECT integration, started_at FROM $db.exchanges "  # noqa: S608 - fixed SQL
-                "WHERE org = {org:String} AND exchange_id = {id:String}" + in_env + " "
-                "ORDER BY ingested_at DESC LIMIT 1",
-                {"org": org, "id": exchange_id, "env": environment or ""},
+            # Without the place, the exchange_id bloom filter skips all but a few granules:
+            # one read, where finding the place first (by_exchange_id) and then the row is two.
+            rows = self._query(
+                _DETAIL + "org = {org:String} AND exchange_id = {id:String}" + in_env + _NEWEST,
+                params,
             )
-            if not where:
-                return None
-            place = (str(where[0][0]), where[0][1])
-            rows = self._detail_row(org, exchange_id, *place, environment)
-        if not rows or place is None:
+        if not rows:
             return None
         row = rows[0]
-        nodes = self._query(
-            "SELECT DISTINCT seq, route_id, node_id, node_name, level, endpoint_uri, elapsed_ms, "  # noqa: S608 - fixed SQL
-            "failed FROM $db.exchange_nodes WHERE " + _AT + " ORDER BY seq",
-            _place(org, exchange_id, *place),
-        )
+        nodes = sorted((StoredNode(*_node(n)) for n in row[14]), key=lambda n: n.seq)
+        if not nodes and row[15]:
+            nodes = self._stored_nodes(org, exchange_id, str(row[1]), row[4])
         return ExchangeDetail(
             summary=_summary(row[:9]),
             headers=dict(row[9]),
@@ -285,27 +285,19 @@ class TelemetryStore:
             body_truncated=bool(row[11]),
             stack_trace=str(row[12]),
             replayable=bool(row[13]),
-            nodes=tuple(
-                StoredNode(int(n[0]), n[1], n[2], n[3], int(n[4]), n[5], int(n[6]), bool(n[7]))
-                for n in nodes
-            ),
+            nodes=tuple(nodes),
         )
 
-    def _detail_row(
-        self,
-        org: str,
-        exchange_id: str,
-        integration: str,
-        started_at: datetime,
-        environment: str | None = None,
-    ) -> list[Sequence[Any]]:
-        # the newest delivery wins (what FINAL would keep), without merging every part
-        in_env = "" if environment is None else " AND environment = {env:String}"
-        return self._query(
-            "SELECT " + _SUMMARY + ", headers, body, body_truncated, stack_trace, replayable "
-            "FROM $db.exchanges WHERE " + _AT + in_env + " ORDER BY ingested_at DESC LIMIT 1",
-            {**_place(org, exchange_id, integration, started_at), "env": environment or ""},
+    def _stored_nodes(
+        self, org: str, exchange_id: str, integration: str, started_at: datetime
+    ) -> list[StoredNode]:
+        """The nodes of a row stored before `timeline` existed, from their own table."""
+        rows = self._query(
+            "SELECT DISTINCT seq, route_id, node_id, node_name, level, endpoint_uri, elapsed_ms, "  # noqa: S608 - fixed SQL
+            "failed FROM $db.exchange_nodes WHERE " + _AT + " ORDER BY seq",
+            {"org": org, "id": exchange_id, "integration": integration, "at": started_at},
         )
+        return [StoredNode(*_node(n)) for n in rows]
 
     def node_stats(
         self,
@@ -400,7 +392,8 @@ class TelemetryStore:
         exchanges = self._query(
             "SELECT count() FROM $db.exchanges WHERE position(concat("
             "exchange_id, route_id, failed_node, exception_type, exception_message, stack_trace, "
-            "toString(headers), body, arrayStringConcat(node_path, ' ')), {needle:String}) > 0",
+            "toString(headers), body, arrayStringConcat(node_path, ' '), toString(timeline)),"
+            " {needle:String}) > 0",
             params,
         )
         nodes = self._query(
@@ -463,10 +456,51 @@ _AT = (
     "org = {org:String} AND integration = {integration:String} "
     "AND started_at = {at:DateTime64(3, 'UTC')} AND exchange_id = {id:String}"
 )
+# the detail page's row: summary, then headers .. replayable (9-13), timeline, node_path
+_DETAIL = (
+    "SELECT "  # noqa: S608 - fixed column names
+    + _SUMMARY
+    + ", headers, body, body_truncated, stack_trace, replayable, "
+    "timeline, length(node_path) FROM $db.exchanges WHERE "
+)
+# the newest delivery wins (what FINAL would keep), without merging every part
+_NEWEST = " ORDER BY ingested_at DESC LIMIT 1"
 
 
-def _place(org: str, exchange_id: str, integration: str, at: datetime) -> dict[str, Any]:
-    return {"org": org, "id": exchange_id, "integration": integration, "at": at}
+def timelines(
+    exchanges: Mapping[str, Sequence[Any]], nodes: Mapping[str, Sequence[Any]]
+) -> list[list[tuple[Any, ...]]]:
+    """Each exchange row's nodes as `timeline` tuples. The ingest lays the node rows out
+    exchange after exchange, as many as its `node_path` has; columns laid out otherwise are
+    matched by (exchange id, start) instead."""
+    ids, starts = exchanges["exchange_id"], exchanges["started_at"]
+    counts = [len(path) for path in exchanges.get("node_path", [()] * len(ids))]
+    node_ids = nodes.get("exchange_id", [])
+    tuples = list(zip(*(nodes[name] for name in TIMELINE_FIELDS), strict=True)) if node_ids else []
+    out: list[list[tuple[Any, ...]]] = []
+    at = 0
+    for exchange_id, count in zip(ids, counts, strict=True):
+        if node_ids[at : at + count].count(exchange_id) != count:
+            break
+        out.append(tuples[at : at + count])
+        at += count
+    if len(out) == len(ids) and at == len(tuples):
+        return out
+    owned: dict[tuple[Any, Any], list[tuple[Any, ...]]] = {}
+    for node_id, node_start, node in zip(
+        node_ids, nodes.get("started_at", []), tuples, strict=True
+    ):
+        owned.setdefault((node_id, node_start), []).append(node)
+    return [owned.get((i, at), []) for i, at in zip(ids, starts, strict=True)]
+
+
+def _node(
+    node: Sequence[Any] | Mapping[str, Any],
+) -> tuple[int, str, str, str, int, str, int, bool]:
+    # a timeline element reads back as a dict (a named tuple), a node row as a tuple
+    row = list(node.values()) if isinstance(node, Mapping) else node
+    return (int(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]), str(row[5]),
+            int(row[6]), bool(row[7]))  # fmt: skip
 
 
 def _summary(row: Sequence[Any]) -> ExchangeSummary:
