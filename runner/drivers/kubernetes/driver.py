@@ -93,7 +93,7 @@ class KubernetesDriver:
         self._plans: dict[str, tuple[str, list[Planned], list[Invalid]]] = {}
         self._stopping = threading.Event()
         self._inventory_written: dict[str, _WrittenInventory] = {}  # by ConfigMap name
-        self._inventory_intact: dict[str, bool] = {}  # found as written by this sync's read
+        self._inventory_found: dict[str, Any] = {}  # ConfigMap name -> data this sync read
 
     def use_memory(self, memory: AppliedMemory) -> None:
         """Load what this runner applied before a restart, and keep it there from now on."""
@@ -417,23 +417,28 @@ class KubernetesDriver:
         name = inventory_name(bundle)
         found = self.kube.get(ObjectRef("", "v1", "ConfigMap", self.inventory_namespace, name))
         written = self._inventory_written.get(name)
-        # still as we wrote it: its entries need no parsing, and writing the same again (a
-        # large object) can be skipped
-        intact = found is not None and written is not None and found.get("data") == written.data
-        self._inventory_intact[name] = intact
         if found is None:
+            self._inventory_found.pop(name, None)
             return None
-        return written.refs if intact and written is not None else parse_inventory(found)
+        self._inventory_found[name] = found.get("data")
+        # still as we wrote it: its entries need no parsing
+        if written is not None and found.get("data") == written.data:
+            return written.refs
+        return parse_inventory(found)
 
     def write_inventory(self, bundle: Bundle, inventory: Sequence[ObjectRef]) -> None:
+        """Not written again when this sync's read found it holding the same (a large object
+        on a no-change resync, also the first one of a restarted runner)."""
         name = inventory_name(bundle)
         source = _inventory_source(bundle, inventory)
+        found = self._inventory_found.pop(name, None)
         written = self._inventory_written.get(name)
-        if self._inventory_intact.pop(name, False) and written and written.source == source:
+        if found is not None and written and written.source == source and found == written.data:
             return
         manifest = inventory_configmap(bundle, inventory, self.inventory_namespace)
-        self._inventory_written.pop(name, None)  # unknown until the server took it
-        self.kube.apply(manifest, force=True)
+        if found != manifest["data"]:
+            self._inventory_written.pop(name, None)  # unknown until the server took it
+            self.kube.apply(manifest, force=True)
         self._inventory_written[name] = _WrittenInventory(
             manifest["data"], source, tuple(in_order(inventory))
         )

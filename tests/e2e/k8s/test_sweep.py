@@ -114,6 +114,7 @@ def test_a_restarted_runner_remembers_what_it_applied(
     calls = kube.taken()
     assert calls["PATCH"] == 1  # only the object someone deleted; the rest is remembered
     assert calls["dry-run"] == 0  # the server accepted that very manifest before
+    assert calls["inventory"] == 0  # the ConfigMap already holds this very inventory
     assert admin.get(gone) is not None
 
     # without the memory (a runner before this change): everything is dry-run and applied
