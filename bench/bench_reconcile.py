@@ -103,7 +103,7 @@ async def push_latency(root: Path, pushes: int) -> list[float]:
     hook = bare / "hooks" / "post-receive"
     shutil.copy(POST_RECEIVE_SCRIPT, hook)
     hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
-    git(bare, "config", "camelops.url", f"http://127.0.0.1:{port}/api/v1/hooks/git/{name}")
+    git(bare, "config", "camelops.url", f"http://127.0.0.1:{port}/api/v1/hooks/git/bench/{name}")
     git(bare, "config", "camelops.secret", SECRET)
     latencies = []
     try:
