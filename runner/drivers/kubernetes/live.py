@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -97,8 +98,11 @@ class ListAnswers:
 
     _ITEMS = b'"items":'
 
-    def __init__(self) -> None:
-        self._last: dict[str, tuple[bytes, dict[str, Any]]] = {}  # path -> (digest, answer)
+    def __init__(self, keep: int = 1024) -> None:
+        """`keep`: collections remembered, the least recently listed forgotten first (preview
+        namespaces come and go)."""
+        self._last: OrderedDict[str, tuple[bytes, dict[str, Any]]] = OrderedDict()
+        self._keep = keep
         self._lock = threading.Lock()
 
     def decoder(self, path: str) -> Callable[[bytes], dict[str, Any]]:
@@ -110,11 +114,15 @@ class ListAnswers:
             digest = hashlib.sha256(memoryview(data)[start:]).digest()
             with self._lock:
                 known = self._last.get(path)
-            if known is not None and known[0] == digest:
-                return known[1]
+                if known is not None and known[0] == digest:
+                    self._last.move_to_end(path)
+                    return known[1]
             answer: dict[str, Any] = json.loads(data)
             with self._lock:
                 self._last[path] = (digest, answer)
+                self._last.move_to_end(path)
+                while len(self._last) > self._keep:
+                    self._last.popitem(last=False)
             return answer
 
         return decode

@@ -55,6 +55,16 @@ def test_a_changed_item_is_decoded_and_seen() -> None:
     assert other == gone
 
 
+def test_the_least_recently_listed_collection_is_forgotten_first() -> None:
+    answers = ListAnswers(keep=2)
+    body = listing("1", cm("a", "7"))
+    first = {path: answers.decoder(path)(body) for path in ("/a", "/b")}
+    assert answers.decoder("/a")(body) is first["/a"]  # /a listed again: /b is the oldest
+    answers.decoder("/c")(body)
+    assert answers.decoder("/a")(body) is first["/a"]
+    assert answers.decoder("/b")(body) is not first["/b"]  # forgotten, decoded anew
+
+
 def test_an_answer_without_items_is_decoded_as_it_is() -> None:
     decode = ListAnswers().decoder(PATH)
     assert decode(b'{"kind":"Status","code":200}') == {"kind": "Status", "code": 200}
