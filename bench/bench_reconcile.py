@@ -27,6 +27,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bench.results import figure
+from bench.timing import load_average
 from reconciler.api.hooks import POST_RECEIVE_SCRIPT
 from reconciler.controller import ControllerSettings
 from reconciler.dispatch import Delivery, InProcessSink
@@ -102,7 +103,7 @@ async def push_latency(root: Path, pushes: int) -> list[float]:
     hook = bare / "hooks" / "post-receive"
     shutil.copy(POST_RECEIVE_SCRIPT, hook)
     hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
-    git(bare, "config", "camelops.url", f"http://127.0.0.1:{port}/api/v1/hooks/git/{name}")
+    git(bare, "config", "camelops.url", f"http://127.0.0.1:{port}/api/v1/hooks/git/bench/{name}")
     git(bare, "config", "camelops.secret", SECRET)
     latencies = []
     try:
@@ -189,7 +190,7 @@ def main() -> int:
             f"push-to-bundle via webhook ({len(latencies)} pushes, example repo, 2 envs): "
             f"median {median * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
             f"(goal median <= {GOAL_MEDIAN_S * 1000:.0f} ms: "
-            f"{'met' if median <= GOAL_MEDIAN_S else 'NOT met'})"
+            f"{'met' if median <= GOAL_MEDIAN_S else 'NOT met'}; {load_average()})"
         )
         figure(
             f"push -> bundle via webhook, median of {len(latencies)}",
@@ -202,7 +203,7 @@ def main() -> int:
     rate = args.projects / reconcile_s * 60
     print(
         f"reconcile throughput: {args.projects} projects in {reconcile_s:.1f} s = "
-        f"{rate:.0f} projects/min (2 workers)"
+        f"{rate:.0f} projects/min (2 workers; {load_average()})"
     )
     print(
         f"render-only baseline (load + validate + render, same projects, serial): "

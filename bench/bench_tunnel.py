@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from bench.results import figure
+from bench.timing import load_average
 from contract.envelopes import Channel, Envelope
 from tunnel.backoff import Backoff
 from tunnel.client import ClientSettings, TunnelClient
@@ -213,7 +214,8 @@ async def main(quick: bool) -> None:
         client = rig.client(f"wss://127.0.0.1:{rig.server.port}/v1/tunnel")
         await client.start()
         await client.connected.wait()
-        print(f"tunnel vs raw aiohttp WebSocket, TLS 1.3 mTLS on 127.0.0.1, median of {rounds}")
+        print(f"tunnel vs raw aiohttp WebSocket, TLS 1.3 mTLS on 127.0.0.1, median of {rounds}"
+              f" interleaved rounds; {load_average()}")  # fmt: skip
         print("case    ours m/s   raw m/s ours MB/s raw MB/s  ratio cpu-ratio")
         for case in cases:
             print(await compare(rig, client, raw, case, rounds), flush=True)
@@ -221,7 +223,7 @@ async def main(quick: bool) -> None:
         await raw.stop()
         resyncs = [await resync_time(rig, 500) for _ in range(rounds)]
         resynced = statistics.median(resyncs)
-        print(f"reconnect-to-resynced, cut with 500 unacked: {resynced:.3f} s")
+        print(f"reconnect-to-resynced, cut with 500 unacked: {resynced:.3f} s ({load_average()})")
         figure(
             "reconnect -> resynced, 500 unacked",
             resynced,

@@ -20,7 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from contract.bundles import Bundle
-from runner.objects import ObjectRef
+from runner.objects import ObjectRef, in_order
 from tunnel.at_rest import RecordSealer, local_sealer, private_database
 
 _SCHEMA_VERSION = 3
@@ -53,6 +53,7 @@ class RunnerStore:
         self._db = sqlite_utils.Database(conn)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
+        self._inventories: dict[str, frozenset[ObjectRef]] = {}  # env -> as last saved
         self._keep = keep_bundles
         self._clock = clock
         self._migrate()
@@ -148,11 +149,17 @@ class RunnerStore:
 
     # ---- inventory ---------------------------------------------------------------------
     def save_inventory(self, env: str, refs: Sequence[ObjectRef]) -> None:
-        entries = [[r.group, r.version, r.kind, r.namespace, r.name] for r in sorted(set(refs))]
+        """Written only when it changed: every sync saves it, and most change nothing."""
+        members = frozenset(refs)
+        with self._lock:
+            if self._inventories.get(env) == members:
+                return
+        entries = [[r.group, r.version, r.kind, r.namespace, r.name] for r in in_order(members)]
         with self._lock:
             self._db.table("inventory").upsert(
                 {"env": env, "entries": json.dumps(entries), "at": self._clock()}, pk="env"
             )
+            self._inventories[env] = members
 
     def inventory(self, env: str) -> tuple[ObjectRef, ...] | None:
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from runner.objects import FIELD_MANAGER, Manifest, ObjectRef
 
 _BODY_LIMIT = 2000  # error bodies are truncated: they may be huge and are logged
 _TRANSIENT = frozenset({429, 500, 502, 503, 504})
+Decoder = Callable[[bytes], dict[str, Any]]
 
 
 class KubeError(DriverError):
@@ -111,8 +113,10 @@ class KubeClient:
         query: list[tuple[str, str]] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        decode: Decoder | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """One request; returns the HTTP status and the decoded JSON body."""
+        """One request; returns the HTTP status and the decoded JSON body (`decode`: how a
+        successful answer's body is decoded, by default json.loads)."""
         headers = {"Accept": "application/json", "Content-Type": content_type}
         _, url, headers, _, _ = self._api.param_serialize(
             method,
@@ -130,7 +134,9 @@ class KubeClient:
             raise Unreachable(f"{method} {path}: {exc.reason}") from exc
         if resp.status >= 400:
             raise _api_error(resp.status, data)
-        parsed: dict[str, Any] = json.loads(data) if data else {}
+        if not data:
+            return resp.status, {}
+        parsed: dict[str, Any] = decode(data) if decode is not None else json.loads(data)
         return resp.status, parsed
 
     # ---- discovery ---------------------------------------------------------------------
@@ -212,11 +218,20 @@ class KubeClient:
         return True
 
     def list(
-        self, api_version: str, kind: str, namespace: str = "", *, label_selector: str = ""
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        *,
+        label_selector: str = "",
+        decode: Decoder | None = None,
     ) -> list[dict[str, Any]]:
+        """The collection's items; `decode` as for `send` (the answers are never mutated)."""
         query = [("labelSelector", label_selector)] if label_selector else []
         path = self.collection_path(api_version, kind, namespace)
-        items: list[dict[str, Any]] = self.request("GET", path, query=query).get("items", [])
+        items: list[dict[str, Any]] = self.send("GET", path, query=query, decode=decode)[1].get(
+            "items", []
+        )
         return items
 
 

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from contract.bundles import Bundle, Target
@@ -25,16 +26,17 @@ from runner.drivers.kubernetes.build import BuildJob, BuildTracker, build_job, p
 from runner.drivers.kubernetes.client import ApiError, KubeClient, KubeError, UnknownKind
 from runner.drivers.kubernetes.inventory import inventory_configmap, inventory_name, parse_inventory
 from runner.drivers.kubernetes.live import (
+    Fingerprints,
+    ListAnswers,
     LiveIndex,
     drift_of,
-    fingerprint,
     live_index,
     rbac_refusal,
 )
 from runner.drivers.kubernetes.plan import Invalid, Planned, plan, steps, tracking_id
 from runner.drivers.kubernetes.prune import prune_orphans
 from runner.health import HealthReport, HealthRules, health_of, worst_of
-from runner.objects import ObjectRef
+from runner.objects import ObjectRef, in_order
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,6 +81,8 @@ class KubernetesDriver:
         self.inventory_namespace = inventory_namespace
         self.rules = rules or HealthRules()
         self._applied: dict[str, _Applied] = {}
+        self._fingerprints = Fingerprints(kube.field_manager)
+        self._answers = ListAnswers()
         self._memory: AppliedMemory | None = None
         self._saved: dict[str, _Applied] = {}
         self._builds = BuildTracker(kube)
@@ -88,8 +92,8 @@ class KubernetesDriver:
         self._swept: dict[str, tuple[float, LiveIndex]] = {}
         self._plans: dict[str, tuple[str, list[Planned], list[Invalid]]] = {}
         self._stopping = threading.Event()
-        self._inventory_written: dict[str, Any] = {}  # ConfigMap name -> data we last wrote
-        self._inventory_intact: dict[str, bool] = {}  # found as written by this sync's read
+        self._inventory_written: dict[str, _WrittenInventory] = {}  # by ConfigMap name
+        self._inventory_found: dict[str, Any] = {}  # ConfigMap name -> data this sync read
 
     def use_memory(self, memory: AppliedMemory) -> None:
         """Load what this runner applied before a restart, and keep it there from now on."""
@@ -122,7 +126,7 @@ class KubernetesDriver:
         return list(cached[1]), list(cached[2])
 
     def _sweep(self, refs: list[ObjectRef]) -> LiveIndex:
-        return live_index(self.kube, refs, self._lists)
+        return live_index(self.kube, refs, self._lists, self._answers)
 
     def _map(self, fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[R]:
         items = list(items)
@@ -188,7 +192,7 @@ class KubernetesDriver:
         unchanged: list[ObjectResult] = []
         for p in planned:
             known = self._applied.get(p.ref.key) if options.use_cache else None
-            seen = live.fingerprint(p.ref, self.kube.field_manager)
+            seen = self._fingerprints.of(p.ref.key, live.get(p.ref))
             if known and seen and known == (p.digest, seen):
                 unchanged.append(ObjectResult(p.ref, Outcome.UNCHANGED))
             else:
@@ -330,7 +334,7 @@ class KubernetesDriver:
             return _failed(p.ref, exc)
         rv = str((obj.get("metadata") or {}).get("resourceVersion", ""))
         known = self._applied.get(p.ref.key)
-        self._applied[p.ref.key] = (p.digest, fingerprint(obj, self.kube.field_manager))
+        self._applied[p.ref.key] = (p.digest, self._fingerprints.of(p.ref.key, obj))
         before = live.resource_version(p.ref)
         # the sync's health reads this sweep: it must see what was just applied
         live.objects[p.ref.key] = {"apiVersion": p.ref.api_version, "kind": p.ref.kind, **obj}
@@ -351,6 +355,7 @@ class KubernetesDriver:
         for r in result.results:
             if r.outcome is Outcome.PRUNED:
                 self._applied.pop(r.ref.key, None)
+                self._fingerprints.forget(r.ref.key)
         self._persist()
         return result
 
@@ -383,7 +388,7 @@ class KubernetesDriver:
             p
             for p in planned
             if self._applied.get(p.ref.key)
-            != (p.digest, live.fingerprint(p.ref, self.kube.field_manager))
+            != (p.digest, self._fingerprints.of(p.ref.key, live.get(p.ref)))
         ]
         found = self._map(lambda p: _drift(self.kube, p, live), suspects, 8)
         drifted = tuple(d for d in found if d is not None)
@@ -403,7 +408,7 @@ class KubernetesDriver:
     def _remember(self, in_sync: list[Planned], live: LiveIndex) -> None:
         """Objects just proven in sync need no dry-run until they change again."""
         for p in in_sync:
-            seen = live.fingerprint(p.ref, self.kube.field_manager)
+            seen = self._fingerprints.of(p.ref.key, live.get(p.ref))
             if seen:
                 self._applied[p.ref.key] = (p.digest, seen)
 
@@ -411,22 +416,55 @@ class KubernetesDriver:
     def read_inventory(self, bundle: Bundle) -> tuple[ObjectRef, ...] | None:
         name = inventory_name(bundle)
         found = self.kube.get(ObjectRef("", "v1", "ConfigMap", self.inventory_namespace, name))
-        # still as we wrote it: writing the same again (a large object) can be skipped
-        self._inventory_intact[name] = found is not None and found.get(
-            "data"
-        ) == self._inventory_written.get(name)
-        return None if found is None else parse_inventory(found)
+        written = self._inventory_written.get(name)
+        if found is None:
+            self._inventory_found.pop(name, None)
+            return None
+        self._inventory_found[name] = found.get("data")
+        # still as we wrote it: its entries need no parsing
+        if written is not None and found.get("data") == written.data:
+            return written.refs
+        return parse_inventory(found)
 
     def write_inventory(self, bundle: Bundle, inventory: Sequence[ObjectRef]) -> None:
-        manifest = inventory_configmap(bundle, inventory, self.inventory_namespace)
+        """Not written again when this sync's read found it holding the same (a large object
+        on a no-change resync, also the first one of a restarted runner)."""
         name = inventory_name(bundle)
-        if self._inventory_intact.pop(name, False) and self._inventory_written.get(
-            name
-        ) == manifest.get("data"):
+        source = _inventory_source(bundle, inventory)
+        found = self._inventory_found.pop(name, None)
+        written = self._inventory_written.get(name)
+        if found is not None and written and written.source == source and found == written.data:
             return
-        self._inventory_written.pop(name, None)  # unknown until the server took it
-        self.kube.apply(manifest, force=True)
-        self._inventory_written[name] = manifest["data"]
+        manifest = inventory_configmap(bundle, inventory, self.inventory_namespace)
+        if found != manifest["data"]:
+            self._inventory_written.pop(name, None)  # unknown until the server took it
+            self.kube.apply(manifest, force=True)
+        self._inventory_written[name] = _WrittenInventory(
+            manifest["data"], source, tuple(in_order(inventory))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _WrittenInventory:
+    """The inventory ConfigMap's data as the server took it from us, what it was made of,
+    and its entries as parsing them back would give."""
+
+    data: dict[str, Any]
+    source: tuple[str, str, str, str, frozenset[ObjectRef]]
+    refs: tuple[ObjectRef, ...]
+
+
+def _inventory_source(
+    bundle: Bundle, inventory: Sequence[ObjectRef]
+) -> tuple[str, str, str, str, frozenset[ObjectRef]]:
+    """Everything inventory_configmap() reads: equal sources make equal data."""
+    return (
+        bundle.project,
+        bundle.environment,
+        bundle.revision,
+        bundle.digest,
+        frozenset(inventory),
+    )
 
 
 def _drift(kube: KubeClient, planned: Planned, live: LiveIndex) -> Drift | None:

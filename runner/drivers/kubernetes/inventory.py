@@ -14,7 +14,7 @@ from typing import Any
 
 from contract.bundles import Bundle
 from runner.driver import InventoryError
-from runner.objects import Manifest, ObjectRef
+from runner.objects import Manifest, ObjectRef, in_order
 
 INVENTORY_LABEL = "camelops.io/inventory"
 _KEYS = ("group", "version", "kind", "namespace", "name")
@@ -36,7 +36,7 @@ def inventory_name(bundle: Bundle) -> str:
 def inventory_configmap(bundle: Bundle, inventory: Sequence[ObjectRef], namespace: str) -> Manifest:
     entries = [
         dict(zip(_KEYS, (r.group, r.version, r.kind, r.namespace, r.name), strict=True))
-        for r in sorted(set(inventory))
+        for r in in_order(inventory)
     ]
     return {
         "apiVersion": "v1",

@@ -114,6 +114,7 @@ def test_a_restarted_runner_remembers_what_it_applied(
     calls = kube.taken()
     assert calls["PATCH"] == 1  # only the object someone deleted; the rest is remembered
     assert calls["dry-run"] == 0  # the server accepted that very manifest before
+    assert calls["inventory"] == 0  # the ConfigMap already holds this very inventory
     assert admin.get(gone) is not None
 
     # without the memory (a runner before this change): everything is dry-run and applied
@@ -138,3 +139,40 @@ def test_a_forbidden_collection_does_not_hide_the_others(
     found = live_index(runner_kube, refs, None)
     assert found.get(refs[0]) is not None
     assert found.get(refs[1]) is None
+
+
+def test_warm_caches_still_see_every_change(
+    runner_kubeconfig: Path, admin: KubeClient, namespace: str, store: RunnerStore
+) -> None:
+    """A no-change resync reuses the LIST answers it decoded, the fingerprints it hashed and
+    the inventory it wrote: any change to the objects behind them is still seen at once."""
+    kube = CountingClient(runner_kubeconfig)
+    driver = KubernetesDriver(kube)
+    b = bundle(manifests(namespace), "r1")
+    for _ in range(3):  # warm: answers, fingerprints and the inventory all reused
+        assert sync_bundle(driver, store, b, SETTINGS).phase is Phase.SYNCED
+    edited = ObjectRef("", "v1", "ConfigMap", namespace, "cm-05")
+    admin.request("PATCH", admin.object_path(edited), query=[("fieldManager", "kubectl-edit")],
+                  body={"data": {"i": "hacked"}},
+                  content_type="application/merge-patch+json")  # fmt: skip
+    reported = enforce(driver, b, SyncSettings(self_heal=False))
+    assert reported.phase is Phase.OUT_OF_SYNC
+    assert reported.drifted == (edited.key,)
+
+    deleted = ObjectRef("", "v1", "ConfigMap", namespace, "cm-06")
+    admin.delete(deleted)
+    inventory = ObjectRef("", "v1", "ConfigMap", RUNNER_NAMESPACE, "camelops-inventory-shop-dev")
+    admin.request("PATCH", admin.object_path(inventory), body={"data": {"entries": "[]"}},
+                  content_type="application/merge-patch+json")  # fmt: skip
+    kube.taken()
+    healed = sync_bundle(driver, store, b, SETTINGS)
+    assert healed.phase is Phase.SYNCED
+    outcomes = {r.ref.key: r.outcome for r in healed.objects}
+    assert outcomes[deleted.key] is Outcome.CREATED
+    assert outcomes[edited.key] is Outcome.CONFIGURED  # Git wins: taken back
+    assert kube.taken()["inventory"] == 1  # the emptied inventory is written again
+    assert (admin.get(edited) or {})["data"] == {"i": "5"}
+    assert {r.outcome for r in sync_bundle(driver, store, b, SETTINGS).objects} == {
+        Outcome.UNCHANGED
+    }
+    driver.close()
