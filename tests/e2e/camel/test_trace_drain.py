@@ -14,6 +14,7 @@ from telemetry.jolokia import JolokiaClient
 from telemetry.sidecar.buffers import sampled_in
 from telemetry.sidecar.capture import DRAIN_OPERATION, TracerCapture
 from telemetry.sidecar.events import DrainedDump, decode_drained
+from telemetry.sidecar.replay import SEND_OPERATION
 from telemetry.sidecar.settings import SidecarSettings
 from tests.e2e.camel.conftest import WITHOUT_DRAIN, StartCamel
 
@@ -29,6 +30,14 @@ ROUTES = """
             id: tell-id
             name: X-Exchange-Id
             simple: "${exchangeId}"
+        - to:
+            id: to-checked
+            uri: direct:checked
+- route:
+    id: checked
+    from:
+      uri: direct:checked
+      steps:
         - convertBodyTo:
             id: as-text
             type: java.lang.String
@@ -53,12 +62,14 @@ async def post(session: aiohttp.ClientSession, url: str, body: str) -> tuple[int
         return response.status, response.headers.get("X-Exchange-Id", "")
 
 
-async def drain_all(client: JolokiaClient, mbean: str, exchanges: int) -> DrainedDump:
+async def drain_all(
+    client: JolokiaClient, mbean: str, exchanges: int, *, rate: float = RATE, keep_header: str = ""
+) -> DrainedDump:
     """Drain until the JVM has seen every event of ``exchanges`` exchanges and holds none."""
     total = DrainedDump()
     deadline = time.monotonic() + 30
     while True:
-        answer = await client.execute(mbean, DRAIN_OPERATION, RATE, "", 30_000)
+        answer = await client.execute(mbean, DRAIN_OPERATION, rate, keep_header, 30_000)
         drained = decode_drained(answer)
         total.traces.extend(drained.traces)
         total.events_seen += drained.events_seen
@@ -92,6 +103,20 @@ async def test_the_jvm_sends_failed_and_sampled_exchanges_whole_and_counts_the_r
         answers = [await post(session, jvm.http_url, f"good {n}") for n in range(24)]
         answers += [await post(session, jvm.http_url, f"bad {n}") for n in range(4)]
         drained = await drain_all(client, target.drain_mbean, len(answers))
+        # nothing sampled, yet an input carrying the header the sidecar asks for is sent
+        # (as its replays do: over Jolokia, since platform-http drops Camel* headers from HTTP)
+        for headers in ({"CamelopsReplayOf": "EX-1"}, {}):
+            await client.execute(
+                target.context_mbean, SEND_OPERATION, "direct:checked", "good again", headers
+            )
+        by_header = await drain_all(
+            client, target.drain_mbean, 2, rate=0.0, keep_header="CamelopsReplayOf"
+        )
+    (marked,) = events_by_exchange(by_header.traces).values()
+    assert marked[0].route_id == "checked"
+    assert marked[0].message is not None
+    assert ("CamelopsReplayOf", "EX-1") in marked[0].message.headers
+    assert by_header.exchanges_sampled_out == 1
 
     good_ids = {exchange_id for status, exchange_id in answers if status == 200}
     assert len(good_ids) == 24
@@ -110,7 +135,7 @@ async def test_the_jvm_sends_failed_and_sampled_exchanges_whole_and_counts_the_r
         assert events[-1].last
         assert events[0].lazy_message is not None
         assert [e.node_id for e in events if not e.first and not e.last][:3] == [
-            "tell-id", "as-text", "validate",
+            "tell-id", "to-checked", "as-text",
         ]  # fmt: skip
 
 
