@@ -234,9 +234,8 @@ def decode_after(body: bytes) -> list[TraceEvent]:
 
 
 def sieved_dumps(dumps: list[bytes], rate: float) -> list[bytes]:
-    """The same exchanges as a JVM-side sieve would send them: only the failed and the sampled
-    ones, in one dump (an estimate for a piece not built: see "Sidecar capture" in
-    bench/RESULTS.md)."""
+    """The same exchanges filtered as the in-JVM drain would send them: only the failed and the
+    sampled ones, in one dump (the real drain's bytes are timed in bench_sidecar_real_jvm)."""
     traces = [t for body in dumps for t in json.loads(json.loads(body)[0]["value"])["traces"]]
     failed = {t["exchangeId"] for t in traces if t["failed"]}
     kept = [t for t in traces if t["exchangeId"] in failed or sampled_in(t["exchangeId"], rate)]
