@@ -1,5 +1,6 @@
-"""Own the Camel BacklogTracer through Jolokia: discover it, enable it, drain it by uid cursor,
-and hand assembled, sampled, redacted exchanges to the ring buffer."""
+"""Own the Camel BacklogTracer through Jolokia: discover it, enable it, drain it (through our
+runtime's in-JVM drain when the JVM has it, else by uid cursor over the tracer's own dump), and
+hand assembled, sampled, redacted exchanges to the ring buffer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from contract.telemetry import CaptureCounters, ExchangeRecord, ExchangeStatus, 
 from telemetry.jolokia import JolokiaClient, JolokiaUnavailable, raise_for_item
 from telemetry.sidecar.assemble import CapturedExchange, ExchangeAssembler
 from telemetry.sidecar.buffers import ReplayBuffer, ReplayOriginal, RingBuffer, sampled_in
-from telemetry.sidecar.events import TracedMessage, TraceEvent, decode_dump, is_clipped
+from telemetry.sidecar.events import (
+    DrainedDump,
+    TraceDecodeError,
+    TracedMessage,
+    TraceEvent,
+    decode_drained,
+    decode_dump,
+    is_clipped,
+)
 from telemetry.sidecar.redact import Redactor, cap
 from telemetry.sidecar.replay import REPLAY_HEADER
 from telemetry.sidecar.settings import SidecarSettings
@@ -22,6 +31,9 @@ log = logging.getLogger(__name__)
 TRACER_PATTERN = "org.apache.camel:type=tracer,name=BacklogTracer,*"
 CONTEXT_PATTERN = "org.apache.camel:type=context,*"
 DUMP_OPERATION = "dumpAllTracedMessagesAsJSon()"
+# examples/camel-app's io.camelops.trace.TraceDrain; absent from other Camel images
+DRAIN_PATTERN = "io.camelops:type=TraceDrain,*"
+DRAIN_OPERATION = "drain"
 _failed = attrgetter("failed")
 
 
@@ -32,6 +44,8 @@ class CamelTarget:
     agent_id: str
     context_mbean: str
     tracer_mbean: str
+    drain_mbean: str | None = None
+    """Set when the JVM runs our tracer drain: sampling is then decided in the JVM."""
 
 
 @dataclass(slots=True)
@@ -64,8 +78,10 @@ async def discover(client: JolokiaClient) -> CamelTarget:
     if not tracers or not contexts:
         # the agent answers before Camel has registered its MBeans: try again later
         raise JolokiaUnavailable("no Camel context with a BacklogTracer registered yet")
+    drains = await client.search(DRAIN_PATTERN)
     jvm_id = f"{version.get('id', '')}/{started}"
-    return CamelTarget(jvm_id, sorted(contexts)[0], sorted(tracers)[0])
+    drain = sorted(drains)[0] if drains else None
+    return CamelTarget(jvm_id, sorted(contexts)[0], sorted(tracers)[0], drain)
 
 
 class TracerCapture:
@@ -97,11 +113,12 @@ class TracerCapture:
         the queue drains. Bodies are cut in the JVM at ``tracer_body_max_chars`` (bounded: the
         tracer copies the body at every node); the upstream copy is capped after redaction.
 
-        Sampling cannot be decided in the JVM without losing failures: Camel 4.18 evaluates
-        the trace filter before each node runs, and records a route's closing event only if it
+        Sampling cannot be decided by the tracer's own filter without losing failures: Camel
+        4.18 evaluates it before each node runs, and records a route's closing event only if it
         traced its first one, so no filter can tell at the first node that an exchange will
-        fail. Every exchange is traced; sampled-out ones are dropped after a skim of their
-        small fields (telemetry.sidecar.events), before their messages are decoded."""
+        fail. Every exchange is traced. With our runtime's drain, the JVM holds each exchange's
+        events until it ends and sends only kept ones; otherwise sampled-out ones are dropped
+        here after a skim of their small fields (telemetry.sidecar.events)."""
         target = await discover(self.client)
         # compare with the last JVM we traced, not with `target` (cleared on any failure):
         # a transient Jolokia error must not throw away half-assembled exchanges
@@ -130,7 +147,12 @@ class TracerCapture:
             raise_for_item(answer)
         self.target = target
         self.agent_id = target.agent_id
-        log.info("tracing Camel context %s (agent %s)", target.context_mbean, target.agent_id)
+        log.info(
+            "tracing Camel context %s (agent %s), sampled %s",
+            target.context_mbean,
+            target.agent_id,
+            "in the JVM" if target.drain_mbean else "here",
+        )
         return target
 
     async def poll_once(self) -> int:
@@ -138,13 +160,39 @@ class TracerCapture:
         if self.target is None:
             await self.connect()
         assert self.target is not None
-        dump = await self.client.execute(self.target.tracer_mbean, DUMP_OPERATION)
-        events = self._new_events(decode_dump(dump if isinstance(dump, str) else None))
+        if self.target.drain_mbean is not None:
+            events = await self._drained_events(self.target.drain_mbean)
+        else:
+            dump = await self.client.execute(self.target.tracer_mbean, DUMP_OPERATION)
+            events = self._new_events(decode_dump(dump if isinstance(dump, str) else None))
         now = self.clock()
         self._keep(self.assembler.feed(events, now))
         self._give_up(self.assembler.expire(now))
         self.replay.expire(now)
         return len(events)
+
+    async def _drained_events(self, drain_mbean: str) -> list[TraceEvent]:
+        """The kept exchanges' events; the JVM has already counted and dropped the rest. No uid
+        cursor: a failed exchange's early events arrive after later uids of sampled ones."""
+        # only once this sidecar replayed something can an input carry a header it trusts
+        keep_header = REPLAY_HEADER if self.replay.replayed_any() else ""
+        stale_ms = int(self.settings.incomplete_after_seconds * 1000)
+        answer = await self.client.execute(
+            drain_mbean, DRAIN_OPERATION, self.settings.sample_rate, keep_header, stale_ms
+        )
+        try:
+            drained = decode_drained(answer if isinstance(answer, str) else None)
+        except TraceDecodeError as exc:
+            raise JolokiaUnavailable(str(exc)) from exc
+        self._count_drained(drained)
+        return drained.traces
+
+    def _count_drained(self, drained: DrainedDump) -> None:
+        counters = self.counters
+        counters.events_seen += drained.events_seen
+        counters.events_lost += drained.events_lost
+        counters.exchanges_sampled_out += drained.exchanges_sampled_out
+        counters.exchanges_incomplete += drained.exchanges_incomplete
 
     def _new_events(self, events: list[TraceEvent]) -> list[TraceEvent]:
         """The events past the cursor (``events`` in uid order); uids are the tracer's counter,

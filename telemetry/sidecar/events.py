@@ -156,6 +156,32 @@ _by_uid = attrgetter("uid")
 _exchange_id = attrgetter("exchange_id")
 
 
+class DrainedDump(msgspec.Struct, gc=False):
+    """The answer of our runtime's tracer drain: kept exchanges' events in the tracer's shape,
+    and counts of what the JVM took from the tracer but did not send."""
+
+    traces: list[TraceEvent] = msgspec.field(default_factory=list)
+    events_seen: int = msgspec.field(default=0, name="eventsSeen")
+    events_lost: int = msgspec.field(default=0, name="eventsLost")
+    exchanges_sampled_out: int = msgspec.field(default=0, name="exchangesSampledOut")
+    exchanges_incomplete: int = msgspec.field(default=0, name="exchangesIncomplete")
+
+
+_drained_decoder = msgspec.json.Decoder(DrainedDump)
+
+
+def decode_drained(dump: str | None) -> DrainedDump:
+    """Parse the string value of the drain operation (io.camelops.trace.TraceDrain)."""
+    if not dump:
+        return DrainedDump()
+    try:
+        drained = _drained_decoder.decode(dump)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise TraceDecodeError(f"tracer drain answer is not what it should be: {exc}") from exc
+    drained.traces.sort(key=_by_uid)
+    return drained
+
+
 def decode_dump(dump: str | None) -> list[TraceEvent]:
     """Parse the string value of ``dumpAllTracedMessagesAsJSon()``. A dump the compiled schema
     refuses (a field changed type in some Camel version) takes the tolerant path, which skips

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the Camel Main test runtime (examples/camel-app) with Maven into OUT (default .cache/camel-app):
-#   OUT/lib/*.jar  OUT/jolokia-agent.jar  OUT/bin/camel-app  OUT/.stamp
+#   OUT/lib/*.jar (ours included)  OUT/jolokia-agent.jar  OUT/bin/camel-app  OUT/.stamp
 # Idempotent. Maven's own cache (~/.m2) makes re-runs offline: we try offline first and only go to
 # the registry when something is missing.
 set -euo pipefail
@@ -25,6 +25,7 @@ staging="$(mktemp -d "${out}/.staging.XXXXXX")"
 trap 'rm -rf "${staging}"' EXIT
 mkdir -p "${staging}/bin"
 cp -R target/lib "${staging}/lib"
+cp target/camelops-camel-app-*.jar "${staging}/lib/"  # our own classes (the tracer drain)
 cp target/agent/jolokia-agent.jar "${staging}/jolokia-agent.jar"
 cp bin/camel-app "${staging}/bin/camel-app"
 chmod +x "${staging}/bin/camel-app"

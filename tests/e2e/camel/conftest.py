@@ -7,9 +7,10 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import aiohttp
 import pytest
@@ -61,6 +62,7 @@ class CamelJvm:
     http_port: int
     jolokia_port: int
     log_path: Path
+    java_opts: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -81,7 +83,10 @@ class CamelJvm:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "CAMEL_APP_JAVA_OPTS": "-Xmx192m -XX:TieredStopAtLevel=1"},
+                env={
+                    **os.environ,
+                    "CAMEL_APP_JAVA_OPTS": f"-Xmx192m -XX:TieredStopAtLevel=1 {self.java_opts}",
+                },
             )
         deadline = time.monotonic() + START_TIMEOUT
         while not await _routes_started(self.jolokia_url):
@@ -110,7 +115,14 @@ class CamelJvm:
         return "\n".join(text.splitlines()[-lines:])
 
 
-StartCamel = Callable[[dict[str, str], dict[str, str]], Awaitable[CamelJvm]]
+# the JVM option that starts our runtime as a stock Camel image would run: no in-JVM tracer drain
+WITHOUT_DRAIN = "-Dcamelops.trace.drain=false"
+
+
+class StartCamel(Protocol):
+    def __call__(
+        self, routes: dict[str, str], properties: dict[str, str], *, java_opts: str = ""
+    ) -> Awaitable[CamelJvm]: ...
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +135,9 @@ def start_camel(camel_app_home: Path, tmp_path: Path) -> Iterator[StartCamel]:
     """Start a JVM on ``routes`` (file name -> YAML) and extra properties; stopped at the end."""
     started: list[CamelJvm] = []
 
-    async def start(routes: dict[str, str], properties: dict[str, str]) -> CamelJvm:
+    async def start(
+        routes: dict[str, str], properties: dict[str, str], *, java_opts: str = ""
+    ) -> CamelJvm:
         routes_dir = tmp_path / f"camel-{len(started)}"
         routes_dir.mkdir()
         http_port = free_port()
@@ -140,7 +154,9 @@ def start_camel(camel_app_home: Path, tmp_path: Path) -> Iterator[StartCamel]:
         )
         for name, text in routes.items():
             (routes_dir / name).write_text(text)
-        jvm = CamelJvm(camel_app_home, routes_dir, http_port, free_port(), routes_dir / "jvm.log")
+        jvm = CamelJvm(
+            camel_app_home, routes_dir, http_port, free_port(), routes_dir / "jvm.log", java_opts
+        )
         started.append(jvm)
         await jvm.start()
         return jvm

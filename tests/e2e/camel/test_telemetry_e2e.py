@@ -28,7 +28,7 @@ from telemetry.sidecar.replay import ReplayOutcome
 from telemetry.sidecar.service import ShipError, Sidecar
 from telemetry.sidecar.settings import SidecarSettings
 from telemetry.store import TelemetryStore
-from tests.e2e.camel.conftest import CamelJvm, StartCamel
+from tests.e2e.camel.conftest import WITHOUT_DRAIN, CamelJvm, StartCamel
 from tests.integration.telemetry.conftest import telemetry_store  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -198,7 +198,8 @@ async def test_exchanges_reach_store_redacted_replay_and_restart(
             jvm, sidecar, telemetry_store, relay, downstream, session, clock,
             f"http://127.0.0.1:{api.port}/v1/replay",
         )  # fmt: skip
-        await sidecar.capture.connect()
+        target = await sidecar.capture.connect()
+        assert target.drain_mbean is not None, "our runtime samples in the JVM"
         stock_down = await traffic_lands_in_the_store(scenario)
         await replay_after_the_fix_then_expired(scenario, stock_down)
         await relay_outage_and_camel_restart_lose_nothing(scenario)
@@ -317,21 +318,28 @@ async def relay_outage_and_camel_restart_lose_nothing(sc: Scenario) -> None:
     assert len(sc.store.failures(ORG, "orders", limit=1000)) == 15
 
 
+@pytest.mark.parametrize("in_jvm", [True, False], ids=["drained-in-jvm", "stock-tracer-dump"])
 async def test_a_zero_sample_rate_keeps_every_failure_whole(
-    start_camel: StartCamel, aiohttp_server: ServerFactory
+    start_camel: StartCamel, aiohttp_server: ServerFactory, in_jvm: bool
 ) -> None:
     """Against the real JVM: with sampling at 0 the successes are only counted, while each
-    failure arrives complete (node path, failing node, exception, replayable input)."""
+    failure arrives complete (node path, failing node, exception, replayable input); the same
+    through our runtime's in-JVM drain and through the tracer's own dump (a stock image)."""
     downstream = Downstream()
     stock_app = web.Application()
     stock_app.router.add_post("/stock", downstream.handle)
     stock = await aiohttp_server(stock_app)
     stock_url = f"http://127.0.0.1:{stock.port}/stock"
-    jvm = await start_camel({"orders.camel.yaml": ROUTES}, {"downstream.url": stock_url})
+    jvm = await start_camel(
+        {"orders.camel.yaml": ROUTES},
+        {"downstream.url": stock_url},
+        java_opts="" if in_jvm else WITHOUT_DRAIN,
+    )
     settings = SidecarSettings(integration="orders", jolokia_url=jvm.jolokia_url, sample_rate=0.0)
     async with aiohttp.ClientSession() as session:
         sidecar = Sidecar(settings, session, relay_url="http://127.0.0.1:9/unused")
-        await sidecar.capture.connect()
+        target = await sidecar.capture.connect()
+        assert (target.drain_mbean is not None) is in_jvm
         bodies = [order(n) for n in range(4)] + [order(n, amount=-1) for n in range(4, 6)]
         statuses = await post_orders(jvm, bodies)
         assert statuses[:4] == [200] * 4

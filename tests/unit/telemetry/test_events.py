@@ -11,6 +11,7 @@ import pytest
 from telemetry.sidecar.events import (
     TraceDecodeError,
     _decode_tolerant,
+    decode_drained,
     decode_dump,
     decode_event,
     is_clipped,
@@ -158,3 +159,28 @@ def test_a_message_is_decoded_only_when_read() -> None:
 )
 def test_clipped_bodies_are_recognised(body: str | None, clipped: bool) -> None:
     assert is_clipped(body) is clipped
+
+
+def test_a_drain_answer_gives_its_events_in_uid_order_and_the_jvm_counts() -> None:
+    """The in-JVM drain's answer: kept exchanges' events in the tracer's shape, possibly out of
+    uid order (a failure's early events come after later uids), plus what it did not send."""
+    traces = json.loads((CORPUS / "dump-camel-4.18.json").read_text())["traces"]
+    answer = {
+        "traces": traces[8:] + traces[:8],
+        "eventsSeen": 40,
+        "eventsLost": 2,
+        "exchangesSampledOut": 3,
+        "exchangesIncomplete": 1,
+    }
+    drained = decode_drained(json.dumps(answer))
+    assert [event.uid for event in drained.traces] == sorted(t["uid"] for t in traces)
+    counts = (drained.events_seen, drained.events_lost, drained.exchanges_sampled_out)
+    assert counts == (40, 2, 3)
+    assert drained.exchanges_incomplete == 1
+    assert decode_drained(None).traces == []
+
+
+@pytest.mark.parametrize("answer", ['{"traces": 3}', "not json", '{"eventsSeen": "many"}'])
+def test_a_drain_answer_of_the_wrong_shape_is_refused(answer: str) -> None:
+    with pytest.raises(TraceDecodeError, match="tracer drain answer"):
+        decode_drained(answer)
