@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from camelops.cli_support import EXIT_ERROR, Subparsers, run_command
+from camelops.cli_support import EXIT_ERROR, Subparsers, run_command, without_pydantic_plugins
 from camelops.settings import Settings, SettingsError
 
 
@@ -111,6 +111,7 @@ def chosen_command(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     command = chosen_command(words)
+    without_pydantic_plugins()  # before a command's modules build their models
     parser = build_parser(() if command is None else (command,))
     args = parser.parse_args(words)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -16,11 +17,28 @@ EXIT_BROKEN_PIPE = 141
 
 OWNER_ONLY_UMASK = 0o077
 
+PYDANTIC_PLUGIN_FINDER = "pydantic.plugin._loader"
+"""The one module pydantic asks for plugins (`get_plugins()`, when it builds a validator)."""
+
 
 def owner_only_files() -> None:
     """Daemons (serve, runner) create every file owner-only, whatever umask they inherited:
     databases, keys, chDB parts, checkouts."""
     os.umask(OWNER_ONLY_UMASK)
+
+
+def without_pydantic_plugins() -> None:
+    """camelops uses no pydantic plugins, yet pydantic's plugin finder imports importlib.metadata
+    (email, zipfile, csv, socket) and reads the entry points of every installed distribution when
+    the first model class is built: a tenth of a `camelops validate` of a small repository.
+    PYDANTIC_DISABLE_PLUGINS only skips the reading, so the CLI puts a finder that finds none in
+    the finder's place before any model is built. A process that imported the real one keeps it.
+    """
+    if PYDANTIC_PLUGIN_FINDER in sys.modules:
+        return
+    finder = types.ModuleType(PYDANTIC_PLUGIN_FINDER, "camelops: no pydantic plugins")
+    finder.get_plugins = tuple  # type: ignore[attr-defined]  # no plugins: an empty iterable
+    sys.modules[PYDANTIC_PLUGIN_FINDER] = finder
 
 
 if TYPE_CHECKING:
