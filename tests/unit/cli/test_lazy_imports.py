@@ -112,3 +112,19 @@ def test_the_stand_in_finder_finds_no_plugins() -> None:
         check=True,
     )
     assert result.stdout.split() == ["1", "SchemaValidator"]
+
+
+@pytest.mark.parametrize("own_process", [True, False])
+def test_imports_load_uncollected_only_in_a_process_of_their_own(own_process: bool) -> None:
+    script = (
+        "import gc\n"
+        "from camelops.cli_support import imports_uncollected\n"
+        f"with imports_uncollected(own_process={own_process}):\n"
+        "    paused = not gc.isenabled()\n"
+        "    import schema.models\n"
+        "print(paused, gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.split() == [str(own_process), "True", str(own_process)]
