@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
 from camelops.commands.validate import add_limit_arguments, limits_from
@@ -20,11 +21,8 @@ from renderers import (
     render_files,
     to_stream,
 )
-from renderers.camel_diff import camel_diff
-from renderers.diff import ObjectChange, diff_objects
 from renderers.kubernetes import KUBERNETES_MINOR
 from renderers.kubernetes.environment import PREVIEW_NAME
-from renderers.report import DiffReport
 from renderers.targets import environment_target, render_target
 from schema.camel.catalog import CatalogMissingError
 from schema.diagnostics import printable
@@ -32,6 +30,10 @@ from schema.limits import LoadLimits
 from schema.loaded import LoadedProject
 from schema.models.project import Target
 from schema.repository import load_repository
+
+if TYPE_CHECKING:  # the diff modules load only when `diff` runs, not for every `render`
+    from renderers.diff import ObjectChange
+    from renderers.report import DiffReport
 
 
 class CommandError(Exception):
@@ -187,6 +189,10 @@ def run_diff(args: argparse.Namespace) -> int:
 def build_diff(
     path: Path, base_ref: str, head_ref: str, env: str | None, limits: LoadLimits
 ) -> DiffReport:
+    from renderers.camel_diff import camel_diff  # noqa: PLC0415 (`diff` only)
+    from renderers.diff import diff_objects  # noqa: PLC0415
+    from renderers.report import DiffReport  # noqa: PLC0415
+
     with tempfile.TemporaryDirectory(prefix="camelops-diff-") as tmp:
         base, base_id = _load_revision(path, base_ref, Path(tmp) / "base", limits)
         head, head_id = _load_revision(path, head_ref, Path(tmp) / "head", limits)
