@@ -94,7 +94,8 @@ def register(subparsers: Subparsers) -> None:
 
 def run_render(args: argparse.Namespace) -> int:
     try:
-        return _render(args)
+        with collector_paused():
+            return _render(args)
     except CommandError as exc:
         print(f"camelops render: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -130,6 +131,20 @@ def _render(args: argparse.Namespace) -> int:
     write_files(args.output, render_files(objects, fmt))
     print(f"{len(objects)} objects written to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Rendering builds plain trees (dicts, lists, strings) that reference counting frees; the
+    cyclic collector would only rescan them as they pile up: ~20% of render + YAML at 12,000
+    objects. Paused for the whole command (the load below freezes what it loaded as well)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager
