@@ -13,7 +13,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from camelops.cli_support import EXIT_ERROR, Subparsers, run_command
+from camelops.cli_support import (
+    EXIT_ERROR,
+    Subparsers,
+    imports_uncollected,
+    run_command,
+    without_pydantic_plugins,
+)
 from camelops.settings import Settings, SettingsError
 
 
@@ -111,7 +117,9 @@ def chosen_command(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     command = chosen_command(words)
-    parser = build_parser(() if command is None else (command,))
+    without_pydantic_plugins()  # before a command's modules build their models
+    with imports_uncollected(own_process=argv is None):
+        parser = build_parser(() if command is None else (command,))
     args = parser.parse_args(words)
     try:
         # the environment is read here, once; commands take what they need from args.settings

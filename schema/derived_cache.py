@@ -32,12 +32,14 @@ def cache_dir() -> Path:
     return Path(base) / "camelops"
 
 
-def digest(*parts: str) -> str:
+def digest(*parts: str | bytes) -> str:
     """Names an entry; the bytecode magic number keeps one Python's code from another's."""
     hasher = hashlib.sha256(importlib.util.MAGIC_NUMBER)
     for part in parts:
-        hasher.update(part.encode())
-        hasher.update(b"\0")
+        # a part's length first: no two lists of parts hash the same bytes
+        data = part.encode() if isinstance(part, str) else part
+        hasher.update(len(data).to_bytes(8, "big"))
+        hasher.update(data)
     return hasher.hexdigest()[:32]
 
 

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from camelops.cli_support import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Subparsers
 from schema.camel.catalog import CatalogMissingError
-from schema.camel.oracle import OracleUnavailableError
-from schema.camel_check import with_camel_verdicts
 from schema.diagnostics import printable
 from schema.limits import LoadLimits
 from schema.repository import ValidationReport, load_repository
@@ -86,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"camelops validate: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if args.camel:
+        # only here: the JVM harness's module pulls in subprocess and threading
+        from schema.camel.oracle import OracleUnavailableError  # noqa: PLC0415
+        from schema.camel_check import with_camel_verdicts  # noqa: PLC0415
+
         try:
             report = with_camel_verdicts(root, report, limits_from(args))
         except OracleUnavailableError as exc:

@@ -131,12 +131,7 @@ class BundleView(ReadModel):
 
     @classmethod
     def of(cls, bundle: BundleSummary) -> BundleView:
-        return cls(
-            id=bundle.id,
-            revision=bundle.revision,
-            digest=bundle.digest,
-            created_at=bundle.created_at,
-        )
+        return cls.model_validate(bundle, from_attributes=True)  # same field names
 
 
 class DeploymentView(ReadModel):
@@ -238,16 +233,7 @@ class AuditEntry(ReadModel):
 
     @classmethod
     def of(cls, record: AuditRecord) -> AuditEntry:
-        return cls(
-            id=record.id,
-            at=record.at,
-            actor=record.actor,
-            action=record.action,
-            project=record.project,
-            environment=record.environment,
-            revision=record.revision,
-            detail=record.detail,
-        )
+        return cls.model_validate(record, from_attributes=True)  # same field names
 
 
 class RunnerView(ReadModel):

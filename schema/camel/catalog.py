@@ -99,21 +99,22 @@ def resolve_version(requested: str) -> tuple[str, str | None]:
 class LazyComponents(Mapping[str, ComponentInfo]):
     """Components by scheme, each built on first use: a repository names a handful of ~400."""
 
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self._raw = raw
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+        """Each component's catalog entry as JSON text: parsed only when that scheme is used."""
         self._built: dict[str, ComponentInfo] = {}
 
     def __getitem__(self, scheme: str) -> ComponentInfo:
         built = self._built.get(scheme)
         if built is None:
-            built = self._built[scheme] = _component(self._raw[scheme])
+            built = self._built[scheme] = _component(json.loads(self._texts[scheme]))
         return built
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
+        return iter(self._texts)
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self._texts)
 
 
 @cache
@@ -121,7 +122,7 @@ def load_catalog(version: str) -> CamelCatalog:
     folder = DATA_DIR / version
     if not folder.is_dir():
         raise CatalogMissingError(f"no Camel catalog for {version} under {DATA_DIR}")
-    components = LazyComponents(json.loads((folder / "components.json").read_text()))
+    components = LazyComponents(_component_texts(folder / "components.json"))
     raw_kamelets = json.loads((folder / "kamelets.json").read_text())
     kamelets = {
         name: KameletInfo(frozenset(info["properties"]), tuple(info["required"]))
@@ -138,14 +139,28 @@ def load_catalog(version: str) -> CamelCatalog:
 
 def _lenient_yaml_dsl_schema(path: Path) -> dict[str, Any]:
     """The rewrite costs more than reading its result back: kept, named by both inputs."""
-    published = path.read_text()
-    name = digest("lenient", published, Path(leniency.__file__).read_text())
+    published = path.read_bytes()  # hashed as it is: decoding 800 KB costs more than the hash
+    name = digest("lenient", published, Path(leniency.__file__).read_bytes())
     stored = load_value(name)
     if isinstance(stored, dict):
         return stored
     lenient = lenient_schema(json.loads(published))
     store_value(name, lenient)
     return lenient
+
+
+def _component_texts(path: Path) -> dict[str, str]:
+    """Parsing all ~400 components costs more than the rest of a small repository's check, and
+    a repository names a handful: each one's entry is kept as its own JSON text, named by the
+    published file."""
+    published = path.read_bytes()
+    name = digest("components", published)
+    stored = load_value(name)
+    if isinstance(stored, dict):
+        return stored
+    texts = {scheme: json.dumps(info) for scheme, info in json.loads(published).items()}
+    store_value(name, texts)
+    return texts
 
 
 def _option(name: str, raw: dict[str, Any]) -> OptionInfo:

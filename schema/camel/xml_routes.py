@@ -31,12 +31,12 @@ def _schema(version: str) -> etree.XMLSchema:
 def _verdict_name(root: etree._Element, catalog: CamelCatalog) -> str:
     """Names "this exact document passed this exact XSD under this libxml2"; both texts hashed."""
     libxml = ".".join(map(str, etree.LIBXML_VERSION))
-    return digest("xsd-valid", libxml, _xsd_text(catalog.version), etree.tostring(root).decode())
+    return digest("xsd-valid", libxml, _xsd_bytes(catalog.version), etree.tostring(root))
 
 
 @cache
-def _xsd_text(version: str) -> str:
-    return load_catalog(version).xsd_path.read_text()
+def _xsd_bytes(version: str) -> bytes:
+    return load_catalog(version).xsd_path.read_bytes()
 
 
 def _known_valid(root: etree._Element, catalog: CamelCatalog) -> bool:

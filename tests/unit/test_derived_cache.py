@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from schema import derived_cache
+from schema.camel import catalog as catalog_module
 from schema.camel.catalog import load_catalog
 from schema.camel.xml_routes import validate_xml_routes
 
@@ -123,3 +125,27 @@ def test_the_models_import_nothing_else_of_ours() -> None:
             for module in modules:
                 top = module.split(".", 1)[0]
                 assert top not in ours or module.startswith("schema.models"), (path.name, module)
+
+
+def test_a_changed_components_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(derived_cache.ENV_DIR, str(tmp_path / "cache"))
+    published = tmp_path / "components.json"
+    published.write_text('{"timer": {"syntax": "timer:name"}}')
+    assert catalog_module._component_texts(published) == {"timer": '{"syntax": "timer:name"}'}
+    assert catalog_module._component_texts(published) == {"timer": '{"syntax": "timer:name"}'}
+    published.write_text('{"timer": {"syntax": "timer:other"}, "log": {}}')
+    assert catalog_module._component_texts(published) == {
+        "timer": '{"syntax": "timer:other"}',
+        "log": "{}",
+    }
+
+
+def test_components_are_those_of_the_published_catalog() -> None:
+    catalog = load_catalog("4.18.4")
+    published = json.loads((catalog.xsd_path.parent / "components.json").read_text())
+    assert list(catalog.components) == list(published)
+    jms = catalog.components["jms"]
+    assert set(jms.options) == set(published["jms"]["options"])
+    assert jms.syntax == published["jms"]["syntax"]

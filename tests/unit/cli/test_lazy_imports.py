@@ -3,6 +3,7 @@ plane's stack (web server, state store, telemetry engine, Kubernetes client)."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from camelops.cli import build_parser, chosen_command
+from camelops.cli_support import PYDANTIC_PLUGIN_FINDER
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "repo-layout"
@@ -68,3 +70,61 @@ def test_a_command_line_names_its_command() -> None:
     assert chosen_command(["runner", "manifests", "--image", "x"]) == "runner"
     assert chosen_command(["--help"]) is None
     assert chosen_command(["bogus", "validate"]) is None
+
+
+def test_validate_skips_pydantic_plugin_discovery() -> None:
+    # importlib.metadata (and email, zipfile, csv with it) only served pydantic's plugin finder
+    loaded = imported_packages("validate", str(EXAMPLE))
+    assert "pydantic" in loaded
+    assert not loaded & {"email", "zipfile", "csv"}, sorted(loaded & {"email", "zipfile", "csv"})
+
+
+def test_pydantic_asks_its_plugin_finder_for_get_plugins_alone() -> None:
+    # the CLI's stand-in finder (cli_support.without_pydantic_plugins) offers only get_plugins:
+    # a pydantic that takes anything else from the finder must fail here, not in a user's run
+    import pydantic  # noqa: PLC0415
+
+    uses = set()
+    for path in Path(pydantic.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("_loader"):
+                uses |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.Import) and any(
+                a.name == PYDANTIC_PLUGIN_FINDER for a in node.names
+            ):
+                uses.add("*")
+    assert uses == {"get_plugins"}
+
+
+def test_the_stand_in_finder_finds_no_plugins() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from camelops.cli_support import without_pydantic_plugins as w; w(); "
+            "import pydantic\n"
+            "class M(pydantic.BaseModel):\n    x: int\n"
+            "print(M.model_validate({'x': 1}).x, type(M.__pydantic_validator__).__name__)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    assert result.stdout.split() == ["1", "SchemaValidator"]
+
+
+@pytest.mark.parametrize("own_process", [True, False])
+def test_imports_load_uncollected_only_in_a_process_of_their_own(own_process: bool) -> None:
+    script = (
+        "import gc\n"
+        "from camelops.cli_support import imports_uncollected\n"
+        f"with imports_uncollected(own_process={own_process}):\n"
+        "    paused = not gc.isenabled()\n"
+        "    import schema.models\n"
+        "print(paused, gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.split() == [str(own_process), "True", str(own_process)]

@@ -292,3 +292,24 @@ def test_render_freezes_the_loaded_graph_so_collections_skip_it() -> None:
         capture_output=True, text=True, check=True, cwd=REPO_ROOT,
     )  # fmt: skip
     assert int(done.stdout) > 10_000, "the loaded project stays out of every collection"
+
+
+def test_render_pauses_the_collector_and_gives_it_back() -> None:
+    # the rendered trees are freed by reference counting: the collector waits for the command's
+    # end; a caller running the command in its own process gets its collector back
+    script = (
+        "import gc, io, contextlib, sys\n"
+        "import camelops.commands.render as render\n"
+        "seen = []\n"
+        "real = render._render\n"
+        "render._render = lambda args: seen.append(gc.isenabled()) or real(args)\n"
+        "from camelops.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['render', sys.argv[1], '--env', 'prod'])\n"
+        "print(code, seen, gc.isenabled())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(REPO_ROOT / "examples" / "repo-layout")],
+        capture_output=True, text=True, check=True, cwd=REPO_ROOT,
+    )  # fmt: skip
+    assert done.stdout.split() == ["0", "[False]", "True"]
