@@ -5,6 +5,9 @@ templates are the very objects camelops rendered, as static YAML: helm parses, e
 sorts them, the least work a chart can ask of it. Both run as processes from start to finish
 (interpreter start and imports included), output to /dev/null; wall time and the child's CPU.
 
+The floor at small sizes: a process that only imports what `camelops render` imports (Python
+start-up, pydantic, the config models, YAML, the Camel checks, the renderers) and does nothing.
+
 In process, the cost per object of load + render with the loaded graph frozen (what the CLI
 does) and without (before), to show it stays flat with size.
 """
@@ -39,6 +42,13 @@ CAMELOPS = Path(sys.executable).parent / "camelops"
 HELM = ROOT / ".cache" / "peers" / "bin" / "helm"
 LIMITS = LoadLimits(max_repo_files=100_000, max_repo_bytes=1024**3)
 Sample = tuple[float, float]  # wall, cpu
+# what `camelops render` imports before it reads a file, as the CLI imports it
+IMPORTS_ONLY = (
+    "import gc; gc.disable()\n"
+    "from camelops.cli_support import without_pydantic_plugins\n"
+    "without_pydantic_plugins()\n"
+    "import camelops.cli, camelops.commands.render\n"
+)
 
 
 def child_run(command: list[str]) -> Sample:
@@ -125,11 +135,13 @@ def main() -> int:
             render = [str(CAMELOPS), "render", str(project_dir), "--env", "prod"]
             render += ["--max-repo-files", "100000", "--max-repo-bytes", str(1024**3)]
             helm = [str(HELM), "template", "bench", str(chart_dir)]
+            imports_only = [sys.executable, "-c", IMPORTS_ONLY]
             count = sum(1 for d in yaml.safe_load_all(stream) if d)
             results = interleaved(
                 {
                     "camelops render": partial(child_run, render),
                     "helm template": partial(child_run, helm),
+                    "imports only (floor)": partial(child_run, imports_only),
                     "load+render, graph frozen": partial(in_process, project_dir, True),
                     "load+render, before (plain)": partial(in_process, project_dir, False),
                 }
@@ -141,6 +153,8 @@ def main() -> int:
         ours, peer = results["camelops render"], results["helm template"]
         print(f"  ratio camelops render / helm template: wall {ours[0] / peer[0]:.2f}x, "
               f"CPU {ours[1] / peer[1]:.2f}x")  # fmt: skip
+        floor = results["imports only (floor)"]
+        print(f"  ratio imports only / helm template: wall {floor[0] / peer[0]:.2f}x")
         frozen, plain = results["load+render, graph frozen"], results["load+render, before (plain)"]
         print(f"  ratio frozen / plain (in process): CPU {frozen[1] / plain[1]:.2f}x")
         figure(

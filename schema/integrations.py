@@ -8,7 +8,6 @@ from schema.camel.catalog import load_catalog
 from schema.camel.explain import suggest
 from schema.camel.kamelets import project_kamelets
 from schema.camel.route_ids import IdIndex
-from schema.camel.xml_routes import parse_xml, validate_xml_routes
 from schema.camel.yaml_routes import check_yaml_routes
 from schema.diagnostics import Diagnostic, InvalidFileError, Severity
 from schema.documents import validate_document
@@ -124,6 +123,9 @@ def _load_routes(
             problems += exc.diagnostics
             continue
         if path.endswith(XML_SUFFIXES):
+            # imported here: lxml costs ~6 ms of start-up, and most repositories are all YAML
+            from schema.camel.xml_routes import parse_xml, validate_xml_routes  # noqa: PLC0415
+
             found, from_uris = validate_xml_routes(path, text, catalog)
             problems += found
             consumed |= from_uris

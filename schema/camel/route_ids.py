@@ -8,14 +8,15 @@ defines. Each file passes on its own, so only a look across the integration's fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from lxml import etree
+from typing import TYPE_CHECKING, Any
 
 from schema.camel.endpoints import is_dynamic
 from schema.camel.explain import suggest
 from schema.diagnostics import Diagnostic, Severity, json_pointer
 from schema.yaml_loader import YamlDocument
+
+if TYPE_CHECKING:  # lxml loads only when an integration has an XML route (see add_xml)
+    from lxml import etree
 
 # top-level YAML key -> what Camel calls the id's owner in its messages
 ID_KINDS = {
@@ -85,6 +86,8 @@ class IdIndex:
         into.append(Declared(kind, str(value), doc.path, line, col, json_pointer(path)))
 
     def add_xml(self, rel: str, root: etree._Element) -> None:
+        from lxml import etree  # noqa: PLC0415 (a repository of YAML routes never needs it)
+
         for element in root.iter(tag=etree.Element):
             local = etree.QName(element).localname
             kind = XML_ID_KINDS.get(local)

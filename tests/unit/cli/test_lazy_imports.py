@@ -12,6 +12,7 @@ import pytest
 
 from camelops.cli import build_parser, chosen_command
 from camelops.cli_support import PYDANTIC_PLUGIN_FINDER
+from tests.unit.renderers.repos import simple_files, write_repo
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "repo-layout"
@@ -52,6 +53,14 @@ def test_render_leaves_git_and_the_kubernetes_schema_checker_to_diff_and_strict(
         loaded & {*HEAVY, "jsonschema", "jsonschema_rs", "kubernetes_validate"}
     )
     assert "renderers" in loaded
+
+
+def test_render_of_yaml_routes_leaves_lxml_to_xml_routes(tmp_path: Path) -> None:
+    # lxml parses XML route files only; a repository of YAML routes never pays its import
+    repo = write_repo(tmp_path / "repo", simple_files())
+    assert "lxml" not in imported_packages("render", str(repo), "--env", "prod")
+    # the example has an XML route: there it loads, and the command still succeeds
+    assert "lxml" in imported_packages("render", str(EXAMPLE), "--env", "prod")
 
 
 def test_help_does_not_load_the_config_schema() -> None:
