@@ -18,6 +18,11 @@ from tools.k8s.controlplane import wait_until
 pytestmark = pytest.mark.e2e
 
 
+# an environment of its own: the session's control plane keeps other tests' shop/dev inventory,
+# whose leftovers a first sync of shop/dev would rightly prune
+ENV = "first-apply"
+
+
 def versions(admin: KubeClient, refs: list[ObjectRef]) -> dict[str, str]:
     return {r.key: (admin.get(r) or {})["metadata"]["resourceVersion"] for r in refs}
 
@@ -31,23 +36,25 @@ def test_first_apply_creates_all_and_reapply_changes_no_resource_version(
 ) -> None:
     driver = KubernetesDriver(runner_kube)
     manifests = [*integration(namespace, "orders"), configmap(namespace, "shared", {"a": "1"})]
-    first = sync_bundle(driver, store, bundle(manifests, "r1"), SyncSettings())
+    first = sync_bundle(driver, store, bundle(manifests, "r1", ENV), SyncSettings())
     assert first.phase is Phase.SYNCED, first.message
     assert {r.outcome for r in first.objects} == {Outcome.CREATED}
     assert len(first.objects) == 4
     # wait until the controllers stop writing status, then prove our re-apply writes nothing
-    wait_until(lambda: driver.health(bundle(manifests, "r1")).status is Health.HEALTHY, 60,
+    wait_until(lambda: driver.health(bundle(manifests, "r1", ENV)).status is Health.HEALTHY, 60,
                "the Deployment to become Healthy")  # fmt: skip
     before = versions(admin, refs_of(manifests))
     for options in (ApplyOptions(), ApplyOptions(use_cache=False)):  # cached and real SSA
-        again = sync_bundle(driver, store, bundle(manifests, "r1"), SyncSettings(apply=options))
+        again = sync_bundle(
+            driver, store, bundle(manifests, "r1", ENV), SyncSettings(apply=options)
+        )
         assert again.phase is Phase.SYNCED
         assert {r.outcome for r in again.objects} == {Outcome.UNCHANGED}
         assert versions(admin, refs_of(manifests)) == before
-    inventory = driver.read_inventory(bundle(manifests, "r1"))
+    inventory = driver.read_inventory(bundle(manifests, "r1", ENV))
     assert inventory is not None
     assert sorted(r.key for r in inventory) == sorted(r.key for r in refs_of(manifests))
-    assert store.inventory("shop/dev") == tuple(sorted(inventory))
+    assert store.inventory(f"shop/{ENV}") == tuple(sorted(inventory))
     driver.close()
 
 
