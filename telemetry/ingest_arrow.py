@@ -1,9 +1,8 @@
-"""Batch format 3: an Arrow IPC stream, decoded and checked without a Python object per row.
+"""Batch format 3 (contract.telemetry_arrow): an Arrow IPC stream, decoded and checked without
+a Python object per row.
 
-The stream holds one table, one row per exchange, in exactly ``EXCHANGE_SCHEMA`` (types fixed,
-so ranges a type cannot hold need no check); each exchange's nodes are a list column of
-structs. The batch's own fields (ids, route stats, counters, Camel health) travel as JSON in
-the schema's metadata under ``camelops.batch`` and get the checks of the JSON formats
+Types are fixed by ``EXCHANGE_SCHEMA`` (so ranges a type cannot hold need no check). The
+batch's own fields, JSON in the schema metadata, get the checks of the JSON formats
 (telemetry.ingest_wire). Every per-row rule of the contract (lengths, enum, lower bounds,
 count limits, no null, valid UTF-8) is a vectorised compute expression over a whole column.
 
@@ -15,7 +14,6 @@ same offsets, constants are repeated in C++.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 import pyarrow as pa
@@ -25,47 +23,14 @@ from contract.telemetry import (
     MAX_BODY_CHARS,
     MAX_EXCHANGES_PER_BATCH,
     MAX_NODES_PER_EXCHANGE,
-    TelemetryBatch,
 )
+from contract.telemetry_arrow import EXCHANGE_SCHEMA, METADATA_KEY, NODE_TYPE, encode
 from telemetry.ingest_wire import WireBatch, WireError, from_object
 from telemetry.schema_sql import TIMELINE_FIELDS
 
-METADATA_KEY = b"camelops.batch"
 _S = pa.string()
 _TIME = pa.timestamp("ms", tz="UTC")
 
-NODE_TYPE = pa.struct(
-    [
-        pa.field("seq", pa.uint16(), nullable=False),
-        pa.field("started_at_ms", pa.int64(), nullable=False),
-        pa.field("elapsed_ms", pa.uint32(), nullable=False),
-        pa.field("route_id", _S, nullable=False),
-        pa.field("node_id", _S, nullable=False),
-        pa.field("node_name", _S, nullable=False),
-        pa.field("level", pa.uint16(), nullable=False),
-        pa.field("parent_id", _S, nullable=False),
-        pa.field("endpoint_uri", _S, nullable=False),
-        pa.field("failed", pa.bool_(), nullable=False),
-    ]
-)
-EXCHANGE_SCHEMA = pa.schema(
-    [
-        pa.field("exchange_id", _S, nullable=False),
-        pa.field("status", _S, nullable=False),
-        pa.field("started_at_ms", pa.int64(), nullable=False),
-        pa.field("elapsed_ms", pa.uint32(), nullable=False),
-        pa.field("route_id", _S, nullable=False),
-        pa.field("failed_node", _S, nullable=False),
-        pa.field("exception_type", _S, nullable=False),
-        pa.field("exception_message", _S, nullable=False),
-        pa.field("stack_trace", _S, nullable=False),
-        pa.field("headers", pa.map_(_S, _S), nullable=False),
-        pa.field("body", _S, nullable=False),
-        pa.field("body_truncated", pa.bool_(), nullable=False),
-        pa.field("replayable", pa.bool_(), nullable=False),
-        pa.field("nodes", pa.list_(pa.field("item", NODE_TYPE, nullable=False)), nullable=False),
-    ]
-)
 # the contract's string limits (contract.telemetry, mirrored by telemetry.ingest_wire)
 _ID, _NAME = 200, 1_000
 _EXCHANGE_LIMITS = {
@@ -103,28 +68,6 @@ class ArrowBatch:
     @property
     def exchange_count(self) -> int:
         return int(self.exchanges.num_rows)
-
-
-def encode(batch: TelemetryBatch) -> bytes:
-    """A batch as format 3 (what a sender builds; the bench and tests use it too)."""
-    rows = batch.exchanges
-    if batch.columns is not None:
-        raise ValueError("encode a batch of exchange rows")
-    columns: dict[str, Any] = {
-        name: [getattr(e, name) for e in rows]
-        for name in EXCHANGE_SCHEMA.names
-        if name not in ("status", "headers", "nodes")
-    }
-    columns["status"] = [e.status.value for e in rows]
-    columns["headers"] = [list(e.headers.items()) for e in rows]
-    columns["nodes"] = [[node.model_dump() for node in e.nodes] for e in rows]
-    meta = batch.model_dump(mode="json", exclude={"exchanges", "columns"})
-    schema = EXCHANGE_SCHEMA.with_metadata({METADATA_KEY: msgspec.json.encode(meta)})
-    table = pa.table(columns, schema=schema)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
 
 
 def decode(raw: bytes) -> ArrowBatch:
@@ -287,3 +230,6 @@ def insert_tables(org: str, batch: ArrowBatch, rows: pa.Table, ingested_ms: int)
 
 def _repeat(value: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(value, _S), n)
+
+
+__all__ = ["EXCHANGE_SCHEMA", "METADATA_KEY", "ArrowBatch", "ArrowRows", "decode", "encode"]

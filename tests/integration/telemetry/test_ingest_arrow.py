@@ -3,15 +3,25 @@ exchanges, de-duplicated the same way (also across a restart), refused whole whe
 
 from __future__ import annotations
 
+import asyncio
+import base64
 from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 import pytest
 
+from contract.envelopes import Channel, Envelope
+from contract.message_types import TELEMETRY_BATCH
+from contract.telemetry import CamelHealthReport, TelemetryBatch
+from runner.forwarder import payload_of
 from telemetry.ingest import MAX_BATCH_BYTES, IngestError, Ingestor
 from telemetry.ingest_arrow import EXCHANGE_SCHEMA, METADATA_KEY, decode, encode
+from telemetry.ingest_queue import CoalescingIngestor
+from telemetry.intake import CamelVerdict, TelemetryIntake
 from telemetry.store import TelemetryStore
 from tests.integration.telemetry.records import BASE_MS, batch, exchange
+from tunnel.pki.identity import RunnerIdentity
 
 
 def ingestor(store: TelemetryStore) -> Ingestor:
@@ -151,3 +161,73 @@ def test_the_schema_is_what_encode_writes() -> None:
     table = _table()
     assert table.schema.remove_metadata().equals(EXCHANGE_SCHEMA)
     assert decode(_valid()).exchange_count == 2
+
+
+async def test_the_queue_counts_arrow_rows_towards_its_flush(
+    telemetry_store: TelemetryStore,
+) -> None:
+    coalescing = CoalescingIngestor(ingestor(telemetry_store), max_rows=8, max_delay_seconds=60)
+    batches = [batch(f"b{i}", [exchange(i * 4 + n) for n in range(4)]) for i in range(2)]
+    submits = (coalescing.submit("acme", decode(encode(b))) for b in batches)
+    # 8 rows reach the threshold: one flush (both batches in one Arrow insert), not the timer
+    results = await asyncio.wait_for(asyncio.gather(*submits), 10)
+    assert [r.accepted for r in results] == [4, 4]
+    assert coalescing.flushes == 1
+    assert telemetry_store.count_exchanges("acme", "orders") == 8
+    await coalescing.close()
+
+
+RUNNER = RunnerIdentity("acme", "edge")
+
+
+def _arrow_envelope(sent: TelemetryBatch, n: int) -> Envelope:
+    # as the runner's forwarder wraps it
+    return Envelope(id=f"m{n}", seq=n, channel=Channel.TELEMETRY, type=TELEMETRY_BATCH,
+                    payload=payload_of(sent))  # fmt: skip
+
+
+async def test_the_intake_takes_what_the_forwarder_sends(telemetry_store: TelemetryStore) -> None:
+    verdicts: list[CamelVerdict] = []
+
+    async def sink(_runner: RunnerIdentity, verdict: CamelVerdict) -> None:
+        verdicts.append(verdict)
+
+    intake = TelemetryIntake(
+        ingestor(telemetry_store).ingest_async,
+        lambda _runner: frozenset({"prod"}),
+        projects_of=lambda _runner, _env: frozenset({"shop"}),
+        on_camel=sink,
+    )
+    stopped = CamelHealthReport(checked_at_ms=5, problems=("route stock is Stopped",))
+    sent = batch("b1", [exchange(1, failed=True), exchange(2)]).model_copy(
+        update={"camel": stopped}
+    )
+    assert set(payload_of(sent)) == {"arrow"}
+    assert await intake.handle(RUNNER, _arrow_envelope(sent, 1))
+    assert verdicts == [CamelVerdict("prod", "orders", "orders-0", stopped.problems, 5)]
+    rows = telemetry_store._query("SELECT exchange_id, project FROM $db.exchanges", {})
+    assert sorted((str(i), str(p)) for i, p in rows) == [
+        ("EX-00000001", "shop"),
+        ("EX-00000002", "shop"),
+    ]
+    assert intake.refused == intake.lost == 0
+
+
+async def test_the_intake_refuses_hostile_arrow_payloads(telemetry_store: TelemetryStore) -> None:
+    intake = TelemetryIntake(ingestor(telemetry_store).ingest_async, lambda _r: frozenset({"prod"}))
+    good = payload_of(batch("ok", [exchange(1)]))
+    staging = batch("st", [exchange(2)]).model_copy(update={"environment": "staging"})
+    hostile: list[dict[str, Any]] = [
+        {"arrow": 5},
+        {"arrow": "not base64 at all!"},
+        {"arrow": base64.b64encode(b"evil" * 50).decode()},
+        {"arrow": "A" * (MAX_BATCH_BYTES // 3 * 4 + 8)},  # beyond the batch size limit
+        good | {"batch": {"batch_id": "x"}},  # both formats at once
+        payload_of(staging),  # an environment this runner does not serve
+    ]
+    for n, payload in enumerate(hostile, start=1):
+        envelope = Envelope(id=f"m{n}", seq=n, channel=Channel.TELEMETRY, type=TELEMETRY_BATCH,
+                            payload=payload)  # fmt: skip
+        assert await intake.handle(RUNNER, envelope)
+    assert intake.refused == len(hostile)
+    assert telemetry_store.count_exchanges("acme", "orders") == 0
