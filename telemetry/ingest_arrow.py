@@ -119,7 +119,8 @@ def _check_rows(table: pa.Table) -> None:
     _at_least_one(table["exchange_id"], "$.exchange_id")
     for name, limit in _NODE_LIMITS.items():
         _within(node[name], limit, f"$.nodes.{name}")
-    if not pc.all(pc.is_in(table["status"], value_set=_STATUSES)).as_py():
+    # all() of no rows is null (a batch of route stats only), not a refusal
+    if pc.all(pc.is_in(table["status"], value_set=_STATUSES)).as_py() is False:
         raise WireError("$.status: not one of completed, failed, incomplete")
     _not_negative(table["started_at_ms"], "$.started_at_ms")
     _not_negative(node["started_at_ms"], "$.nodes.started_at_ms")

@@ -86,6 +86,15 @@ def test_one_flush_takes_rows_and_arrow(telemetry_store: TelemetryStore) -> None
     assert telemetry_store.count_exchanges("acme", "orders") == 2
 
 
+def test_a_batch_of_route_stats_only_is_stored(telemetry_store: TelemetryStore) -> None:
+    # what a sidecar sends when no exchange was sampled: no rows, its route stats
+    result = ingestor(telemetry_store).ingest_arrow("acme", encode(batch("b1", [])))
+    assert (result.accepted, result.duplicates) == (0, 0)
+    assert telemetry_store.count_exchanges("acme", "orders") == 0
+    stats = telemetry_store.latest_route_stats("acme", "orders")
+    assert [s["exchanges_total"] for s in stats] == [7]
+
+
 def _table() -> pa.Table:
     raw = encode(batch("b", [exchange(1), exchange(2, failed=True)]))
     return pa.ipc.open_stream(raw).read_all()
