@@ -6,11 +6,15 @@ SQLite), so delivery is at-least-once end to end."""
 
 from __future__ import annotations
 
+import base64
+from typing import Any
+
 from aiohttp import web
 
 from contract.envelopes import Channel
 from contract.message_types import TELEMETRY_BATCH
 from contract.telemetry import TelemetryBatch
+from contract.telemetry_arrow import encode
 from runner.relay import Sender, relay_app
 from tunnel.client import TunnelClient
 
@@ -24,10 +28,16 @@ class TunnelForwarder:
         self.client = client
 
     async def forward(self, batch: TelemetryBatch) -> None:
-        # as columns (batch format 2): the control plane's ingest decodes them straight into
-        # its insert (telemetry.ingest_wire), no object per exchange or node
-        columns = batch.as_columns().model_dump(mode="json")
-        await self.client.send(Channel.TELEMETRY, TELEMETRY_BATCH, {"batch": columns})
+        await self.client.send(Channel.TELEMETRY, TELEMETRY_BATCH, payload_of(batch))
+
+
+def payload_of(batch: TelemetryBatch) -> dict[str, str | dict[str, Any]]:
+    """As an Arrow stream (batch format 3, contract.telemetry_arrow): the control plane checks
+    and inserts its columns with no Python object per exchange or node. Base64, as an envelope
+    is JSON. A batch the sidecar sent as columns already (format 2) is passed on as it is."""
+    if batch.columns is not None:
+        return {"batch": batch.model_dump(mode="json")}
+    return {"arrow": base64.b64encode(encode(batch)).decode("ascii")}
 
 
 def runner_relay_app(client: TunnelClient, sender: Sender | None = None) -> web.Application:

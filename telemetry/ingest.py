@@ -17,7 +17,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 from contract.telemetry import TelemetryBatch
+from telemetry.ingest_arrow import ArrowBatch, ArrowRows, insert_tables
+from telemetry.ingest_arrow import decode as decode_arrow
 from telemetry.ingest_columns import Columns, take
 from telemetry.ingest_dedup import DedupMemory
 from telemetry.ingest_wire import (
@@ -33,7 +37,11 @@ from telemetry.store import TelemetryStore
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 _ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
-Batch = TelemetryBatch | WireBatch
+Batch = TelemetryBatch | WireBatch | ArrowBatch
+
+
+# an Arrow batch's exchanges go to the Arrow insert; Columns takes only its route stats
+_NO_EXCHANGES = WireExchangeColumns(exchange_id=[], status=[], started_at_ms=[], elapsed_ms=[])
 
 
 class IngestError(ValueError):
@@ -79,6 +87,16 @@ class Ingestor:
             raise IngestError(f"invalid telemetry batch: {exc}") from exc
         return self.ingest(org, batch)
 
+    def ingest_arrow(self, org: str, raw: bytes) -> IngestResult:
+        """Batch format 3 (an Arrow IPC stream, telemetry.ingest_arrow)."""
+        if len(raw) > MAX_BATCH_BYTES:
+            raise IngestError(f"batch of {len(raw)} bytes exceeds {MAX_BATCH_BYTES}")
+        try:
+            batch = decode_arrow(raw)
+        except WireError as exc:
+            raise IngestError(f"invalid telemetry batch: {exc}") from exc
+        return self.ingest(org, batch)
+
     def ingest(self, org: str, batch: Batch) -> IngestResult:
         """``org`` comes from the authenticated runner, never from the batch itself."""
         return self.ingest_many([(org, batch)])[0]
@@ -91,6 +109,7 @@ class Ingestor:
         with self._lock:
             results: list[IngestResult] = []
             columns = Columns()
+            arrow: list[ArrowRows] = []
             written: dict[tuple[str, str], dict[str, int]] = {}
             fresh_keys: list[tuple[str, str]] = []
             ingested_ms = self._clock_ms()
@@ -100,9 +119,15 @@ class Ingestor:
                 if key in self._seen or key in fresh_keys:
                     results.append(IngestResult(batch.batch_id, 0, count, True))
                     continue
-                scope = (org, batch.integration)
+                meta = batch.meta if isinstance(batch, ArrowBatch) else batch
+                scope = (org, meta.integration)
                 taken = written.setdefault(scope, {})
-                if batch.columns is not None:
+                if isinstance(batch, ArrowBatch):
+                    rows = self._fresh_arrow(scope, batch.exchanges, taken)
+                    arrow.append(insert_tables(org, batch, rows, ingested_ms))
+                    columns.add_columns(org, meta, _NO_EXCHANGES, ingested_ms)
+                    accepted = rows.num_rows
+                elif batch.columns is not None:
                     fresh_columns = self._fresh_columns(scope, batch.columns, taken)
                     columns.add_columns(org, batch, fresh_columns, ingested_ms)
                     accepted = len(fresh_columns)
@@ -115,6 +140,11 @@ class Ingestor:
             self._store.insert_columns(
                 exchanges=columns.exchanges, nodes=columns.nodes, stats=columns.stats
             )
+            if arrow:
+                self._store.insert_arrow(
+                    exchanges=pa.concat_tables([one.exchanges for one in arrow]),
+                    nodes=pa.concat_tables([one.nodes for one in arrow]),
+                )
             # remembered only once stored: a failed insert must not turn the retry into
             # "duplicates"
             for scope, taken in written.items():
@@ -155,6 +185,25 @@ class Ingestor:
         taken.update((ids[row], starts[row]) for row in keep)
         return take(columns, keep)
 
+    def _fresh_arrow(
+        self, scope: tuple[str, str], rows: pa.Table, taken: dict[str, int]
+    ) -> pa.Table:
+        """``_fresh`` for an Arrow batch: the table as decoded when every id is new (the
+        common case costs one list of ids and one of starts, for the memory)."""
+        ids: list[str] = rows["exchange_id"].to_pylist()
+        starts: list[int] = rows["started_at_ms"].to_pylist()
+        last = dict(zip(ids, range(len(ids)), strict=True))
+        if len(last) == len(ids):
+            stored = self.dedup.stored_among(scope, ids, starts)
+            if not stored and taken.keys().isdisjoint(last):
+                taken.update(zip(ids, starts, strict=True))
+                return rows
+        else:
+            stored = self.dedup.stored_among(scope, list(last), [starts[r] for r in last.values()])
+        keep = sorted(row for key, row in last.items() if key not in stored and key not in taken)
+        taken.update((ids[row], starts[row]) for row in keep)
+        return rows.take(pa.array(keep, pa.int64()))
+
     async def ingest_async(self, org: str, batch: Batch) -> IngestResult:
         """chDB blocks: keep it off the event loop."""
         return await asyncio.to_thread(self.ingest, org, batch)
@@ -165,9 +214,9 @@ class Ingestor:
             self._seen.popitem(last=False)
 
 
-def as_wire(batch: Batch) -> WireBatch:
+def as_wire(batch: Batch) -> WireBatch | ArrowBatch:
     """The ingest view of a batch; IngestError when it breaks the wire limits."""
-    if isinstance(batch, WireBatch):
+    if isinstance(batch, WireBatch | ArrowBatch):
         return batch
     try:
         return from_model(batch)

@@ -10,22 +10,29 @@ it has already stored.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from contract.envelopes import Channel, Envelope
 from contract.message_types import TELEMETRY_BATCH
-from telemetry.ingest import Batch, IngestError, Ingestor, IngestResult
+from telemetry.ingest import MAX_BATCH_BYTES, Batch, IngestError, Ingestor, IngestResult
+from telemetry.ingest_arrow import ArrowBatch
+from telemetry.ingest_arrow import decode as decode_arrow
 from telemetry.ingest_queue import CoalescingIngestor
 from telemetry.ingest_wire import WireBatch, WireError, from_object
 from telemetry.store import TelemetryStore
 from tunnel.pki.identity import RunnerIdentity
 
 log = logging.getLogger(__name__)
+_MAX_ARROW_BASE64 = (MAX_BATCH_BYTES + 2) // 3 * 4
 Submit = Callable[[str, Batch], Awaitable[IngestResult]]
 ProjectsOf = Callable[[RunnerIdentity, str], frozenset[str]]
 CamelHealthSink = Callable[[RunnerIdentity, "CamelVerdict"], Awaitable[None]]
@@ -71,11 +78,12 @@ class TelemetryIntake:
             return False
         batch = self._validated(runner, envelope)
         if batch is not None:
-            if batch.camel is not None and batch.environment and self._on_camel is not None:
+            meta = _meta(batch)
+            if meta.camel is not None and meta.environment and self._on_camel is not None:
                 # before the store write: health must not wait on the store's retries
                 verdict = CamelVerdict(
-                    batch.environment, batch.integration, batch.pod,
-                    batch.camel.problems, batch.camel.checked_at_ms,
+                    meta.environment, meta.integration, meta.pod,
+                    meta.camel.problems, meta.camel.checked_at_ms,
                 )  # fmt: skip
                 try:
                     await self._on_camel(runner, verdict)
@@ -84,42 +92,45 @@ class TelemetryIntake:
             await self._store(runner, batch)
         return True
 
-    def _validated(self, runner: RunnerIdentity, envelope: Envelope) -> WireBatch | None:
-        if envelope.type != TELEMETRY_BATCH or set(envelope.payload) != {"batch"}:
+    def _validated(self, runner: RunnerIdentity, envelope: Envelope) -> Checked | None:
+        keys = set(envelope.payload)
+        if envelope.type != TELEMETRY_BATCH or keys not in ({"batch"}, {"arrow"}):
             self._refuse(runner, f"unexpected telemetry message {envelope.type[:40]!r}")
             return None
         try:
             # compiled checks, no pydantic object per row: this is the ingest hot path
-            batch = from_object(envelope.payload["batch"])
+            batch = _decoded(envelope.payload)
         except WireError:
             # no detail: the input may hold message bodies
             self._refuse(runner, "invalid batch")
             return None
-        if batch.environment and batch.environment not in self._environments_of(runner):
+        meta = _meta(batch)
+        if meta.environment and meta.environment not in self._environments_of(runner):
             self._refuse(runner, "batch of an environment the runner does not serve")
             return None
         return self._with_project(runner, batch)
 
-    def _with_project(self, runner: RunnerIdentity, batch: WireBatch) -> WireBatch | None:
+    def _with_project(self, runner: RunnerIdentity, batch: Checked) -> Checked | None:
         """The project the batch belongs to: the one the sidecar names, if the runner serves
         the environment there; else the only project where it serves that environment."""
-        if self._projects_of is None or not batch.environment:
+        meta = _meta(batch)
+        if self._projects_of is None or not meta.environment:
             return batch
-        projects = self._projects_of(runner, batch.environment)
-        if batch.project:
-            if batch.project in projects:
+        projects = self._projects_of(runner, meta.environment)
+        if meta.project:
+            if meta.project in projects:
                 return batch
             self._refuse(runner, "batch of a project the runner does not serve")
             return None
         if len(projects) == 1:
-            return msgspec.structs.replace(batch, project=next(iter(projects)))
+            return _with_meta(batch, msgspec.structs.replace(meta, project=next(iter(projects))))
         return batch  # served in several projects: which one is not ours to guess
 
     def _refuse(self, runner: RunnerIdentity, reason: str) -> None:
         self.refused += 1
         log.warning("telemetry from runner %s refused: %s", runner, reason)
 
-    async def _store(self, runner: RunnerIdentity, batch: WireBatch) -> None:
+    async def _store(self, runner: RunnerIdentity, batch: Checked) -> None:
         # the tunnel records the message as applied once this returns, so a store hiccup is
         # retried here; holding the channel meanwhile backs the runner's outbox up (by design)
         for attempt in range(1, self._attempts + 1):
@@ -135,6 +146,31 @@ class TelemetryIntake:
                     await asyncio.sleep(self._retry_delay * 2 ** (attempt - 1))
         self.lost += 1
         log.error("telemetry batch %s from %s lost: the store refused it", batch.batch_id, runner)
+
+
+Checked = WireBatch | ArrowBatch
+
+
+def _decoded(payload: dict[str, Any]) -> Checked:
+    """``{"batch": <format 1 or 2 object>}`` or ``{"arrow": <format 3 stream, base64>}``."""
+    if "arrow" not in payload:
+        return from_object(payload["batch"])
+    encoded = payload["arrow"]
+    if not isinstance(encoded, str) or len(encoded) > _MAX_ARROW_BASE64:
+        raise WireError("arrow: not a base64 string within the batch size limit")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error as exc:
+        raise WireError("arrow: not base64") from exc
+    return decode_arrow(raw)
+
+
+def _meta(batch: Checked) -> WireBatch:
+    return batch.meta if isinstance(batch, ArrowBatch) else batch
+
+
+def _with_meta(batch: Checked, meta: WireBatch) -> Checked:
+    return dataclasses.replace(batch, meta=meta) if isinstance(batch, ArrowBatch) else meta
 
 
 class ControlPlaneTelemetry:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
+import pyarrow as pa
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from contract.exchanges import (
@@ -123,6 +124,18 @@ class TelemetryStore:
         if exchanges.get("exchange_id") and "timeline" not in exchanges:
             exchanges = {**exchanges, "timeline": timelines(exchanges, nodes)}
         self._insert_columns("exchanges", exchanges)
+
+    def insert_arrow(self, *, exchanges: pa.Table, nodes: pa.Table) -> None:
+        """``insert_columns`` for Arrow tables (batch format 3): the engine reads the columns
+        as they are, no Python value per row. ``exchanges`` carries its `timeline` already."""
+        for table, rows in (("exchange_nodes", nodes), ("exchanges", exchanges)):
+            if rows.num_rows:
+                try:
+                    self._client.insert_arrow(
+                        f"{self.database}.{table}", rows, settings=_INSERT_SETTINGS
+                    )
+                except ClickHouseError as exc:
+                    raise StoreError(f"insert into {table} failed: {str(exc)[:300]}") from exc
 
     def stored_ids(
         self,
