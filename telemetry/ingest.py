@@ -171,19 +171,8 @@ class Ingestor:
         self, scope: tuple[str, str], columns: WireExchangeColumns, taken: dict[str, int]
     ) -> WireExchangeColumns:
         """``_fresh`` for a columnar batch: the columns as decoded when every id is new."""
-        ids, starts = columns.exchange_id, columns.started_at_ms
-        # the last row of an id sent twice in one batch wins, as with the row format
-        last = dict(zip(ids, range(len(ids)), strict=True))
-        if len(last) == len(ids):
-            stored = self.dedup.stored_among(scope, ids, starts)
-            if not stored and taken.keys().isdisjoint(last):
-                taken.update(zip(ids, starts, strict=True))
-                return columns
-        else:
-            stored = self.dedup.stored_among(scope, list(last), [starts[r] for r in last.values()])
-        keep = sorted(row for key, row in last.items() if key not in stored and key not in taken)
-        taken.update((ids[row], starts[row]) for row in keep)
-        return take(columns, keep)
+        keep = self._rows_to_keep(scope, columns.exchange_id, columns.started_at_ms, taken)
+        return columns if keep is None else take(columns, keep)
 
     def _fresh_arrow(
         self, scope: tuple[str, str], rows: pa.Table, taken: dict[str, int]
@@ -192,17 +181,26 @@ class Ingestor:
         common case costs one list of ids and one of starts, for the memory)."""
         ids: list[str] = rows["exchange_id"].to_pylist()
         starts: list[int] = rows["started_at_ms"].to_pylist()
+        keep = self._rows_to_keep(scope, ids, starts, taken)
+        return rows if keep is None else rows.take(pa.array(keep, pa.int64()))
+
+    def _rows_to_keep(
+        self, scope: tuple[str, str], ids: list[str], starts: list[int], taken: dict[str, int]
+    ) -> list[int] | None:
+        """The rows of a column-shaped batch not stored yet nor taken earlier in this flush,
+        or None when that is every row (the batch then goes on as decoded, uncopied)."""
+        # the last row of an id sent twice in one batch wins, as with the row format
         last = dict(zip(ids, range(len(ids)), strict=True))
         if len(last) == len(ids):
             stored = self.dedup.stored_among(scope, ids, starts)
             if not stored and taken.keys().isdisjoint(last):
                 taken.update(zip(ids, starts, strict=True))
-                return rows
+                return None
         else:
             stored = self.dedup.stored_among(scope, list(last), [starts[r] for r in last.values()])
         keep = sorted(row for key, row in last.items() if key not in stored and key not in taken)
         taken.update((ids[row], starts[row]) for row in keep)
-        return rows.take(pa.array(keep, pa.int64()))
+        return keep
 
     async def ingest_async(self, org: str, batch: Batch) -> IngestResult:
         """chDB blocks: keep it off the event loop."""
