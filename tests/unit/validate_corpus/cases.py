@@ -231,6 +231,21 @@ def _(root: Path) -> None:
     replace(root, ORDERS, "name: orders", "name: !!python/object/apply:os.system [id]")
 
 
+@case("yaml-explicit-tag-not-a-number")
+def _(root: Path) -> None:
+    replace(root, ORDERS, "replicas: 2", "replicas: !!int two")
+
+
+@case("yaml-explicit-tag-not-a-float")
+def _(root: Path) -> None:
+    replace(root, ORDERS, "replicas: 2", "replicas: !!float 1_0.5")
+
+
+@case("yaml-explicit-tag-not-a-boolean")
+def _(root: Path) -> None:
+    replace(root, ORDERS, "replicas: 2", "replicas: !!bool yes")
+
+
 @case("yaml-too-deep")
 def _(root: Path) -> None:
     write(root, ROUTE, "x: " + "[" * 150 + "]" * 150 + "\n")
