@@ -4,6 +4,7 @@ they win (java.util.Properties keeps the last value of a repeated key)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -112,7 +113,13 @@ def _text(value: PropertyValue) -> str:
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}
 
 
+# printable ASCII but the backslash: written as it is, unless it holds one of the specials
+_AS_IS = re.compile(r"[\x20-\x5b\x5d-\x7e]*")
+
+
 def _escape(text: str, specials: str) -> str:
+    if _AS_IS.fullmatch(text) and not any(char in text for char in specials):
+        return text  # most keys and values: one scan instead of a loop over characters
     out = []
     for char in text:
         if char in _ESCAPES:

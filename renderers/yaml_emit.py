@@ -132,14 +132,25 @@ def _mapping(mapping: dict[Any, Any], indent: int, out: list[str]) -> None:
     for key in sorted(mapping):
         if not isinstance(key, str):
             raise TypeError(f"mapping keys must be strings, found {key!r}")
-        out.append(f"{pad}{scalar(key)}:")
-        _value(mapping[key], indent, out)
+        value = mapping[key]
+        # the two commonest entries (a one-line string, a non-empty mapping) written inline:
+        # most of a manifest, and a call less each
+        if type(value) is str and "\n" not in value:
+            out.append(f"{pad}{_string(key)}: {_string(value)}\n")
+        elif type(value) is dict and value:
+            out.append(f"{pad}{_string(key)}:\n")
+            _mapping(value, indent + 2, out)
+        else:
+            out.append(f"{pad}{_string(key)}:")
+            _value(value, indent, out)
 
 
 def _sequence(items: list[Any], indent: int, out: list[str]) -> None:
     pad = " " * indent
     for item in items:
-        if isinstance(item, dict) and item:
+        if type(item) is str and "\n" not in item:
+            out.append(f"{pad}- {_string(item)}\n")
+        elif isinstance(item, dict) and item:
             nested: list[str] = []
             _mapping(item, indent + 2, nested)
             out.append(pad + "- " + nested[0][indent + 2 :])
