@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import marshal
 import os
-import tempfile
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -94,6 +93,8 @@ def _store(filename: str, data: bytes) -> None:
     try:
         # Only the user may write here: code entries are executed on the next run.
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        import tempfile  # noqa: PLC0415 (only when an entry is written, not on every run)
+
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as handle:
             handle.write(data)
         os.replace(handle.name, folder / filename)

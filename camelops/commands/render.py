@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import gc
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -204,6 +203,8 @@ def run_diff(args: argparse.Namespace) -> int:
 def build_diff(
     path: Path, base_ref: str, head_ref: str, env: str | None, limits: LoadLimits
 ) -> DiffReport:
+    import tempfile  # noqa: PLC0415 (`diff` only)
+
     from renderers.camel_diff import camel_diff  # noqa: PLC0415 (`diff` only)
     from renderers.diff import diff_objects  # noqa: PLC0415
     from renderers.report import DiffReport  # noqa: PLC0415

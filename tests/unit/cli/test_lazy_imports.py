@@ -137,3 +137,9 @@ def test_imports_load_uncollected_only_in_a_process_of_their_own(own_process: bo
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert done.stdout.split() == [str(own_process), "True", str(own_process)]
+
+
+def test_render_with_a_warm_derived_cache_writes_nothing_and_skips_tempfile() -> None:
+    # tempfile serves cache writes and `diff`: a render whose derived entries exist needs neither
+    imported_packages("render", str(EXAMPLE), "--env", "prod")  # warms the cache if cold
+    assert "tempfile" not in imported_packages("render", str(EXAMPLE), "--env", "prod")
