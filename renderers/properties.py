@@ -53,6 +53,8 @@ def platform_properties(
         # standby weaves the tracer in at start so the sidecar can switch it on later over Jolokia
         "camel.trace.standby": True,
         "camel.main.jmxEnabled": True,
+        # the live console lists which exchanges are in flight (and where), not just how many
+        "camel.main.inflightRepositoryBrowseEnabled": True,
     }
     if _minor(camel_version) >= MANAGEMENT_SERVER_SINCE:
         props |= {

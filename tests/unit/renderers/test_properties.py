@@ -113,3 +113,10 @@ def test_platform_properties_keep_tracer_in_standby_and_jolokia_off_the_network(
     assert props["camel.main.routesIncludePattern"] == "file:/x/*.yaml"
     legacy = platform_properties("orders", "4.10.7", 8080, [])
     assert legacy["camel.server.jolokiaEnabled"] is False
+
+
+@pytest.mark.parametrize("camel", ["4.10.7", "4.14.9", "4.18.4", "4.22.1"])
+def test_every_rendered_runtime_lets_the_console_list_inflight_exchanges(camel: str) -> None:
+    # without it Camel's inflight repository only counts: the console could not say which
+    props = platform_properties("orders", camel, 8080, [])
+    assert props["camel.main.inflightRepositoryBrowseEnabled"] is True
