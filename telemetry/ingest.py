@@ -79,20 +79,19 @@ class Ingestor:
         self._lock = threading.Lock()
 
     def ingest_json(self, org: str, raw: bytes) -> IngestResult:
-        if len(raw) > MAX_BATCH_BYTES:
-            raise IngestError(f"batch of {len(raw)} bytes exceeds {MAX_BATCH_BYTES}")
-        try:
-            batch = decode_batch(raw)
-        except WireError as exc:
-            raise IngestError(f"invalid telemetry batch: {exc}") from exc
-        return self.ingest(org, batch)
+        return self._ingest_encoded(org, raw, decode_batch)
 
     def ingest_arrow(self, org: str, raw: bytes) -> IngestResult:
         """Batch format 3 (an Arrow IPC stream, telemetry.ingest_arrow)."""
+        return self._ingest_encoded(org, raw, decode_arrow)
+
+    def _ingest_encoded(
+        self, org: str, raw: bytes, decode: Callable[[bytes], Batch]
+    ) -> IngestResult:
         if len(raw) > MAX_BATCH_BYTES:
             raise IngestError(f"batch of {len(raw)} bytes exceeds {MAX_BATCH_BYTES}")
         try:
-            batch = decode_arrow(raw)
+            batch = decode(raw)
         except WireError as exc:
             raise IngestError(f"invalid telemetry batch: {exc}") from exc
         return self.ingest(org, batch)
