@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.results import figure
 from bench.timing import compare
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from contract.envelopes import Channel
 from reconciler.secrets.envelope import Envelope
 from runner.store import RunnerStore
@@ -46,13 +46,8 @@ def bundle(n: int) -> Bundle:
         }
         for i in range(OBJECTS_PER_BUNDLE)
     )
-    return Bundle(
-        project="bench",
-        environment=f"env-{n % 20}",
-        revision=f"{n:040d}",
-        manifests=manifests,
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
+    return Bundle.of(
+        project="bench", environment=f"env-{n % 20}", revision=f"{n:040d}", manifests=manifests
     )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.results import figure
 from camelops.demo.stack import DemoStack, git, orders_answer
 from camelops.demo.state import load_or_create
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from renderers.local import LocalOptions, render_local
 from runner.driver import ApplyOptions
 from runner.drivers.local import LocalDriver, LocalSettings
@@ -75,10 +75,13 @@ class Peer:
         objects = render_local(
             report.project, "local", lambda _: "bench", options=LocalOptions(port_base=self.port)
         )
-        return Bundle(
-            project="shop", environment="local", revision=f"peer-{n}", manifests=tuple(objects),
-            inventory=inventory_of(objects), digest=manifests_digest(objects), target="local",
-        )  # fmt: skip
+        return Bundle.of(
+            project="shop",
+            environment="local",
+            revision=f"peer-{n}",
+            manifests=objects,
+            target="local",
+        )
 
     def apply_once(self, n: int) -> float:
         bundle = self.bundle(n)

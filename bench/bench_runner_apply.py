@@ -29,7 +29,7 @@ from typing import Any
 
 from bench.results import figure
 from bench.timing import load_average
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from contract.status import Phase
 from runner.driver import ApplyOptions
 from runner.drivers.kubernetes.client import KubeClient
@@ -73,14 +73,7 @@ def make_bundle(integrations: int, namespaces: list[str], environment: str = "lo
         for i in range(integrations)
         for obj in integration(namespaces[i % len(namespaces)], f"int-{i:04d}")
     ]
-    return Bundle(
-        project="bench",
-        environment=environment,
-        revision="r1",
-        manifests=tuple(manifests),
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
-    )
+    return Bundle.of(project="bench", environment=environment, revision="r1", manifests=manifests)
 
 
 @dataclass

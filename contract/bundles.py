@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +50,33 @@ class Bundle(BaseModel):
     commit_author: str = ""
     commit_message: str = ""
     target: Target = Target.KUBERNETES
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        project: str,
+        environment: str,
+        revision: str,
+        manifests: Iterable[dict[str, Any]],
+        commit_author: str = "",
+        commit_message: str = "",
+        target: Target | str = Target.KUBERNETES,
+    ) -> Bundle:
+        """A bundle of these manifests: its inventory and digest are derived from them here,
+        the one way every sender builds them."""
+        objects = tuple(manifests)
+        return cls(
+            project=project,
+            environment=environment,
+            revision=revision,
+            manifests=objects,
+            inventory=inventory_of(objects),
+            digest=manifests_digest(objects),
+            commit_author=commit_author,
+            commit_message=commit_message,
+            target=Target(target),
+        )
 
 
 def manifests_digest(manifests: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from reconciler import git
 from reconciler.errors import Reason, stalled, transient, waiting
 from reconciler.secrets.sealing import SealError, unseal_value
@@ -151,13 +151,11 @@ class Pipeline:
         commit: git.CommitInfo,
         target: str = "kubernetes",
     ) -> Bundle:
-        return Bundle(
+        return Bundle.of(
             project=project.name,
             environment=env,
             revision=commit.id,
-            manifests=tuple(manifests),
-            inventory=inventory_of(manifests),
-            digest=manifests_digest(manifests),
+            manifests=manifests,
             commit_author=commit.author,
             commit_message=commit.message,
             target=target,

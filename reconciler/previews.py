@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from reconciler import git
 from reconciler.pipeline import Pipeline
 from reconciler.secrets.sealing import SealError
@@ -244,14 +244,7 @@ class PreviewBuilder:
 
 
 def _bundle(project: ProjectRecord, env: str, sha: str, manifests: list[dict[str, Any]]) -> Bundle:
-    return Bundle(
-        project=project.name,
-        environment=env,
-        revision=sha,
-        manifests=tuple(manifests),
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
-    )
+    return Bundle.of(project=project.name, environment=env, revision=sha, manifests=manifests)
 
 
 def _event(

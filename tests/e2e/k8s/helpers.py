@@ -6,20 +6,13 @@ import hashlib
 import json
 from typing import Any
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 
 Manifest = dict[str, Any]
 
 
 def bundle(manifests: list[Manifest], revision: str, env: str = "dev") -> Bundle:
-    return Bundle(
-        project="shop",
-        environment=env,
-        revision=revision,
-        manifests=tuple(manifests),
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
-    )
+    return Bundle.of(project="shop", environment=env, revision=revision, manifests=manifests)
 
 
 def configmap(ns: str, name: str, data: dict[str, str], **annotations: str) -> Manifest:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle, manifests_digest
 from contract.status import Health, Outcome, Phase
 from renderers import RenderOptions, render_environment
 from runner.driver import ApplyOptions
@@ -73,10 +73,7 @@ def rendered_bundle(root: Path, namespace: str, revision: str) -> Bundle:
         namespace_object=False,
     )  # fmt: skip
     manifests = render_environment(report.project, "dev", options=options)
-    return Bundle(
-        project="shop", environment="dev", revision=revision, manifests=tuple(manifests),
-        inventory=inventory_of(manifests), digest=manifests_digest(manifests),
-    )  # fmt: skip
+    return Bundle.of(project="shop", environment="dev", revision=revision, manifests=manifests)
 
 
 def the(b: Bundle, kind: str) -> ObjectRef:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from renderers.local import LocalOptions, render_local
 from runner.drivers.local import LocalDriver, LocalSettings
 from tests.e2e.camel.conftest import ensure_built, free_port
@@ -54,14 +54,8 @@ def bundle_of(tmp: Path, route_text: str, port: int, revision: str) -> Bundle:
         },
     )
     manifests = render_local(load(root), "dev", options=LocalOptions(ports=(("hello", port),)))
-    return Bundle(
-        project="shop",
-        environment="dev",
-        revision=revision,
-        manifests=tuple(manifests),
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
-        target="local",
+    return Bundle.of(
+        project="shop", environment="dev", revision=revision, manifests=manifests, target="local"
     )
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from contract.status import Phase
 from renderers import render_environment
 from runner.drivers.local import LocalDriver, LocalSettings
@@ -27,14 +27,8 @@ async def test_the_local_driver_refuses_a_kubernetes_bundle_with_what_to_change(
         },
     )
     manifests = render_environment(load(root), "dev")  # the kubernetes target
-    bundle = Bundle(
-        project="shop",
-        environment="dev",
-        revision="r1",
-        manifests=tuple(manifests),
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
-        target="kubernetes",
+    bundle = Bundle.of(
+        project="shop", environment="dev", revision="r1", manifests=manifests, target="kubernetes"
     )
     driver = LocalDriver(settings)
     drivers.append(driver)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from contract.commands import BUNDLE
 from contract.envelopes import Channel, Envelope
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually
@@ -16,13 +16,8 @@ ROLLBACK = "rollback"
 
 def bundle(environment: str, revision: str) -> Bundle:
     manifests = ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": revision}},)
-    return Bundle(
-        project="shop",
-        environment=environment,
-        revision=revision,
-        manifests=manifests,
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
+    return Bundle.of(
+        project="shop", environment=environment, revision=revision, manifests=manifests
     )
 
 

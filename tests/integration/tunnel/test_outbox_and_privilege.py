@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from contract.commands import BUNDLE
 from contract.envelopes import Channel, Envelope
 from tests.integration.tunnel.conftest import ORG, ControlPlane, eventually, wait_for
@@ -60,13 +60,8 @@ async def test_outbox_never_drops_status_even_over_its_bound(
 
 def _bundle(environment: str) -> Bundle:
     manifests = ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}},)
-    return Bundle(
-        project="shop",
-        environment=environment,
-        revision="0" * 40,
-        manifests=manifests,
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
+    return Bundle.of(
+        project="shop", environment=environment, revision="0" * 40, manifests=manifests
     )
 
 

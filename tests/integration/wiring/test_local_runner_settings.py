@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from contract.envelopes import Channel
 from contract.message_types import STATUS
 from contract.status import StatusReport
@@ -36,14 +36,8 @@ SECRET: Manifest = {
 
 def secret_bundle() -> Bundle:
     manifests = [SECRET]
-    return Bundle(
-        project="shop",
-        environment="dev",
-        revision="rev1",
-        manifests=tuple(manifests),
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
-        target="local",
+    return Bundle.of(
+        project="shop", environment="dev", revision="rev1", manifests=manifests, target="local"
     )
 
 

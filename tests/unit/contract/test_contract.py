@@ -146,3 +146,18 @@ def test_refusals_say_where_and_what_but_never_the_value() -> None:
 def test_metric_labels_are_escaped_once_for_every_exposition() -> None:
     assert label_set(()) == ""
     assert label_set((("type", 'a"b\\c\nd'), ("k", "v"))) == '{type="a\\"b\\\\c\\nd",k="v"}'
+
+
+def test_a_bundle_of_manifests_derives_its_inventory_and_digest() -> None:
+    manifests = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "shop"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "b"}},
+    ]
+    bundle = Bundle.of(
+        project="shop", environment="dev", revision="r1", manifests=iter(manifests), target="local"
+    )
+    assert bundle.manifests == tuple(manifests)
+    assert bundle.inventory == inventory_of(manifests)
+    assert [e.key for e in bundle.inventory] == ["/ConfigMap:shop/a", "apps/Deployment:/b"]
+    assert bundle.digest == manifests_digest(manifests)
+    assert bundle.target is Target.LOCAL

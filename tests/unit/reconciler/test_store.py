@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from reconciler.secrets.envelope import Envelope, EnvelopeError, load_or_create_kek
 from reconciler.store import ConflictError, StateStore, StoreError
 from reconciler.store.migrations import MIGRATIONS
@@ -28,14 +28,7 @@ def bundle(env: str, revision: str, replicas: int = 1) -> Bundle:
             "spec": {"replicas": replicas},
         }
     ]
-    return Bundle(
-        project="shop",
-        environment=env,
-        revision=revision,
-        manifests=tuple(manifests),
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
-    )
+    return Bundle.of(project="shop", environment=env, revision=revision, manifests=manifests)
 
 
 def test_migrations_run_once_and_a_newer_database_is_refused(tmp_path: Path) -> None:

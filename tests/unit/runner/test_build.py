@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from runner.drivers.kubernetes.build import (
     BuildJob,
     build_job,
@@ -35,8 +35,7 @@ BUILT = "registry.camelops-system.svc:5000/shop/custom:0123456789ab"
 
 def rendered() -> dict[str, Planned]:
     manifests = [yaml.safe_load(p.read_text()) for p in sorted(GOLDEN.glob("*.yaml"))]
-    b = Bundle(project="shop", environment="dev", revision="r", manifests=tuple(manifests),
-               inventory=inventory_of(manifests), digest=manifests_digest(manifests))  # fmt: skip
+    b = Bundle.of(project="shop", environment="dev", revision="r", manifests=manifests)
     planned, invalid = plan(b)
     assert not invalid
     return {p.ref.kind: p for p in planned}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from contract.status import Outcome
 from runner.driver import ApplyOptions
 from runner.drivers.local import LocalDriver, LocalSettings
@@ -120,14 +120,8 @@ def driver(tmp_path: Path) -> Iterator[LocalDriver]:
 
 def _bundle(*manifests: dict[str, object]) -> Bundle:
     objects = list(manifests)
-    return Bundle(
-        project="shop",
-        environment="dev",
-        revision="r1",
-        manifests=tuple(objects),
-        inventory=inventory_of(objects),
-        digest=manifests_digest(objects),
-        target="local",
+    return Bundle.of(
+        project="shop", environment="dev", revision="r1", manifests=objects, target="local"
     )
 
 

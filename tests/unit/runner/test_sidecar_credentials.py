@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract.bundles import Bundle, Target, inventory_of, manifests_digest
+from contract.bundles import Bundle, Target
 from runner.sidecar_credentials import with_sidecar_credentials
 
 Manifest = dict[str, Any]
@@ -23,9 +23,9 @@ def secret(ns: str, name: str) -> Manifest:
 
 
 def bundle_of(*manifests: Manifest, target: Target = Target.KUBERNETES) -> Bundle:
-    return Bundle(project="shop", environment="prod", revision="r1", manifests=manifests,
-                  inventory=inventory_of(manifests), digest=manifests_digest(manifests),
-                  target=target)  # fmt: skip
+    return Bundle.of(
+        project="shop", environment="prod", revision="r1", manifests=manifests, target=target
+    )
 
 
 def keys(bundle: Bundle) -> list[str]:

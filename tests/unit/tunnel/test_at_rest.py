@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contract.bundles import Bundle, inventory_of, manifests_digest
+from contract.bundles import Bundle
 from contract.envelopes import Channel
 from runner.store import RunnerStore
 from tunnel.at_rest import KEY_FILE, KeySealer, SealedRecordError, load_or_create_key
@@ -29,14 +29,7 @@ def secret_bundle(revision: str = "r1") -> Bundle:
             "data": {"password": base64.b64encode(CANARY.encode()).decode()},
         },
     )
-    return Bundle(
-        project="shop",
-        environment="dev",
-        revision=revision,
-        manifests=manifests,
-        inventory=inventory_of(manifests),
-        digest=manifests_digest(manifests),
-    )
+    return Bundle.of(project="shop", environment="dev", revision=revision, manifests=manifests)
 
 
 def readable(directory: Path) -> bytes:
