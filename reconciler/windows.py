@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from schema.models.project import SyncWindow, SyncWindowKind
+from schema.model_rules import SyncWindowKind
+from schema.models.project import SyncWindow
 
 
 @dataclass(frozen=True, slots=True)

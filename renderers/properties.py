@@ -7,10 +7,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from renderers.context import MANAGEMENT_PORT
 from schema.effective import EffectiveIntegration, PropertyValue
-from schema.models.integration import CamelHealthRules
+from schema.model_rules import (
+    DEFAULT_FAILURE_RATE_THRESHOLD,
+    DEFAULT_MIN_EXCHANGES,
+    DEFAULT_WINDOW_SECONDS,
+)
+
+if TYPE_CHECKING:
+    from schema.models.integration import CamelHealthRules
 
 CONFIG_DIR = "/etc/camelops/config"
 # Camel 4.12 moved health and management off the business port into `camel.management.*`.
@@ -172,12 +180,11 @@ def sidecar_capture_flags(
 
 def _health_flags(rules: CamelHealthRules) -> list[str]:
     """Only what differs from the sidecar's defaults (the same as the schema's)."""
-    defaults = CamelHealthRules()
     flags = []
-    if rules.failure_rate_threshold != defaults.failure_rate_threshold:
+    if rules.failure_rate_threshold != DEFAULT_FAILURE_RATE_THRESHOLD:
         flags.append(f"--failure-rate-threshold={rules.failure_rate_threshold}")
-    if rules.min_exchanges != defaults.min_exchanges:
+    if rules.min_exchanges != DEFAULT_MIN_EXCHANGES:
         flags.append(f"--failure-min-exchanges={rules.min_exchanges}")
-    if rules.window_seconds != defaults.window_seconds:
+    if rules.window_seconds != DEFAULT_WINDOW_SECONDS:
         flags.append(f"--failure-window-seconds={rules.window_seconds}")
     return flags

@@ -8,7 +8,7 @@ from renderers.context import Decrypt, Manifest
 from renderers.kubernetes.environment import render_environment
 from renderers.local import LocalOptions, render_local
 from schema.loaded import LoadedProject
-from schema.models.project import Target
+from schema.model_rules import Target
 
 
 def environment_target(

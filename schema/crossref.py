@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from schema.camel.explain import suggest
 from schema.diagnostics import Diagnostic, Severity
 from schema.effective import effective_integration
 from schema.loaded import LoadedIntegration, LoadedProject
-from schema.models import EnvironmentFile, Project, SealedSecret
 from schema.yaml_loader import YamlDocument
+
+if TYPE_CHECKING:
+    from schema.models import EnvironmentFile, Project, SealedSecret
 
 PROJECT_FILE = "camelops.yaml"
 

@@ -1,32 +1,35 @@
-"""Validate one camelops document: JSON Schema first (structure, pointers), pydantic second."""
+"""Validate one camelops document: JSON Schema first (structure, pointers), pydantic second.
+
+A caller that only reads (the CLI's one-shot commands) may ask for records instead of models
+(schema/records.py): the same values without importing pydantic, whose models then load only
+when a document has to be refused or a plan derived.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import fastjsonschema
-import pydantic
-from pydantic import BaseModel, ValidationError
 
-import schema.models
 from schema.camel.explain import describe, leaf_errors, shown
-from schema.derived_cache import digest, load_code, store_code
+from schema.derived_cache import digest, load_code, load_value, store_code, store_value
 from schema.diagnostics import Diagnostic, Severity, json_pointer
-from schema.models import EnvironmentFile, Integration, Project, SealedSecret
+from schema.records import Records, derive_plan
 from schema.yaml_loader import YamlDocument
 
 if TYPE_CHECKING:  # jsonschema loads only when a document is invalid and must be explained
     from jsonschema import Draft202012Validator
+    from pydantic import BaseModel, ValidationError
 
-KIND_MODELS: dict[str, type[BaseModel]] = {
-    "Project": Project,
-    "Integration": Integration,
-    "Environment": EnvironmentFile,
-    "SealedSecret": SealedSecret,
-}
-ModelT = TypeVar("ModelT", bound=BaseModel)
+    from schema.models import EnvironmentFile, Integration, Project, SealedSecret
+
+Kind = Literal["Project", "Integration", "Environment", "SealedSecret"]
+MODELS_PACKAGE = Path(__file__).with_name("models")
+RECORDS_FORMAT = "1"
+"""Part of the records plan's cache name: a new plan layout never reads an old entry."""
 # Never echo what was found under encryptedData: it may be a plaintext secret committed by mistake.
 SEALED_VALUE_MESSAGE = (
     "not sealed ciphertext (expected 'cops1:...' from `camelops secret seal`); if this is a "
@@ -46,17 +49,30 @@ def sealed_value_message(value: Any) -> str:
     return SEALED_VALUE_MESSAGE
 
 
+def kind_models() -> dict[str, type[BaseModel]]:
+    """Each kind's pydantic model; importing them builds them (pydantic), so only on demand."""
+    from schema.models import EnvironmentFile, Integration, Project, SealedSecret  # noqa: PLC0415
+
+    return {
+        "Project": Project,
+        "Integration": Integration,
+        "Environment": EnvironmentFile,
+        "SealedSecret": SealedSecret,
+    }
+
+
 @cache
 def json_schema(kind: str) -> dict[str, Any]:
-    schema = KIND_MODELS[kind].model_json_schema(by_alias=True, mode="validation")
+    schema = kind_models()[kind].model_json_schema(by_alias=True, mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
 @cache
 def _fast(kind: str) -> Any:
     # The schema is a function of the models' source and pydantic alone (schema.models imports
-    # nothing else of ours), so those name the validator: generating the schema costs a lookup.
-    name = digest("document", kind, fastjsonschema.VERSION, pydantic.VERSION, _models_source())
+    # nothing else of ours but schema.model_rules), so those name the validator: generating the
+    # schema costs a lookup.
+    name = digest("document", kind, fastjsonschema.VERSION, *_models_fingerprint())
     code = load_code(name)
     if code is None:
         # fastjsonschema speaks draft-07; every keyword pydantic emits here means the same there.
@@ -71,9 +87,28 @@ def _fast(kind: str) -> Any:
 
 
 @cache
-def _models_source() -> str:
-    folder = Path(schema.models.__file__).parent
-    return "\0".join(path.read_text() for path in sorted(folder.glob("*.py")))
+def _models_fingerprint() -> tuple[str, str]:
+    """pydantic's version and the models' source, read without importing either."""
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("pydantic")
+    version = Path(spec.origin).with_name("version.py").read_text()
+    rules = MODELS_PACKAGE.with_name("model_rules.py").read_text()
+    models = [path.read_text() for path in sorted(MODELS_PACKAGE.glob("*.py"))]
+    return version, "\0".join([rules, *models])
+
+
+@cache
+def _records() -> Records | None:
+    name = digest("records", RECORDS_FORMAT, *_models_fingerprint())
+    plan = load_value(name)
+    if plan is None:
+        try:
+            plan = derive_plan(kind_models())
+        except TypeError:  # a model the records cannot mirror exactly: the models serve
+            return None
+        store_value(name, plan)
+    return Records(plan)
 
 
 @cache
@@ -83,10 +118,31 @@ def _precise(kind: str) -> Draft202012Validator:
     return Draft202012Validator(json_schema(kind))
 
 
+@overload
 def validate_document(
-    doc: YamlDocument, model: type[ModelT]
-) -> tuple[ModelT | None, list[Diagnostic]]:
-    kind = next(k for k, m in KIND_MODELS.items() if m is model)
+    doc: YamlDocument, kind: Literal["Project"], *, records: bool = ...
+) -> tuple[Project | None, list[Diagnostic]]: ...
+@overload
+def validate_document(
+    doc: YamlDocument, kind: Literal["Integration"], *, records: bool = ...
+) -> tuple[Integration | None, list[Diagnostic]]: ...
+@overload
+def validate_document(
+    doc: YamlDocument, kind: Literal["Environment"], *, records: bool = ...
+) -> tuple[EnvironmentFile | None, list[Diagnostic]]: ...
+@overload
+def validate_document(
+    doc: YamlDocument, kind: Literal["SealedSecret"], *, records: bool = ...
+) -> tuple[SealedSecret | None, list[Diagnostic]]: ...
+@overload
+def validate_document(
+    doc: YamlDocument, kind: Kind, *, records: bool = ...
+) -> tuple[Any, list[Diagnostic]]: ...
+def validate_document(
+    doc: YamlDocument, kind: Kind, *, records: bool = False
+) -> tuple[Any, list[Diagnostic]]:
+    """The document's model (a record when `records`, typed as the model: same attributes),
+    or None and every problem found."""
     problems = _check_kind(doc, kind)
     if problems:
         return None, problems
@@ -94,8 +150,15 @@ def validate_document(
         _fast(kind)(doc.data)
     except fastjsonschema.JsonSchemaException:
         return None, _structural(doc, kind)
+    if records:
+        built = _records()
+        record = built.build(kind, doc.data) if built is not None else None
+        if record is not None:
+            return record, []
+    from pydantic import ValidationError  # noqa: PLC0415 (see the module docstring)
+
     try:
-        return model.model_validate(doc.data), []
+        return kind_models()[kind].model_validate(doc.data), []
     except ValidationError as exc:
         return None, _semantic(doc, exc)
 

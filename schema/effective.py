@@ -8,10 +8,13 @@ Properties merge the same way, keyed by property name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from schema.loaded import LoadedIntegration, LoadedProject
-from schema.models.common import Resources
-from schema.models.integration import Autoscaling, Ingress, IntegrationOverride
+
+if TYPE_CHECKING:
+    from schema.models.common import Resources
+    from schema.models.integration import Autoscaling, Ingress, IntegrationOverride
 
 PropertyValue = str | int | float | bool
 

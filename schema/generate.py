@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from schema.documents import KIND_MODELS, json_schema
+from schema.documents import json_schema, kind_models
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON_DIR = ROOT / "schema" / "json"
@@ -39,7 +39,7 @@ def rendered_files() -> dict[Path, str]:
             schema_document(kind), indent=2, sort_keys=True
         )
         + "\n"
-        for kind in KIND_MODELS
+        for kind in kind_models()
     }
     files[REFERENCE] = reference_markdown()
     return files
@@ -54,7 +54,7 @@ def reference_markdown() -> str:
         "the first line of a file (the YAML extension for VS Code and most LSP editors read it).",
         "",
     ]
-    for kind in KIND_MODELS:
+    for kind in kind_models():
         stem, where = FILE_OF_KIND[kind]
         schema = json_schema(kind)
         lines += [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from schema.camel.catalog import load_catalog
 from schema.camel.explain import suggest
@@ -12,11 +13,13 @@ from schema.camel.yaml_routes import check_yaml_routes
 from schema.diagnostics import Diagnostic, InvalidFileError, Severity
 from schema.documents import validate_document
 from schema.loaded import LoadedIntegration, RouteDsl, RouteFile
-from schema.models import Integration, SealedSecret
-from schema.models.integration import IntegrationSpec
 from schema.properties_file import parse_properties
 from schema.repo_files import RepoFiles
 from schema.yaml_loader import YamlDocument, load_yaml
+
+if TYPE_CHECKING:  # records serve when the caller asks (schema/records.py): no pydantic import
+    from schema.models import Integration, SealedSecret
+    from schema.models.integration import IntegrationSpec
 
 INTEGRATION_FILE = "integration.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -39,6 +42,8 @@ class RepoContext:
     secrets: dict[str, SealedSecret]
     secret_files: frozenset[str] = frozenset()
     """Names of every secrets/*.sealed.yaml file, valid or not (broken ones are reported there)."""
+    records: bool = False
+    """Build records instead of models (see schema.documents)."""
 
 
 def load_integration(
@@ -54,7 +59,7 @@ def load_integration(
     model: Integration | None = None
     try:
         doc = load_yaml(files.read_text(rel), rel, files.limits)
-        model, found = validate_document(doc, Integration)
+        model, found = validate_document(doc, "Integration", records=context.records)
         problems += found
     except InvalidFileError as exc:
         problems += exc.diagnostics
@@ -68,7 +73,7 @@ def load_integration(
                 doc,
             )
         )
-    spec = model.spec if model is not None else IntegrationSpec()
+    spec = model.spec if model is not None else _default_spec()
     routes, consumed, route_problems = _load_routes(
         files, directory, spec, context.catalog_version, doc
     )
@@ -87,6 +92,13 @@ def load_integration(
         model, directory, tuple(routes), properties_text, frozenset(consumed)
     )
     return loaded, problems, 1 + len(routes)
+
+
+def _default_spec() -> IntegrationSpec:
+    """The spec of an integration.yaml that is invalid: its files are still checked with it."""
+    from schema.models.integration import IntegrationSpec  # noqa: PLC0415 (only when invalid)
+
+    return IntegrationSpec()
 
 
 def _load_routes(

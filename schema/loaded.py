@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from schema.models import Environment, EnvironmentFile, Integration, Project, SealedSecret
+if TYPE_CHECKING:  # models or records (schema/records.py): the same attributes
+    from schema.models import Environment, EnvironmentFile, Integration, Project, SealedSecret
 
 
 class RouteDsl(StrEnum):

@@ -9,25 +9,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from schema.camel.catalog import resolve_version
 from schema.crossref import check_ingress_clashes, check_named_files, check_project
 from schema.diagnostics import Diagnostic, InvalidFileError, Severity
-from schema.documents import validate_document
+from schema.documents import Kind, validate_document
 from schema.integrations import RepoContext, load_integration
 from schema.limits import DEFAULT_LIMITS, LoadLimits
 from schema.loaded import LoadedIntegration, LoadedProject
-from schema.models import EnvironmentFile, Project, SealedSecret
-from schema.models.project import CAMEL_VERSION_PATTERN
+from schema.model_rules import CAMEL_VERSION_PATTERN
 from schema.repo_files import RepoFiles
 from schema.yaml_loader import YamlDocument, load_yaml
 
+if TYPE_CHECKING:
+    from schema.models import EnvironmentFile, Project, SealedSecret
+
 PROJECT_FILE = "camelops.yaml"
 DEFAULT_CAMEL_VERSION = "4.18.4"
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,32 +51,31 @@ class ValidationReport:
 @dataclass
 class _Collector:
     files: RepoFiles
+    records: bool
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files_checked: int = 0
 
-    def load_model(
-        self, rel: str, model: type[ModelT]
-    ) -> tuple[ModelT | None, YamlDocument | None]:
+    def load_model(self, rel: str, kind: Kind) -> tuple[Any, YamlDocument | None]:
         self.files_checked += 1
         try:
             doc = load_yaml(self.files.read_text(rel), rel, self.files.limits)
         except InvalidFileError as exc:
             self.diagnostics += exc.diagnostics
             return None, None
-        loaded, problems = validate_document(doc, model)
+        loaded, problems = validate_document(doc, kind, records=self.records)
         self.diagnostics += problems
         return loaded, doc
 
-    def load_named(self, folder: str, suffix: str, model: type[ModelT]) -> dict[str, ModelT]:
+    def load_named(self, folder: str, suffix: str, kind: Kind) -> dict[str, Any]:
         """Files whose name must equal metadata.name (`environments/dev.yaml` holds `name: dev`)."""
-        found: dict[str, ModelT] = {}
+        found: dict[str, Any] = {}
         for rel in self.files.list_dir(folder):
             if not rel.endswith(suffix):
                 continue
-            loaded, doc = self.load_model(rel, model)
+            loaded, doc = self.load_model(rel, kind)
             if loaded is None:
                 continue
-            name = loaded.metadata.name  # type: ignore[attr-defined]
+            name = loaded.metadata.name
             expected = rel.rsplit("/", 1)[-1].removesuffix(suffix)
             if name != expected:
                 line, col = doc.locate(("metadata", "name")) if doc else (0, 0)
@@ -91,22 +89,32 @@ class _Collector:
 
 
 def load_repository(
-    root: Path, *, limits: LoadLimits = DEFAULT_LIMITS, environment: str | None = None
+    root: Path,
+    *,
+    limits: LoadLimits = DEFAULT_LIMITS,
+    environment: str | None = None,
+    records: bool = False,
 ) -> ValidationReport:
+    """`records`: build records, not pydantic models (same attributes; a one-shot reader's
+    choice, see schema/records.py); a refused document is explained by pydantic either way."""
     files = RepoFiles(Path(root), limits)
-    collector = _Collector(files)
+    collector = _Collector(files, records)
     collector.diagnostics += files.survey()
     if any(d.code in ("repo-too-many-files", "repo-too-large") for d in collector.diagnostics):
         return ValidationReport(None, tuple(sorted(collector.diagnostics, key=_order)))
     project, project_doc = _load_project(collector)
     catalog_version = _catalog_version(project, collector)
-    env_files = collector.load_named("environments", ".yaml", EnvironmentFile)
-    secrets = collector.load_named("secrets", ".sealed.yaml", SealedSecret)
+    env_files: dict[str, EnvironmentFile] = collector.load_named(
+        "environments", ".yaml", "Environment"
+    )
+    secrets: dict[str, SealedSecret] = collector.load_named(
+        "secrets", ".sealed.yaml", "SealedSecret"
+    )
     env_names = frozenset(e.name for e in project.spec.environments) if project else None
     secret_files = frozenset(
         rel.rsplit("/", 1)[-1].removesuffix(".sealed.yaml") for rel in files.list_dir("secrets")
     )
-    context = RepoContext(catalog_version, env_names, secrets, secret_files)
+    context = RepoContext(catalog_version, env_names, secrets, secret_files, records)
     integrations = _load_integrations(collector, context)
     if project is not None:
         collector.diagnostics += check_project(project, project_doc, environment)
@@ -133,7 +141,7 @@ def _order(d: Diagnostic) -> tuple[str, int, int, str]:
 
 def _load_project(collector: _Collector) -> tuple[Project | None, YamlDocument | None]:
     if collector.files.exists(PROJECT_FILE):
-        return collector.load_model(PROJECT_FILE, Project)
+        return collector.load_model(PROJECT_FILE, "Project")
     message = "missing: a config repository has a camelops.yaml (kind: Project) at its root"
     collector.diagnostics.append(
         Diagnostic(PROJECT_FILE, 0, 0, Severity.ERROR, message, code="repo-missing")

@@ -27,7 +27,7 @@ from schema.camel.catalog import CatalogMissingError
 from schema.diagnostics import printable
 from schema.limits import LoadLimits
 from schema.loaded import LoadedProject
-from schema.models.project import Target
+from schema.model_rules import Target
 from schema.repository import load_repository
 
 if TYPE_CHECKING:  # the diff modules load only when `diff` runs, not for every `render`
@@ -169,7 +169,7 @@ def load_valid(path: Path, env: str | None, limits: LoadLimits) -> LoadedProject
     check_env = None if env is None or PREVIEW_NAME.match(env) else env
     try:
         with loaded_graph_frozen():
-            report = load_repository(path, limits=limits, environment=check_env)
+            report = load_repository(path, limits=limits, environment=check_env, records=True)
     except CatalogMissingError as exc:
         raise CommandError(str(exc)) from None
     if report.project is None:

@@ -22,7 +22,7 @@ from camelops.commands.accounts import add_user_token_actions, run_create_user_t
 from camelops.logs import setup_logging
 from camelops.settings import Settings
 from camelops.wiring.pki import close_pki, open_pki
-from schema.models.common import parse_duration
+from schema.model_rules import parse_duration
 from tunnel.pki.ca import CaError
 from tunnel.pki.identity import IdentityError, RunnerIdentity
 from tunnel.pki.tokens import TokenError

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"camelops validate: {printable(str(root))}: not a directory", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = load_repository(root, limits=limits_from(args), environment=args.env)
+        report = load_repository(root, limits=limits_from(args), environment=args.env, records=True)
     except CatalogMissingError as exc:
         print(f"camelops validate: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+from typing import TYPE_CHECKING
 
 from renderers.context import (
     MASKED_ANNOTATION,
@@ -24,7 +25,9 @@ from renderers.properties import (
 )
 from schema.effective import EffectiveIntegration
 from schema.loaded import LoadedIntegration
-from schema.models import SealedSecret
+
+if TYPE_CHECKING:
+    from schema.models import SealedSecret
 
 ROUTES_DIR = f"{CONFIG_DIR}/routes"
 PROPERTIES_KEY = "application.properties"

@@ -3,11 +3,13 @@ allow lists with DNS and the runner relay)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from renderers.context import SIDECAR_PORT, EnvContext, Manifest, new_object, selector_labels
 from schema.effective import EffectiveIntegration
-from schema.models.integration import EgressRule
+
+if TYPE_CHECKING:
+    from schema.models.integration import EgressRule
 
 SERVICE_WAVE = 0
 INGRESS_WAVE = 1

@@ -4,7 +4,7 @@ Kaniko Job that builds the image the Deployment runs."""
 from __future__ import annotations
 
 import posixpath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from renderers.context import (
     CHECKSUM_ANNOTATION,
@@ -19,7 +19,9 @@ from renderers.context import (
 from renderers.kubernetes.config import PROPERTIES_KEY, ROUTES_DIR, route_keys
 from renderers.properties import CONFIG_DIR, health_endpoint, sidecar_capture_flags
 from schema.effective import EffectiveIntegration
-from schema.models.common import Resources
+
+if TYPE_CHECKING:
+    from schema.models.common import Resources
 
 JOLOKIA_AGENT = "/opt/camelops/jolokia-agent.jar"
 DEFAULT_BUSINESS_PORT = 8080

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from schema.model_rules import (
+    DEFAULT_FAILURE_RATE_THRESHOLD,
+    DEFAULT_MIN_EXCHANGES,
+    DEFAULT_WINDOW_SECONDS,
+    EgressProtocol,
+    autoscaling_bounds,
+    image_or_build,
+    no_reserved_env,
+    one_egress_target,
+    port_not_reserved,
+    replay_endpoint_when_enabled,
+)
 from schema.models.common import (
     API_VERSION_LITERAL,
     EnvVarName,
@@ -18,7 +29,6 @@ from schema.models.common import (
 )
 
 Port = Annotated[int, Field(ge=1, le=65535)]
-RESERVED_PORTS = {8778: "the Jolokia agent", 9876: "Camel management/health", 9464: "the sidecar"}
 IMAGE_PATTERN = r"^[a-z0-9]+([._/:@-][A-Za-z0-9_.-]+)*$"
 ENDPOINT_PATTERN = r"^(direct|seda):[A-Za-z0-9._-]+$"
 
@@ -33,13 +43,7 @@ class Autoscaling(StrictModel):
     max_replicas: int = Field(ge=1, le=1000)
     target_cpu_utilization: int = Field(default=80, ge=1, le=100)
 
-    @model_validator(mode="after")
-    def _bounds(self) -> Autoscaling:
-        if self.min_replicas > self.max_replicas:
-            raise ValueError(
-                f"minReplicas ({self.min_replicas}) is above maxReplicas ({self.max_replicas})"
-            )
-        return self
+    _bounds = model_validator(mode="after")(autoscaling_bounds)
 
 
 class Ingress(StrictModel):
@@ -52,25 +56,10 @@ class Expose(StrictModel):
     port: Port = Field(default=8080, description="the port Camel's HTTP server listens on")
     ingress: Ingress | None = None
 
-    @model_validator(mode="after")
-    def _not_reserved(self) -> Expose:
-        if self.port in RESERVED_PORTS:
-            raise ValueError(f"port {self.port} is reserved for {RESERVED_PORTS[self.port]}")
-        return self
+    _not_reserved = model_validator(mode="after")(port_not_reserved)
 
 
-# Set by camelops itself in the runtime container; a user value would break tracing or loading.
-RESERVED_ENV = frozenset({"JAVA_TOOL_OPTIONS", "CAMELOPS_ROUTES_DIR"})
-
-
-def _no_reserved_env(env: dict[str, str]) -> dict[str, str]:
-    taken = sorted(RESERVED_ENV & env.keys())
-    if taken:
-        raise ValueError(f"{', '.join(taken)} is set by camelops; use runtime.javaOptions instead")
-    return env
-
-
-EnvVars = Annotated[dict[EnvVarName, str], AfterValidator(_no_reserved_env)]
+EnvVars = Annotated[dict[EnvVarName, str], AfterValidator(no_reserved_env)]
 
 
 class SecretRef(StrictModel):
@@ -82,11 +71,6 @@ class SecretRef(StrictModel):
     )
 
 
-class EgressProtocol(StrEnum):
-    TCP = "TCP"
-    UDP = "UDP"
-
-
 class EgressRule(StrictModel):
     """Where the integration may connect; everything else is denied by a NetworkPolicy."""
 
@@ -95,11 +79,7 @@ class EgressRule(StrictModel):
     ports: tuple[Port, ...] = Field(min_length=1)
     protocol: EgressProtocol = EgressProtocol.TCP
 
-    @model_validator(mode="after")
-    def _one_target(self) -> EgressRule:
-        if (self.host is None) == (self.cidr is None):
-            raise ValueError("an egress rule names exactly one of host or cidr")
-        return self
+    _one_target = model_validator(mode="after")(one_egress_target)
 
 
 class RedactionRule(StrictModel):
@@ -119,16 +99,19 @@ class CamelHealthRules(StrictModel):
     """When Camel itself makes the environment Degraded (the sidecar judges, every 5 s)."""
 
     failure_rate_threshold: float = Field(
-        default=0.5,
+        default=DEFAULT_FAILURE_RATE_THRESHOLD,
         ge=0.0,
         le=1.0,
         description="a route failing more than this share of its exchanges within the window "
         "makes the environment Degraded (1: never)",
     )
     min_exchanges: int = Field(
-        default=10, ge=1, le=1_000_000, description="exchanges a route needs in the window"
+        default=DEFAULT_MIN_EXCHANGES,
+        ge=1,
+        le=1_000_000,
+        description="exchanges a route needs in the window",
     )
-    window_seconds: int = Field(default=300, ge=10, le=86_400)
+    window_seconds: int = Field(default=DEFAULT_WINDOW_SECONDS, ge=10, le=86_400)
 
 
 class Observability(StrictModel):
@@ -151,11 +134,7 @@ class Replay(StrictModel):
         | None
     ) = None
 
-    @model_validator(mode="after")
-    def _endpoint_when_enabled(self) -> Replay:
-        if self.enabled and self.endpoint is None:
-            raise ValueError("replay.enabled needs replay.endpoint (a direct: or seda: endpoint)")
-        return self
+    _endpoint_when_enabled = model_validator(mode="after")(replay_endpoint_when_enabled)
 
 
 class Runtime(StrictModel):
@@ -204,11 +183,7 @@ class IntegrationSpec(StrictModel):
         default_factory=dict, description="per-environment overrides, keyed by environment name"
     )
 
-    @model_validator(mode="after")
-    def _image_or_build(self) -> IntegrationSpec:
-        if self.image is not None and self.build is not None:
-            raise ValueError("set either image or build, not both")
-        return self
+    _image_or_build = model_validator(mode="after")(image_or_build)
 
 
 class Integration(StrictModel):

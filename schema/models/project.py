@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from schema.model_rules import (
+    CAMEL_VERSION_PATTERN,
+    CamelRuntime,
+    SyncWindowKind,
+    Target,
+    previews_deploy_needs_runner,
+)
 from schema.models.common import (
     API_VERSION_LITERAL,
     Duration,
@@ -17,12 +23,7 @@ from schema.models.common import (
 )
 from schema.models.integration import IntegrationOverride
 
-CAMEL_VERSION_PATTERN = r"^4\.[0-9]+\.[0-9]+$"
 CRON_PATTERN = r"^(@(hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$"
-
-
-class CamelRuntime(StrEnum):
-    MAIN = "main"
 
 
 class Camel(StrictModel):
@@ -39,11 +40,6 @@ class Camel(StrictModel):
     )
 
 
-class SyncWindowKind(StrEnum):
-    ALLOW = "allow"
-    DENY = "deny"
-
-
 class SyncWindow(StrictModel):
     """Like Argo CD sync windows: when automated syncs may run. A matching deny always wins."""
 
@@ -58,13 +54,6 @@ class SyncWindow(StrictModel):
     manual_sync: bool = Field(
         default=False, description="allow manual syncs while this window blocks automated ones"
     )
-
-
-class Target(StrEnum):
-    """What an environment's bundles are rendered for (the runner's driver must match)."""
-
-    KUBERNETES = "kubernetes"
-    LOCAL = "local"
 
 
 class Environment(StrictModel):
@@ -109,11 +98,7 @@ class Previews(StrictModel):
         "(forks, outside contributors); otherwise they are rendered and diffed only",
     )
 
-    @model_validator(mode="after")
-    def _deploy_needs_runner(self) -> Previews:
-        if self.deploy and self.runner is None:
-            raise ValueError("previews.deploy needs previews.runner")
-        return self
+    _deploy_needs_runner = model_validator(mode="after")(previews_deploy_needs_runner)
 
 
 class ProjectSpec(StrictModel):

@@ -3,8 +3,9 @@ expected/<env>/<kind>-<name>.yaml, plus expected/diff.txt when the case has a ba
 
 UPDATE_GOLDEN=1 (`make golden`) rewrites expectations. Otherwise a missing expected file is
 written and the test fails (a human reviews it); an expected file or directory nothing renders
-fails; every case renders twice and must come out byte-identical; every object must pass the
-Kubernetes OpenAPI schema and load back from its YAML unchanged.
+fails; every case renders twice, from the pydantic models and from the records the CLI builds
+(schema/records.py), and must come out byte-identical; every object must pass the Kubernetes
+OpenAPI schema and load back from its YAML unchanged.
 """
 
 from __future__ import annotations
@@ -62,18 +63,18 @@ def settings_of(case: Path) -> CaseSettings:
     return CaseSettings.model_validate(yaml.safe_load(path.read_text()))
 
 
-def load(path: Path) -> LoadedProject:
-    report = load_repository(path)
+def load(path: Path, records: bool) -> LoadedProject:
+    report = load_repository(path, records=records)
     problems = "\n".join(d.format_text() for d in report.errors)
     assert report.project is not None, f"{path} does not validate:\n{problems}"
     return report.project
 
 
-def render_case(case: Path) -> tuple[dict[str, str], list[str]]:
+def render_case(case: Path, records: bool) -> tuple[dict[str, str], list[str]]:
     """(relative path -> content, schema problems)."""
     settings = settings_of(case)
     options = RenderOptions(revision=settings.revision, source_url=settings.source_url)
-    head = load(input_dir(case))
+    head = load(input_dir(case), records)
     envs = settings.environments or tuple(e.name for e in head.project.spec.environments)
     files: dict[str, str] = {}
     problems: list[str] = []
@@ -88,7 +89,7 @@ def render_case(case: Path) -> tuple[dict[str, str], list[str]]:
                 problems.append(f"{env}/{name}: does not load back to the rendered object")
         files |= {f"{env}/{name}": text for name, text in written.items()}
     if (case / "base").is_dir() or (case / "base.ref").is_file():
-        base = load(input_dir(case, "base"))
+        base = load(input_dir(case, "base"), records)
         report = DiffReport(
             "base",
             "input",
@@ -125,10 +126,10 @@ def write_expected(case: Path, files: dict[str, str]) -> None:
 
 def compare_case(case: Path, update: bool) -> list[str]:
     """Everything wrong with one case (empty when it passes); writes what it must write."""
-    first, problems = render_case(case)
-    second, _ = render_case(case)
+    first, problems = render_case(case, records=False)
+    second, _ = render_case(case, records=True)
     if first != second:
-        return ["rendering is not deterministic"]
+        return ["rendering is not deterministic, or records render otherwise than the models"]
     if problems:
         return ["objects fail the Kubernetes schema:", *problems]
     if update:

@@ -12,7 +12,7 @@ import yaml
 
 from renderers.local import PROCESS_KIND
 from renderers.targets import environment_target, render_target
-from schema.models.project import Target
+from schema.model_rules import Target
 from schema.repository import load_repository
 from tests.unit.renderers.repos import PROJECT, integration, load, write_repo
 
