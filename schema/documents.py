@@ -1,8 +1,9 @@
 """Validate one camelops document: JSON Schema first (structure, pointers), pydantic second.
 
 A caller that only reads (the CLI's one-shot commands) may ask for records instead of models
-(schema/records.py): the same values without importing pydantic, whose models then load only
-when a document has to be refused or a plan derived.
+(schema/records.py): the same values, built without pydantic and without the JSON Schema
+validator; a document the records refuse takes the road above, which words every error, so
+pydantic loads only when a document is refused or a plan is derived.
 """
 
 from __future__ import annotations
@@ -146,15 +147,17 @@ def validate_document(
     problems = _check_kind(doc, kind)
     if problems:
         return None, problems
-    try:
-        _fast(kind)(doc.data)
-    except fastjsonschema.JsonSchemaException:
-        return None, _structural(doc, kind)
     if records:
         built = _records()
         record = built.build(kind, doc.data) if built is not None else None
         if record is not None:
+            # A record checks all the JSON Schema checks (the same constraints, from the same
+            # models; tests/unit/test_records.py): a valid document needs neither validator.
             return record, []
+    try:
+        _fast(kind)(doc.data)
+    except fastjsonschema.JsonSchemaException:
+        return None, _structural(doc, kind)
     from pydantic import ValidationError  # noqa: PLC0415 (see the module docstring)
 
     try:

@@ -22,6 +22,7 @@ import importlib
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -84,24 +85,28 @@ class Records:
 
     def _model_build(self, name: str, fields: tuple[Any, ...], checks: tuple[str, ...]) -> Build:
         names = tuple(f[0] for f in fields)
-        cls = type(name, (Record,), {"__slots__": names, "_fields": names, "__module__": __name__})
-        steps = [(n, alias, has_default, default, self._compile(conv)) for n, alias, has_default,
-                 default, conv in fields]  # fmt: skip
-        keys = frozenset(alias for _n, alias, *_rest in fields)
+        # no __slots__: a record's fields are set in one update of its __dict__
+        cls = type(name, (Record,), {"_fields": names, "__module__": __name__})
+        by_key = {alias: (field, self._compile(conv)) for field, alias, _d, _v, conv in fields}
+        absent = [_Default(field, alias, has_default, value, by_key[alias][1])
+                  for field, alias, has_default, value, _conv in fields]  # fmt: skip
         rules = [_resolve(ref) for ref in checks]
-        put = object.__setattr__
 
         def build(data: Any) -> Any:
-            if type(data) is not dict or not keys.issuperset(data):
-                raise RefusedError(name)  # not a mapping, or an unknown key (extra="forbid")
+            if type(data) is not dict:
+                raise RefusedError(name)
+            values = {}
+            for key, value in data.items():
+                known = by_key.get(key)
+                if known is None:
+                    raise RefusedError(f"{name}: unknown key")  # extra="forbid"
+                values[known[0]] = known[1](value)
+            if len(values) < len(names):
+                for default in absent:
+                    if default.field not in values:
+                        values[default.field] = default.value()
             record: Any = object.__new__(cls)
-            for field, alias, has_default, default, convert in steps:
-                if alias in data:
-                    put(record, field, convert(data[alias]))
-                elif has_default:
-                    put(record, field, convert(default))  # validated, as validate_default does
-                else:
-                    raise RefusedError(f"{name}.{alias} is required")
+            record.__dict__.update(values)
             for rule in rules:
                 record = rule(record)
             return record
@@ -138,6 +143,38 @@ class Records:
             inner, rule = self._compile(conv[1]), _resolve(conv[2])
             return lambda value: rule(inner(value))
         raise TypeError(f"unknown conversion {op!r}")
+
+
+class _Default:
+    """A field's default, validated like any value (pydantic's validate_default); built once
+    when nothing in it can change (no dict or list), else for each record."""
+
+    __slots__ = ("alias", "convert", "data", "field", "has_default", "shared", "state")
+
+    def __init__(self, field: str, alias: str, has_default: bool, data: Any, convert: Build):
+        self.field, self.alias, self.has_default = field, alias, has_default
+        self.data, self.convert = data, convert
+        self.shared: Any = None
+        self.state = "unknown"
+
+    def value(self) -> Any:
+        if self.state == "shared":
+            return self.shared
+        if not self.has_default:
+            raise RefusedError(f"{self.alias} is required")
+        value = self.convert(self.data)
+        if self.state == "unknown":
+            self.state = "shared" if _immutable(value) else "fresh"
+            self.shared = value if self.state == "shared" else None
+        return value
+
+
+def _immutable(value: Any) -> bool:
+    if isinstance(value, Record):
+        return all(_immutable(getattr(value, f)) for f in value._fields)
+    if type(value) is tuple:
+        return all(_immutable(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, Enum, timedelta))
 
 
 def _typed(value: Any, kind: type) -> Any:

@@ -77,17 +77,20 @@ def documents_in(path: Path) -> Iterator[tuple[str, Any]]:
 
 def verdicts(kind: str, data: Any) -> tuple[Any, Any] | None:
     """(record or None, model or None), or None when the JSON Schema refuses the document."""
+    records = documents._records()
+    assert records is not None, "the models' plan could not be derived"
+    record = records.build(kind, data)
     try:
         documents._fast(kind)(data)
     except fastjsonschema.JsonSchemaException:
+        # validate_document trusts a record without the JSON Schema: never one it refuses
+        assert record is None, (kind, data, record)
         return None
-    records = documents._records()
-    assert records is not None, "the models' plan could not be derived"
     try:
         model = kind_models()[kind].model_validate(data)
     except ValidationError:
         model = None
-    return records.build(kind, data), model
+    return record, model
 
 
 def assert_agree(kind: str, data: Any) -> bool:
