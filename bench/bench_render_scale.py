@@ -6,7 +6,9 @@ sorts them, the least work a chart can ask of it. Both run as processes from sta
 (interpreter start and imports included), output to /dev/null; wall time and the child's CPU.
 
 The floor at small sizes: a process that only imports what `camelops render` imports (Python
-start-up, pydantic, the config models, YAML, the Camel checks, the renderers) and does nothing.
+start-up, YAML, the Camel checks, the records, the renderers; not pydantic, which the records
+stand in for) and does nothing. Beside it, the same render built from the pydantic models (what
+`camelops render` did before the records): the records' in-run baseline.
 
 In process, the cost per object of load + render with the loaded graph frozen (what the CLI
 does) and without (before), to show it stays flat with size.
@@ -53,6 +55,22 @@ IMPORTS_ONLY = (
     "import camelops.cli, camelops.commands.render\n"
 )
 
+# `camelops render` as it was before the records: the same command, its documents built as
+# pydantic models (imports with the collector paused, then frozen, as the CLI's own process does)
+MODELS_RENDER = (
+    "import gc, sys; gc.disable()\n"
+    "from camelops.cli_support import without_pydantic_plugins\n"
+    "without_pydantic_plugins()\n"
+    "import camelops.commands.render as command, schema.repository as repository\n"
+    "def with_models(*args, **kwargs):\n"
+    "    return repository.load_repository(*args, **{**kwargs, 'records': False})\n"
+    "command.load_repository = with_models\n"
+    "import schema.models\n"
+    "gc.freeze(); gc.enable()\n"
+    "from camelops.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
 
 def child_run(command: list[str]) -> Sample:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -88,9 +106,9 @@ def in_process(project_dir: Path, frozen: bool) -> Sample:
         "wall, cpu = time.perf_counter(), time.process_time()\n"
         "if sys.argv[2] == 'frozen':\n"
         "    with loaded_graph_frozen():\n"
-        "        report = load_repository(Path(sys.argv[1]), limits=LIMITS)\n"
+        "        report = load_repository(Path(sys.argv[1]), limits=LIMITS, records=True)\n"
         "else:\n"
-        "    report = load_repository(Path(sys.argv[1]), limits=LIMITS)\n"
+        "    report = load_repository(Path(sys.argv[1]), limits=LIMITS, records=True)\n"
         "to_stream(render_environment(report.project, 'prod'), OutputFormat('yaml'))\n"
         "print(time.perf_counter() - wall, time.process_time() - cpu)\n"
     )
@@ -139,12 +157,14 @@ def main() -> int:
             render += ["--max-repo-files", "100000", "--max-repo-bytes", str(1024**3)]
             helm = [str(HELM), "template", "bench", str(chart_dir)]
             imports_only = [sys.executable, "-c", IMPORTS_ONLY]
+            models = [sys.executable, "-c", MODELS_RENDER, *render[1:]]
             count = sum(1 for d in yaml.safe_load_all(stream) if d)
             repeats = REPEATS.get(size, DEFAULT_REPEATS)
             results = interleaved(
                 {
                     "camelops render": partial(child_run, render),
                     "helm template": partial(child_run, helm),
+                    "render from models (before)": partial(child_run, models),
                     "imports only (floor)": partial(child_run, imports_only),
                     "load+render, graph frozen": partial(in_process, project_dir, True),
                     "load+render, before (plain)": partial(in_process, project_dir, False),
@@ -158,6 +178,8 @@ def main() -> int:
         ours, peer = results["camelops render"], results["helm template"]
         print(f"  ratio camelops render / helm template: wall {ours[0] / peer[0]:.2f}x, "
               f"CPU {ours[1] / peer[1]:.2f}x")  # fmt: skip
+        before = results["render from models (before)"]
+        print(f"  ratio camelops render / render from models: wall {ours[0] / before[0]:.2f}x")
         floor = results["imports only (floor)"]
         print(f"  ratio imports only / helm template: wall {floor[0] / peer[0]:.2f}x")
         frozen, plain = results["load+render, graph frozen"], results["load+render, before (plain)"]
