@@ -13,8 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import fastjsonschema
-
 from schema.camel.explain import describe, leaf_errors, shown
 from schema.derived_cache import digest, load_code, load_value, store_code, store_value
 from schema.diagnostics import Diagnostic, Severity, json_pointer
@@ -70,6 +68,8 @@ def json_schema(kind: str) -> dict[str, Any]:
 
 @cache
 def _fast(kind: str) -> Any:
+    import fastjsonschema  # noqa: PLC0415 (only for a document the records refuse)
+
     # The schema is a function of the models' source and pydantic alone (schema.models imports
     # nothing else of ours but schema.model_rules), so those name the validator: generating the
     # schema costs a lookup.
@@ -154,9 +154,11 @@ def validate_document(
             # A record checks all the JSON Schema checks (the same constraints, from the same
             # models; tests/unit/test_records.py): a valid document needs neither validator.
             return record, []
+    from fastjsonschema import JsonSchemaException  # noqa: PLC0415 (as in _fast)
+
     try:
         _fast(kind)(doc.data)
-    except fastjsonschema.JsonSchemaException:
+    except JsonSchemaException:
         return None, _structural(doc, kind)
     from pydantic import ValidationError  # noqa: PLC0415 (see the module docstring)
 
