@@ -4,6 +4,7 @@ plane's stack (web server, state store, telemetry engine, Kubernetes client)."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from camelops.cli import build_parser, chosen_command
 from camelops.cli_support import PYDANTIC_PLUGIN_FINDER
+from schema.derived_cache import ENV_DIR
 from tests.unit.renderers.repos import simple_files, write_repo
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -19,13 +21,16 @@ EXAMPLE = ROOT / "examples" / "repo-layout"
 HEAVY = ("aiohttp", "sqlite_utils", "pandas", "chdb", "kubernetes", "clickhouse_connect", "pygit2")
 
 
-def imported_packages(*args: str, exit_code: int = 0) -> set[str]:
-    """Top-level packages a real `python -X importtime -m camelops ARGS` process imported."""
+def imported_packages(*args: str, exit_code: int = 0, cache: Path | None = None) -> set[str]:
+    """Top-level packages a real `python -X importtime -m camelops ARGS` process imported
+    (with `cache` as its derived cache directory when given)."""
+    env = {**os.environ, ENV_DIR: str(cache)} if cache is not None else None
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "camelops", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         check=False,
     )
     assert result.returncode == exit_code, result.stderr[-2000:]
