@@ -7,10 +7,10 @@ example: <= 0.35 s and <= 80 MiB. CPU time (user + system of the child) is the s
 on a shared machine. Peak RSS counts the pages a child shares with this bench process at fork,
 so the `python -c pass` row is the floor.
 
-`validate` keeps its compiled validators, the rewritten Camel schema and XSD passes in the user's
-cache directory (schema/derived_cache.py): the plain row is every run after the first one, the
-"cold cache" row points each run at a new empty directory (a first run, or a CI job without a
-kept cache).
+`validate` keeps its compiled validators, the records' plan, the rewritten Camel schema and XSD
+passes in the user's cache directory (schema/derived_cache.py): the plain row is every run after
+the first one, the "cold cache" row points each run at a new empty directory (a first run, or a
+CI job without a kept cache).
 """
 
 from __future__ import annotations
