@@ -1,19 +1,21 @@
 """Config records: the config models' values built without pydantic, for one-shot commands.
 
 `camelops render` and `camelops validate` run as a process per invocation, and importing
-pydantic and building the 31 config models was about half of a render of 300 objects
+pydantic and building the config models was about half of a render of 300 objects
 (bench/RESULTS.md). A record reads like its model (the same attribute names, values and types,
-immutable, compared by value) but is built from a document the compiled JSON Schema validator
-has already passed, by a plan derived from the models themselves: per field its YAML key,
-default, conversion (tuple, enum, float, nested record), constraints (pattern, length, bounds)
-and validators. The validators live in schema/model_rules.py, so records call the very functions
-the models call: each rule keeps one home. The plan is plain data, kept in the derived cache
-under a name derived from the models' source and pydantic's version (schema/documents.py);
-deriving it, on a first run or after an upgrade, imports the models.
+immutable, compared by value) and is built from a document's data by a plan derived from the
+models themselves: per field its YAML key, default, conversion (tuple, enum, float, nested
+record), constraints (type, pattern, length, bounds, unknown keys) and validators. The
+validators live in schema/model_rules.py, so records call the very functions the models call:
+each rule keeps one home. The plan is plain data, kept in the derived cache under a name
+derived from the models' source and pydantic's version (schema/documents.py); deriving it, on a
+first run or after an upgrade, imports the models.
 
-Records never word a refusal: a document the plan cannot build goes through pydantic, whose
-message and location the user sees. Oracle: tests/unit/schema/test_records.py (every document of
-the repository and random variations of them: records against the models).
+Records never word a refusal: a document the plan cannot build goes through the JSON Schema
+validator and pydantic, whose message and location the user sees. Oracle:
+tests/unit/test_records.py (every config document of the repository and of the hostile corpus,
+and variations of them: a record exactly when pydantic accepts, with equal values of equal
+types, and never one the JSON Schema refuses).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class Record:
 
 
 class Records:
-    """Builds a kind's record from structurally valid data, or refuses (None)."""
+    """Builds a kind's record from a document's data, or refuses (None)."""
 
     def __init__(self, plan: Plan) -> None:
         self._kinds: dict[str, str] = dict(plan["kinds"])

@@ -68,6 +68,12 @@ class PlanDeriver:
         decorators = model.__pydantic_decorators__
         if decorators.field_validators or decorators.validators or decorators.root_validators:
             raise TypeError(f"{key}: records apply model validators (mode='after') only")
+        if decorators.computed_fields:
+            raise TypeError(f"{key}: a record has the model's fields only, no computed field")
+        for name, value in vars(model).items():
+            behaviour = isinstance(value, (property, classmethod, staticmethod)) or callable(value)
+            if behaviour and not name.startswith("__") and name not in decorators.model_validators:
+                raise TypeError(f"{key}.{name}: a record has the model's fields only")
         checks = []
         for decorator in decorators.model_validators.values():
             if decorator.info.mode != "after":

@@ -300,9 +300,19 @@ class _Elsewhere(BaseModel):
         return self
 
 
-@pytest.mark.parametrize("model", [_Field, _Before, _Open, _Elsewhere])
+class _Method(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+    @property
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+@pytest.mark.parametrize("model", [_Field, _Before, _Open, _Elsewhere, _Method])
 def test_a_model_the_records_cannot_mirror_exactly_gets_no_plan(model: type[BaseModel]) -> None:
     # a rule records would skip, a model that takes unknown keys, a rule defined where importing
-    # it imports pydantic: deriving refuses, and the CLI then builds the models
+    # it imports pydantic, behaviour a record would lack: deriving refuses, and the CLI then
+    # builds the models
     with pytest.raises(TypeError):
         derive_plan({"Integration": model})
