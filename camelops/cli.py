@@ -25,6 +25,8 @@ from camelops.settings import Settings, SettingsError
 
 @dataclass(frozen=True, slots=True)
 class Command:
+    """A sub-command as `camelops --help` lists it, and the modules that add it."""
+
     help: str
     """One line in `camelops --help`."""
     modules: tuple[str, ...]

@@ -24,6 +24,8 @@ class LogFormat(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LogSettings:
+    """How the CLI and the daemons log (CAMELOPS_LOG_*)."""
+
     format: LogFormat = LogFormat.TEXT
     """CAMELOPS_LOG_FORMAT: `text` (default) or `json` lines."""
     level: str = "INFO"
@@ -78,6 +80,8 @@ class IngressHealth(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RunnerSettings:
+    """The runner's defaults from the environment (CAMELOPS_DATA_DIR, CAMELOPS_RUNNER_*)."""
+
     data_dir: Path = Path(".camelops")
     """CAMELOPS_DATA_DIR: default `--data-dir` of `token create`, `runner` and `runner register`."""
     inventory_namespace: str = "camelops-system"
@@ -110,6 +114,8 @@ class ClientSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Every CAMELOPS_* setting, read once from the environment by `main()`."""
+
     log: LogSettings = field(default_factory=LogSettings)
     git: GitSettings = field(default_factory=GitSettings)
     secrets: SecretSettings = field(default_factory=SecretSettings)

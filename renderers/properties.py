@@ -27,6 +27,8 @@ MANAGEMENT_SERVER_SINCE = (4, 12)
 
 @dataclass(frozen=True, slots=True)
 class HealthEndpoint:
+    """Where a runtime's liveness and readiness checks answer."""
+
     port: int
     live_path: str
     ready_path: str

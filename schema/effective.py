@@ -21,6 +21,8 @@ PropertyValue = str | int | float | bool
 
 @dataclass(frozen=True, slots=True)
 class EffectiveIntegration:
+    """An integration's settings in one environment, every override applied."""
+
     integration: LoadedIntegration
     environment: str
     namespace: str

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class LoadLimits:
+    """Caps on what loading a repository reads: a hostile repository stays bounded."""
+
     max_file_bytes: int = 1024 * 1024
     """Largest single file read (bytes)."""
     max_repo_files: int = 10_000

@@ -18,6 +18,8 @@ class RouteDsl(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RouteFile:
+    """One route file of an integration, as read."""
+
     path: str
     """Repository-relative path."""
     content: str
@@ -30,6 +32,8 @@ class RouteFile:
 
 @dataclass(frozen=True, slots=True)
 class LoadedIntegration:
+    """A valid integration: its document (a model or a record), routes and properties."""
+
     model: Integration
     directory: str
     """Repository-relative directory, e.g. integrations/orders-api."""
@@ -45,6 +49,8 @@ class LoadedIntegration:
 
 @dataclass(frozen=True, slots=True)
 class LoadedProject:
+    """A valid repository: the project, its integrations, environment files and secrets."""
+
     root: Path
     project: Project
     integrations: tuple[LoadedIntegration, ...]

@@ -31,6 +31,8 @@ DEFAULT_CAMEL_VERSION = "4.18.4"
 
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
+    """What loading found: every diagnostic, and the project only when no error."""
+
     project: LoadedProject | None
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int = 0
@@ -50,6 +52,8 @@ class ValidationReport:
 
 @dataclass
 class _Collector:
+    """The diagnostics and file count of one repository load, as it goes."""
+
     files: RepoFiles
     records: bool
     diagnostics: list[Diagnostic] = field(default_factory=list)

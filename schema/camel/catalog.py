@@ -36,6 +36,8 @@ class OptionInfo:
 
 @dataclass(frozen=True, slots=True)
 class ComponentInfo:
+    """One Camel component's endpoint options, path parameters and URI syntax."""
+
     options: dict[str, OptionInfo]
     """Endpoint options (query parameters), API-method options included."""
     path: tuple[OptionInfo, ...]
@@ -49,12 +51,16 @@ class ComponentInfo:
 
 @dataclass(frozen=True, slots=True)
 class KameletInfo:
+    """A Kamelet's properties, and those a route must set."""
+
     properties: frozenset[str]
     required: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class CamelCatalog:
+    """One Camel version's catalog: YAML DSL schema, components, XML schema, Kamelets."""
+
     version: str
     yaml_dsl_schema: dict[str, Any]
     components: Mapping[str, ComponentInfo]

@@ -38,6 +38,8 @@ Finding = tuple[Severity, str, str | None]
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """A Camel endpoint a route file names, and where."""
+
     uri: str
     parameters: dict[str, Any]
     path: Path

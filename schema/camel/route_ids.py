@@ -37,6 +37,8 @@ XML_ID_KINDS = {
 
 @dataclass(frozen=True, slots=True)
 class Declared:
+    """An id a route file declares (a route's, a node's, ...), and where."""
+
     kind: str
     value: str
     path: str
