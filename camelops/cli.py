@@ -16,6 +16,7 @@ from typing import Protocol
 from camelops.cli_support import (
     EXIT_ERROR,
     Subparsers,
+    end_process,
     imports_uncollected,
     run_command,
     without_pydantic_plugins,
@@ -31,6 +32,10 @@ class Command:
     """One line in `camelops --help`."""
     modules: tuple[str, ...]
     """Modules whose `register(subparsers)` adds this command, in order."""
+    one_shot: bool = False
+    """Reads, prints and is done: nothing of it outlives its return (no daemon, no atexit
+    handler, temporary files removed before it returns), so its process may end without
+    tearing down what it loaded (see `end_process`)."""
 
 
 # `camelops --help` lists these without importing any of them: a command's modules (and the
@@ -39,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     "validate": Command(
         "validate a config repository (exit 0 valid, 1 invalid, 2 could not run)",
         ("camelops.commands.validate",),
+        one_shot=True,
     ),
     "token": Command(
         "runner registration tokens, users' API tokens",
@@ -56,10 +62,12 @@ COMMANDS: dict[str, Command] = {
     "render": Command(
         "render an environment's manifests for its target (Secret values masked)",
         ("camelops.commands.render",),
+        one_shot=True,
     ),
     "diff": Command(
         "diff two git revisions: objects and Camel routes (exit 0 same, 1 differ, 2 error)",
         ("camelops.commands.render",),
+        one_shot=True,
     ),
     "serve": Command(
         "run the control plane: API, webhook receiver, reconciler and scheduler",
@@ -129,7 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"camelops: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    return run_command(args.func, args)
+    code = run_command(args.func, args)
+    if argv is None and command is not None and COMMANDS[command].one_shot:
+        end_process(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -62,6 +62,22 @@ def imports_uncollected(own_process: bool) -> Iterator[None]:
         gc.enable()
 
 
+def end_process(code: int) -> None:
+    """Ends this process now with `code`, without tearing down what it loaded. Python's exit
+    frees every object one by one (the loaded repository keeps its YAML nodes for error
+    locations): 4-5% of a `camelops render`, at 300 objects as at 30,000. Only for a one-shot
+    command in a process of its own, after it returned; under a tracer or profiler (coverage,
+    cProfile), which report at exit, the process exits as usual."""
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # let the ordinary exit report or ignore it as it always has
+    os._exit(code)
+
+
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 else:

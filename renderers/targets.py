@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from renderers.context import Decrypt, Manifest
 from renderers.kubernetes.environment import render_environment
-from renderers.local import LocalOptions, render_local
 from schema.loaded import LoadedProject
 from schema.model_rules import Target
+
+if TYPE_CHECKING:  # the local renderer loads only for an environment of the local target
+    from renderers.local import LocalOptions
 
 
 def environment_target(
@@ -37,5 +40,7 @@ def render_target(
     """The objects of `env` for `target`, in apply order (secret values masked without
     `decrypt`)."""
     if target is Target.LOCAL:
+        from renderers.local import render_local  # noqa: PLC0415
+
         return render_local(project, env, decrypt, options=local_options)
     return render_environment(project, env, decrypt)

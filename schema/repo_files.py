@@ -115,6 +115,18 @@ class RepoFiles:
         base_dir = self.root / base
         prefix = base.rstrip("/") + "/"
         folder, _, name_pattern = pattern.rpartition("/")
+        if folder == "**" and "**" not in name_pattern:
+            # `**/*.kamelet.yaml`, asked for every integration: a walk, as pathlib's `**` goes
+            # (symlinked directories not entered), without building a Path per entry
+            walked = [
+                (os.path.relpath(directory, base_dir), names)
+                for directory, _, names in os.walk(base_dir)
+            ]
+            return sorted(
+                prefix + (name if sub == "." else f"{sub}/{name}")
+                for sub, names in walked
+                for name in fnmatch.filter(names, name_pattern)
+            )
         if "**" in pattern or glob_magic(folder):
             found = (p for p in base_dir.glob(pattern) if not p.is_dir())
             return sorted(prefix + p.relative_to(base_dir).as_posix() for p in found)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,8 @@ def shown(value: Any) -> str:
 
 
 def suggest(word: str, choices: list[str] | frozenset[str] | tuple[str, ...]) -> str:
+    import difflib  # noqa: PLC0415 (only when there is a mistake to suggest a fix for)
+
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 

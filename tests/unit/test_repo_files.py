@@ -32,6 +32,35 @@ def test_glob_simple_and_recursive(tmp_path: Path) -> None:
     assert repo.glob("i", "missing/*.yaml") == []
 
 
+@pytest.mark.parametrize("pattern", ["**/*.kamelet.yaml", "**/*", "**/[ab]?.yaml", "**/.h*"])
+def test_any_depth_glob_finds_what_pathlib_finds(tmp_path: Path, pattern: str) -> None:
+    """`**/<name>` is walked without pathlib: pathlib's glob (less its directories) is the
+    oracle, on hidden files and folders, symlinked files and folders, dangling links and
+    folders named like the files sought."""
+    repo = make(
+        tmp_path,
+        {
+            "i/a.kamelet.yaml": "",
+            "i/ab.yaml": "",
+            "i/.hidden.kamelet.yaml": "",
+            "i/.h/deep/b1.yaml": "",
+            "i/x/y/z/c.kamelet.yaml": "",
+            "i/x/notes.txt": "",
+            "i/dir.kamelet.yaml/inside.kamelet.yaml": "",
+            "elsewhere/e.kamelet.yaml": "",
+        },
+    )
+    os.symlink(tmp_path / "elsewhere", tmp_path / "i" / "linked")
+    os.symlink(tmp_path / "i" / "ab.yaml", tmp_path / "i" / "x" / "ac.yaml")
+    os.symlink(tmp_path / "missing", tmp_path / "i" / "x" / "dangling.kamelet.yaml")
+    base = tmp_path / "i"
+    found = (p for p in base.glob(pattern) if not p.is_dir())
+    expected = sorted("i/" + p.relative_to(base).as_posix() for p in found)
+    assert expected  # the tree holds matches for every pattern
+    assert repo.glob("i", pattern) == expected
+    assert repo.glob("absent", pattern) == []
+
+
 def test_symlink_inside_is_fine_outside_is_refused(tmp_path: Path) -> None:
     repo_root = tmp_path / "repo"
     repo = make(repo_root, {"a.yaml": "x: 1\n"})

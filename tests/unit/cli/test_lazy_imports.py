@@ -24,6 +24,13 @@ HEAVY = ("aiohttp", "sqlite_utils", "pandas", "chdb", "kubernetes", "clickhouse_
 def imported_packages(*args: str, exit_code: int = 0, cache: Path | None = None) -> set[str]:
     """Top-level packages a real `python -X importtime -m camelops ARGS` process imported
     (with `cache` as its derived cache directory when given)."""
+    return {
+        name.split(".", 1)[0] for name in imported_modules(*args, exit_code=exit_code, cache=cache)
+    }
+
+
+def imported_modules(*args: str, exit_code: int = 0, cache: Path | None = None) -> set[str]:
+    """Modules (full names) a real `python -X importtime -m camelops ARGS` process imported."""
     env = {**os.environ, ENV_DIR: str(cache)} if cache is not None else None
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "camelops", *args],
@@ -37,8 +44,7 @@ def imported_packages(*args: str, exit_code: int = 0, cache: Path | None = None)
     names: set[str] = set()
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
-            name = line.rsplit("|", 1)[1].strip()
-            names.add(name.split(".", 1)[0])
+            names.add(line.rsplit("|", 1)[1].strip())
     assert "camelops" in names, "no import trace: is -X importtime still honoured?"
     return names
 
@@ -66,6 +72,17 @@ def test_render_of_yaml_routes_leaves_lxml_to_xml_routes(tmp_path: Path) -> None
     assert "lxml" not in imported_packages("render", str(repo), "--env", "prod")
     # the example has an XML route: there it loads, and the command still succeeds
     assert "lxml" in imported_packages("render", str(EXAMPLE), "--env", "prod")
+
+
+def test_a_valid_render_leaves_error_help_and_the_local_renderer_alone(tmp_path: Path) -> None:
+    # difflib suggests fixes for mistakes; the local renderer serves environments of the local
+    # target: neither loads for a valid repository rendered for Kubernetes
+    repo = write_repo(tmp_path / "repo", simple_files())
+    loaded = imported_modules("render", str(repo), "--env", "prod")
+    assert "renderers.kubernetes.environment" in loaded
+    assert not loaded & {"difflib", "renderers.local"}, sorted(
+        loaded & {"difflib", "renderers.local"}
+    )
 
 
 def test_help_does_not_load_the_config_schema() -> None:
