@@ -12,6 +12,11 @@ stand in for) and does nothing. Beside it, the same render built from the pydant
 
 In process, the cost per object of load + render with the loaded graph frozen (what the CLI
 does) and without (before), to show it stays flat with size.
+
+Between the two smallest sizes of the run, each tool's wall time as a straight line, fixed + per
+object: what it costs to start, what each object adds there, and the size from which the one
+with the cheaper objects is the faster. (A fit over all sizes would let the largest decide the
+line and hide the start-up cost that decides the smallest.)
 """
 
 from __future__ import annotations
@@ -141,6 +146,7 @@ def main() -> int:
     byte_compiled(ROOT)  # as installed: the CLI processes timed do not compile our sources
     print(load_average())
     sizes = tuple(int(arg) for arg in sys.argv[1:]) or SIZES  # e.g. `300 3000` for a quick run
+    walls: dict[str, list[tuple[int, float]]] = {"camelops render": [], "helm template": []}
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-render-scale-") as tmp:
             project_dir, chart_dir = Path(tmp) / "project", Path(tmp) / "chart"
@@ -176,6 +182,8 @@ def main() -> int:
             print(f"  {name:28s} wall {wall:7.2f} s  CPU {cpu:7.2f} s  "
                   f"{cpu / count * 1e6:6.0f} us CPU/object")  # fmt: skip
         ours, peer = results["camelops render"], results["helm template"]
+        for name, points in walls.items():
+            points.append((count, results[name][0]))
         print(f"  ratio camelops render / helm template: wall {ours[0] / peer[0]:.2f}x, "
               f"CPU {ours[1] / peer[1]:.2f}x")  # fmt: skip
         before = results["render from models (before)"]
@@ -193,7 +201,28 @@ def main() -> int:
             goal="<= helm template",
             met=ours[0] <= peer[0],
         )
+    if len(sizes) > 1:
+        print_cost_model(walls)
     return 0
+
+
+def print_cost_model(walls: dict[str, list[tuple[int, float]]]) -> None:
+    """Fixed cost and cost per object of each tool between the two smallest sizes measured."""
+    lines = {}
+    print("wall = fixed + per object x objects, through the two smallest sizes above")
+    for name, points in walls.items():
+        (small, small_wall), (large, large_wall) = sorted(points)[:2]
+        each = (large_wall - small_wall) / (large - small)
+        lines[name] = (small_wall - each * small, each)
+        print(f"  {name:16s} fixed {lines[name][0]:6.3f} s  per object {each * 1e6:6.0f} us")
+    (ours_fixed, ours_each), (peer_fixed, peer_each) = lines.values()
+    if ours_fixed <= peer_fixed and ours_each <= peer_each:
+        print("  camelops render is the faster at every size")
+    elif ours_each < peer_each:
+        even = (ours_fixed - peer_fixed) / (peer_each - ours_each)
+        print(f"  camelops render is the faster from ~{even:,.0f} objects")
+    else:
+        print("  helm template costs less per object: it is the faster at large sizes")
 
 
 if __name__ == "__main__":
