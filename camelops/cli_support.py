@@ -65,7 +65,8 @@ def imports_uncollected(own_process: bool) -> Iterator[None]:
 def end_process(code: int) -> None:
     """Ends this process now with `code`, without tearing down what it loaded. Python's exit
     frees every object one by one (the loaded repository keeps its YAML nodes for error
-    locations): 4-5% of a `camelops render`, at 300 objects as at 30,000. Only for a one-shot
+    locations): a few per cent of a `camelops render`, small or large (bench/RESULTS.md,
+    "Start-up round"). Only for a one-shot
     command in a process of its own, after it returned; under a tracer or profiler (coverage,
     cProfile), which report at exit, the process exits as usual."""
     if sys.gettrace() is not None or sys.getprofile() is not None:
