@@ -6,11 +6,12 @@ Lives in schema/catalog/data/<camel version>/ (shipped in the wheel, so validati
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import marshal
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from schema.camel import leniency
 from schema.camel.leniency import lenient_schema
@@ -102,25 +103,30 @@ def resolve_version(requested: str) -> tuple[str, str | None]:
     )
 
 
-class LazyComponents(Mapping[str, ComponentInfo]):
-    """Components by scheme, each built on first use: a repository names a handful of ~400."""
+_Packed = TypeVar("_Packed")
+_Built = TypeVar("_Built")
 
-    def __init__(self, texts: dict[str, str]) -> None:
-        self._texts = texts
-        """Each component's catalog entry as JSON text: parsed only when that scheme is used."""
-        self._built: dict[str, ComponentInfo] = {}
 
-    def __getitem__(self, scheme: str) -> ComponentInfo:
-        built = self._built.get(scheme)
+class LazyMapping(Mapping[str, _Built], Generic[_Packed, _Built]):
+    """A catalog table whose entries are each built on first use: a repository names a handful of
+    ~400 components, and its routes reach a few dozen of the YAML DSL's ~260 definitions."""
+
+    def __init__(self, packed: dict[str, _Packed], build: Callable[[_Packed], _Built]) -> None:
+        self._packed = packed
+        self._build = build
+        self._built: dict[str, _Built] = {}
+
+    def __getitem__(self, name: str) -> _Built:
+        built = self._built.get(name)
         if built is None:
-            built = self._built[scheme] = _component(json.loads(self._texts[scheme]))
+            built = self._built[name] = self._build(self._packed[name])
         return built
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._texts)
+        return iter(self._packed)
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return len(self._packed)
 
 
 @cache
@@ -128,7 +134,7 @@ def load_catalog(version: str) -> CamelCatalog:
     folder = DATA_DIR / version
     if not folder.is_dir():
         raise CatalogMissingError(f"no Camel catalog for {version} under {DATA_DIR}")
-    components = LazyComponents(_component_texts(folder / "components.json"))
+    components = LazyMapping(_component_texts(folder / "components.json"), _component_from_text)
     raw_kamelets = json.loads((folder / "kamelets.json").read_text())
     kamelets = {
         name: KameletInfo(frozenset(info["properties"]), tuple(info["required"]))
@@ -144,15 +150,37 @@ def load_catalog(version: str) -> CamelCatalog:
 
 
 def _lenient_yaml_dsl_schema(path: Path) -> dict[str, Any]:
-    """The rewrite costs more than reading its result back: kept, named by both inputs."""
+    """The rewrite costs more than reading its result back: kept, named by both inputs. Each
+    definition is kept as its own marshalled bytes under `items.definitions`, unmarshalled on
+    first lookup (all of them at once were ~4 ms of every run)."""
     published = path.read_bytes()  # hashed as it is: decoding 800 KB costs more than the hash
-    name = digest("lenient", published, Path(leniency.__file__).read_bytes())
+    name = digest("lenient-by-definition", published, Path(leniency.__file__).read_bytes())
     stored = load_value(name)
-    if isinstance(stored, dict):
-        return stored
-    lenient = lenient_schema(json.loads(published))
-    store_value(name, lenient)
-    return lenient
+    if not isinstance(stored, dict):
+        stored = _by_definition(lenient_schema(json.loads(published)))
+        store_value(name, stored)
+    schema: dict[str, Any] = stored["schema"]
+    schema["items"]["definitions"] = LazyMapping(stored["definitions"], _unmarshal)
+    return schema
+
+
+def _by_definition(lenient: dict[str, Any]) -> dict[str, Any]:
+    """The schema without its definitions, and each definition marshalled on its own (the
+    rewrite shares a subschema only within one definition, so none is copied apart)."""
+    definitions = lenient["items"].pop("definitions")
+    packed = {name: marshal.dumps(definition) for name, definition in definitions.items()}
+    return {"schema": lenient, "definitions": packed}
+
+
+def _unmarshal(data: bytes) -> Any:
+    return marshal.loads(data)  # noqa: S302 (part of a value read from the private cache dir)
+
+
+def materialized(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every definition loaded, in a plain dict: for jsonschema, on the path that
+    explains an invalid route (it may look at any definition)."""
+    items = schema["items"]
+    return {**schema, "items": {**items, "definitions": dict(items["definitions"])}}
 
 
 def _component_texts(path: Path) -> dict[str, str]:
@@ -172,6 +200,10 @@ def _component_texts(path: Path) -> dict[str, str]:
 def _option(name: str, raw: dict[str, Any]) -> OptionInfo:
     enum = tuple(raw.get("enum", ()))
     return OptionInfo(name, raw["type"], enum, bool(raw.get("javaString")))
+
+
+def _component_from_text(text: str) -> ComponentInfo:
+    return _component(json.loads(text))
 
 
 def _component(info: dict[str, Any]) -> ComponentInfo:

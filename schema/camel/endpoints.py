@@ -65,16 +65,23 @@ class EndpointFinder:
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.root = schema
-        definitions: dict[str, Any] = schema["items"]["definitions"]
-        self.definitions = definitions
+        self.definitions: Mapping[str, Any] = schema["items"]["definitions"]
         self.endpoint_kinds: dict[int, str] = {}
-        for name, definition in definitions.items():
-            if _declares(definition, "uri") and _declares(definition, "parameters"):
-                self.endpoint_kinds[id(definition)] = "consumer" if "From" in name else "producer"
-        kamelet = definitions.get(KAMELET_DEFINITION)
-        if kamelet is not None:
-            self.endpoint_kinds[id(kamelet)] = "kamelet"
+        """By a definition's identity, for those reached so far (the catalog loads each
+        definition on first lookup: a route file reaches a few dozen of ~260)."""
         self._plans: dict[int, _Plan] = {}
+
+    def _definition(self, name: str) -> dict[str, Any]:
+        """A definition by name, its endpoint kind noted the first time it is reached."""
+        definition: dict[str, Any] = self.definitions[name]
+        if id(definition) not in self.endpoint_kinds:
+            kind = ""
+            if name == KAMELET_DEFINITION:
+                kind = "kamelet"
+            elif _declares(definition, "uri") and _declares(definition, "parameters"):
+                kind = "consumer" if "From" in name else "producer"
+            self.endpoint_kinds[id(definition)] = kind
+        return definition
 
     def find(self, data: Any) -> list[Endpoint]:
         found: dict[Path, Endpoint] = {}
@@ -83,7 +90,7 @@ class EndpointFinder:
 
     def find_in_route(self, route: Any) -> list[Endpoint]:
         """Endpoints of one route body (the value under `- route:`)."""
-        definition = self.definitions["org.apache.camel.model.RouteDefinition"]
+        definition = self._definition("org.apache.camel.model.RouteDefinition")
         found: dict[Path, Endpoint] = {}
         self._walk(self._plan(definition), route, (), found)
         return [found[p] for p in sorted(found, key=_path_order)]
@@ -94,7 +101,7 @@ class EndpointFinder:
             return plan
         plan = self._plans[id(schema)] = _Plan()
         for node in self._alternatives(schema):
-            plan.emit = plan.emit or self.endpoint_kinds.get(id(node))
+            plan.emit = plan.emit or self.endpoint_kinds.get(id(node)) or None
             for key, sub in node.get("properties", {}).items():
                 _add(plan.properties.setdefault(key, []), sub)
             extra = node.get("additionalProperties")
@@ -118,7 +125,7 @@ class EndpointFinder:
             found.append(node)
             ref = node.get("$ref")
             if isinstance(ref, str):
-                pending.append(self.definitions[ref.rsplit("/", 1)[-1]])
+                pending.append(self._definition(ref.rsplit("/", 1)[-1]))
             for keyword in ("anyOf", "allOf", "oneOf"):
                 pending += [b for b in node.get(keyword, ()) if isinstance(b, dict)]
         return found

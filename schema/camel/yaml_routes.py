@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from yaml.nodes import SequenceNode
 
-from schema.camel.catalog import CamelCatalog, KameletInfo, load_catalog
+from schema.camel.catalog import CamelCatalog, KameletInfo, load_catalog, materialized
 from schema.camel.endpoints import Endpoint, check_endpoint, find_yaml_endpoints
 from schema.camel.explain import describe, leaf_errors
 from schema.camel.fast_check import FastChecker
@@ -30,7 +30,7 @@ def _fast(version: str) -> FastChecker:
 def _precise(version: str) -> Draft7Validator:
     from jsonschema import Draft7Validator  # noqa: PLC0415 (lazy: see TYPE_CHECKING above)
 
-    return Draft7Validator(load_catalog(version).yaml_dsl_schema)
+    return Draft7Validator(materialized(load_catalog(version).yaml_dsl_schema))
 
 
 def validate_yaml_routes(doc: YamlDocument, catalog: CamelCatalog) -> list[Diagnostic]:
