@@ -21,7 +21,6 @@ from camelops.cli_support import (
     run_command,
     without_pydantic_plugins,
 )
-from camelops.settings import Settings, SettingsError
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +35,9 @@ class Command:
     """Reads, prints and is done: nothing of it outlives its return (no daemon, no atexit
     handler, temporary files removed before it returns), so its process may end without
     tearing down what it loaded (see `end_process`)."""
+    reads_settings: bool = True
+    """Takes CAMELOPS_* settings (args.settings). Those that take none do not import or check
+    them: the settings' module is ~4% of a small `render`."""
 
 
 # `camelops --help` lists these without importing any of them: a command's modules (and the
@@ -45,6 +47,7 @@ COMMANDS: dict[str, Command] = {
         "validate a config repository (exit 0 valid, 1 invalid, 2 could not run)",
         ("camelops.commands.validate",),
         one_shot=True,
+        reads_settings=False,
     ),
     "token": Command(
         "runner registration tokens, users' API tokens",
@@ -63,11 +66,13 @@ COMMANDS: dict[str, Command] = {
         "render an environment's manifests for its target (Secret values masked)",
         ("camelops.commands.render",),
         one_shot=True,
+        reads_settings=False,
     ),
     "diff": Command(
         "diff two git revisions: objects and Camel routes (exit 0 same, 1 differ, 2 error)",
         ("camelops.commands.render",),
         one_shot=True,
+        reads_settings=False,
     ),
     "serve": Command(
         "run the control plane: API, webhook receiver, reconciler and scheduler",
@@ -131,12 +136,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     with imports_uncollected(own_process=argv is None):
         parser = build_parser(() if command is None else (command,))
     args = parser.parse_args(words)
-    try:
-        # the environment is read here, once; commands take what they need from args.settings
-        args.settings = Settings.from_environment(os.environ)
-    except SettingsError as exc:
-        print(f"camelops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    if command is not None and COMMANDS[command].reads_settings:
+        from camelops.settings import Settings, SettingsError  # noqa: PLC0415 (reads_settings)
+
+        try:
+            # the environment is read here, once; commands take what they need from args.settings
+            args.settings = Settings.from_environment(os.environ)
+        except SettingsError as exc:
+            print(f"camelops: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     code = run_command(args.func, args)
     if argv is None and command is not None and COMMANDS[command].one_shot:
         end_process(code)

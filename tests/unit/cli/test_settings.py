@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from camelops.cli import COMMANDS
 from camelops.logs import JsonLines, setup_logging
 from camelops.settings import IngressHealth, LogFormat, LogSettings, Settings, SettingsError
 
@@ -94,19 +95,38 @@ def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None
         assert env["CAMELOPS_KEK"] not in str(caught.value)
 
 
-def test_a_bad_setting_stops_the_command_with_exit_2_and_no_traceback() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "camelops", "validate", "examples/repo-layout"],
+def run_camelops(*words: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "camelops", *words],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "CAMELOPS_LOG_FORMAT": "xml"},
+        env={"PATH": "/usr/bin:/bin", **env},
         check=False,
     )
+
+
+def test_a_bad_setting_stops_the_command_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    result = run_camelops(
+        "token", "list", "--user", "ana", "--data-dir", str(data_dir),
+        env={"CAMELOPS_LOG_FORMAT": "xml"},
+    )  # fmt: skip
     assert result.returncode == 2
     assert (
         result.stderr.strip() == "camelops: CAMELOPS_LOG_FORMAT: expected text or json, found 'xml'"
     )
+    assert not data_dir.exists()  # stopped before the command ran
+
+
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_commands_that_take_no_setting_ignore_them(command: str) -> None:
+    """validate, render and diff read no CAMELOPS_* variable (the table in docs/operations.md):
+    a value only a daemon uses does not stop them."""
+    words = [command, "examples/repo-layout"] + (["--env", "dev"] if command == "render" else [])
+    result = run_camelops(*words, env={"CAMELOPS_LOG_FORMAT": "xml"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout
 
 
 def test_json_lines_carry_level_logger_message_and_exception() -> None:
@@ -139,3 +159,11 @@ def test_logging_set_up_twice_writes_each_line_once() -> None:
         for handler in saved:
             root.addHandler(handler)
         root.setLevel(level)
+
+
+def test_only_the_reading_commands_skip_the_settings() -> None:
+    assert sorted(name for name, c in COMMANDS.items() if not c.reads_settings) == [
+        "diff",
+        "render",
+        "validate",
+    ]
