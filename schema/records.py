@@ -247,15 +247,20 @@ _UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 def _limits(inner: Build, limits: dict[str, Any]) -> Build:
     # pydantic matches patterns with Rust's regex, whose $ is the end of the text; Python's $
     # also matches before a final newline, so it becomes \Z (as fastjsonschema does too).
+    # The pattern compiles on first use: of the ~20 in the models, a repository meets a few.
     pattern = limits["pattern"]
-    search = re.compile(_UNESCAPED_DOLLAR.sub(r"\\Z", pattern)).search if pattern else None
+    search: Callable[[str], Any] | None = None
     low, high = limits["min_length"], limits["max_length"]
     ge, le, gt, lt = limits["ge"], limits["le"], limits["gt"], limits["lt"]
 
     def build(value: Any) -> Any:
+        nonlocal search
         value = inner(value)
-        if search is not None and not search(value):
-            raise RefusedError("pattern")
+        if pattern:
+            if search is None:
+                search = re.compile(_UNESCAPED_DOLLAR.sub(r"\\Z", pattern)).search
+            if not search(value):
+                raise RefusedError("pattern")
         if (low is not None and len(value) < low) or (high is not None and len(value) > high):
             raise RefusedError("length")
         if (ge is not None and value < ge) or (le is not None and value > le):
