@@ -129,19 +129,23 @@ def _value(value: Any, indent: int, out: list[str]) -> None:
 
 def _mapping(mapping: dict[Any, Any], indent: int, out: list[str]) -> None:
     pad = " " * indent
+    seen = _STRINGS  # a written form is never empty: `or` falls through only on a miss
     for key in sorted(mapping):
         if not isinstance(key, str):
             raise TypeError(f"mapping keys must be strings, found {key!r}")
         value = mapping[key]
+        written = seen.get(key) or _string(key)
         # the two commonest entries (a one-line string, a non-empty mapping) written inline:
         # most of a manifest, and a call less each
         if type(value) is str and "\n" not in value:
-            out.append(f"{pad}{_string(key)}: {_string(value)}\n")
+            out.append(f"{pad}{written}: {seen.get(value) or _string(value)}\n")
         elif type(value) is dict and value:
-            out.append(f"{pad}{_string(key)}:\n")
+            out.append(f"{pad}{written}:\n")
             _mapping(value, indent + 2, out)
+        elif type(value) is int:  # not a bool: type(True) is bool
+            out.append(f"{pad}{written}: {value}\n")
         else:
-            out.append(f"{pad}{_string(key)}:")
+            out.append(f"{pad}{written}:")
             _value(value, indent, out)
 
 
@@ -149,12 +153,11 @@ def _sequence(items: list[Any], indent: int, out: list[str]) -> None:
     pad = " " * indent
     for item in items:
         if type(item) is str and "\n" not in item:
-            out.append(f"{pad}- {_string(item)}\n")
+            out.append(f"{pad}- {_STRINGS.get(item) or _string(item)}\n")
         elif isinstance(item, dict) and item:
-            nested: list[str] = []
-            _mapping(item, indent + 2, nested)
-            out.append(pad + "- " + nested[0][indent + 2 :])
-            out.extend(nested[1:])
+            first = len(out)
+            _mapping(item, indent + 2, out)
+            out[first] = pad + "- " + out[first][indent + 2 :]  # its first key after the dash
         elif isinstance(item, list) and item:
             out.append(f"{pad}-\n")
             _sequence(item, indent + 2, out)
