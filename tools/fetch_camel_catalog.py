@@ -10,6 +10,7 @@ cached under .cache/npm.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import subprocess
@@ -127,6 +128,13 @@ def write_version(src: Path, dest: Path) -> str:
     return str(index["version"])
 
 
+def file_digests(folder: Path) -> dict[str, str]:
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.iterdir())
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--version", required=True)
@@ -148,7 +156,13 @@ def main(argv: list[str]) -> int:
         kamelets = next(src.glob("kamelets-aggregate-*.json"))
         shutil.copyfile(kamelets, args.cache / f"kamelets-{src.name}.json")
     shutil.copyfile(unpacked / "package" / "LICENSE", args.out / "LICENSE")
-    manifest = {"package": PACKAGE, "packageVersion": args.version, "camelVersions": versions}
+    manifest = {
+        "package": PACKAGE,
+        "packageVersion": args.version,
+        "camelVersions": versions,
+        # what names the entries derived from these files (schema/camel/catalog.py: _published)
+        "sha256": {version: file_digests(args.out / version) for version in versions},
+    }
     (args.out / "catalog.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     (args.out / ".stamp").write_text(args.version + "\n")
     print(f"camel catalog {args.version}: Camel Main {', '.join(versions)} -> {args.out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import subprocess
@@ -152,3 +153,25 @@ def test_components_are_those_of_the_published_catalog() -> None:
     jms = catalog.components["jms"]
     assert set(jms.options) == set(published["jms"]["options"])
     assert jms.syntax == published["jms"]["syntax"]
+
+
+def test_catalog_entries_are_named_by_the_digests_the_set_up_recorded() -> None:
+    """catalog.json records each extracted file's SHA-256: a stale record would name a stale
+    entry, so every record must be the file's digest as it is now."""
+    data = catalog_module.DATA_DIR
+    manifest = json.loads((data / "catalog.json").read_text())
+    for version in manifest["camelVersions"]:
+        files = sorted((data / version).iterdir())
+        recorded = manifest["sha256"][version]
+        assert sorted(recorded) == [f.name for f in files]
+        for path in files:
+            assert recorded[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
+        published = data / version / "components.json"
+        assert catalog_module._published(published) == recorded["components.json"]
+
+
+def test_a_published_file_without_a_record_is_named_by_its_bytes(tmp_path: Path) -> None:
+    published = tmp_path / "4.99.0" / "components.json"
+    published.parent.mkdir()
+    published.write_text('{"timer": {}}')
+    assert catalog_module._published(published) == b'{"timer": {}}'
