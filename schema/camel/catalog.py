@@ -66,7 +66,7 @@ class CamelCatalog:
     yaml_dsl_schema: dict[str, Any]
     components: Mapping[str, ComponentInfo]
     xsd_path: Path
-    kamelets: dict[str, KameletInfo]
+    kamelets: Mapping[str, KameletInfo]
 
     @property
     def processor_names(self) -> frozenset[str]:
@@ -135,11 +135,7 @@ def load_catalog(version: str) -> CamelCatalog:
     if not folder.is_dir():
         raise CatalogMissingError(f"no Camel catalog for {version} under {DATA_DIR}")
     components = LazyMapping(_component_texts(folder / "components.json"), _component_from_text)
-    raw_kamelets = json.loads((folder / "kamelets.json").read_text())
-    kamelets = {
-        name: KameletInfo(frozenset(info["properties"]), tuple(info["required"]))
-        for name, info in raw_kamelets.items()
-    }
+    kamelets = LazyMapping(_kamelet_entries(folder / "kamelets.json"), _kamelet)
     return CamelCatalog(
         version=version,
         yaml_dsl_schema=_lenient_yaml_dsl_schema(folder / "camelYamlDsl.json"),
@@ -204,6 +200,30 @@ def _component_texts(path: Path) -> dict[str, str]:
     texts = {scheme: json.dumps(info) for scheme, info in json.loads(path.read_bytes()).items()}
     store_value(name, texts)
     return texts
+
+
+_KameletEntry = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def _kamelet_entries(path: Path) -> dict[str, _KameletEntry]:
+    """(properties, required) of each of the catalog's ~250 Kamelets, kept by name: a route uses
+    a few, and parsing the published JSON was ~1 ms of every run."""
+    name = digest("kamelets", _published(path))
+    stored = load_value(name)
+    if isinstance(stored, dict):
+        return stored
+    published = json.loads(path.read_bytes())
+    entries = {
+        kamelet: (tuple(info["properties"]), tuple(info["required"]))
+        for kamelet, info in published.items()
+    }
+    store_value(name, entries)
+    return entries
+
+
+def _kamelet(entry: _KameletEntry) -> KameletInfo:
+    properties, required = entry
+    return KameletInfo(frozenset(properties), required)
 
 
 def _option(name: str, raw: dict[str, Any]) -> OptionInfo:

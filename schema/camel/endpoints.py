@@ -270,7 +270,7 @@ def check_endpoint(
     endpoint = assemble(uri, parameters, component)
     findings = _check_path(uri, endpoint, component)
     if scheme == "kamelet":
-        findings += check_kamelet(endpoint, {**catalog.kamelets, **(kamelets or {})})
+        findings += check_kamelet(endpoint, kamelets or {}, catalog.kamelets)
     if scheme in OPTIONS_UNCHECKED:
         return findings
     # A path parameter is a bean property of the endpoint too: `uri: "jslt:"` with
@@ -326,14 +326,17 @@ def _check_path(uri: str, endpoint: Assembled, component: ComponentInfo) -> list
     return findings
 
 
-def check_kamelet(endpoint: Assembled, known: Mapping[str, KameletInfo]) -> list[Finding]:
-    """A Kamelet reference: a Kamelet of the catalog (or the project), its required properties."""
+def check_kamelet(
+    endpoint: Assembled, project: Mapping[str, KameletInfo], catalog: Mapping[str, KameletInfo]
+) -> list[Finding]:
+    """A Kamelet reference: a Kamelet of the project or the catalog (the project's first: a file
+    named like a catalog Kamelet replaces it), its required properties."""
     name = endpoint.path.split("/", 1)[0] or str(endpoint.path_values.get("templateId", ""))
     if not name or is_dynamic(name) or name in KAMELET_RESERVED:
         return []
-    kamelet = known.get(name)
+    kamelet = project.get(name) or catalog.get(name)
     if kamelet is None:
-        hint = suggest(name, list(known))
+        hint = suggest(name, [*project, *catalog])
         return [(Severity.ERROR, f"unknown Kamelet '{name}'{hint}", None)]
     given = {name for name, _value, _origin in endpoint.options}
     findings: list[Finding] = []

@@ -7,8 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schema.camel.catalog import DATA_DIR, LazyMapping, load_catalog, supported_versions
-from schema.camel.endpoints import EndpointFinder
+from schema.camel.catalog import (
+    DATA_DIR,
+    KameletInfo,
+    LazyMapping,
+    load_catalog,
+    supported_versions,
+)
+from schema.camel.endpoints import EndpointFinder, assemble, check_kamelet
 from schema.camel.fast_check import FastChecker
 from schema.camel.leniency import lenient_schema
 
@@ -76,3 +82,25 @@ def test_checking_a_route_file_loads_few_definitions() -> None:
     lazy = fresh.yaml_dsl_schema["items"]["definitions"]
     loaded = sum(1 for name in lazy._packed if name in lazy._built)
     assert 0 < loaded < len(lazy) / 3
+
+
+def test_kamelets_are_those_of_the_published_catalog() -> None:
+    for version in supported_versions():
+        published = json.loads((DATA_DIR / version / "kamelets.json").read_bytes())
+        kamelets = load_catalog(version).kamelets
+        assert list(kamelets) == list(published)
+        for name, info in published.items():
+            assert kamelets[name] == KameletInfo(
+                frozenset(info["properties"]), tuple(info["required"])
+            )
+
+
+def test_a_project_kamelet_replaces_the_catalog_one_of_its_name() -> None:
+    catalog = load_catalog(VERSION)
+    name = next(n for n in catalog.kamelets if catalog.kamelets[n].required)
+    endpoint = assemble(f"kamelet:{name}", {}, catalog.components["kamelet"])
+    assert check_kamelet(endpoint, {}, catalog.kamelets)  # the catalog's needs properties
+    own = {name: KameletInfo(frozenset(), ())}
+    assert check_kamelet(endpoint, own, catalog.kamelets) == []
+    unknown = assemble("kamelet:no-such-kamelet", {}, catalog.components["kamelet"])
+    assert "unknown Kamelet" in check_kamelet(unknown, own, catalog.kamelets)[0][1]
