@@ -15,6 +15,7 @@ from typing import Protocol
 
 from camelops.cli_support import (
     EXIT_ERROR,
+    ArgumentParser,
     Subparsers,
     end_process,
     imports_uncollected,
@@ -104,9 +105,7 @@ class CommandModule(Protocol):
 def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
     """The full parser for `commands` (default: all); the others are listed by name and help."""
     wanted = COMMANDS.keys() if commands is None else commands
-    parser = argparse.ArgumentParser(
-        prog="camelops", description="GitOps operations for Apache Camel."
-    )
+    parser = ArgumentParser(prog="camelops", description="GitOps operations for Apache Camel.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     modules = dict.fromkeys(

@@ -10,7 +10,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from camelops.cli_support import owner_only_files
+from camelops.cli_support import Subparsers, owner_only_files
 from camelops.client.tls import (
     ClientTlsError,
     add_ca_file_option,
@@ -90,7 +90,7 @@ def runner_register(args: argparse.Namespace) -> int:
 
 
 def add_runner_register(
-    runner_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    runner_commands: Subparsers,
 ) -> None:
     """`runner register`: separate so the `camelops runner` daemon parser can adopt it."""
     register = runner_commands.add_parser(
@@ -170,7 +170,7 @@ def _sidecar(text: str) -> tuple[str, str]:
     return name, url
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     token = subparsers.add_parser("token", help="runner registration tokens, users' API tokens")
     token_commands = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = token_commands.add_parser(

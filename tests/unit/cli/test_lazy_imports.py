@@ -115,6 +115,11 @@ def test_a_valid_repository_is_read_without_pydantic(args: tuple[str, ...]) -> N
     assert not loaded & {"pydantic", "pydantic_core"}, sorted(
         loaded & {"pydantic", "pydantic_core"}
     )
+    # neither the settings (these commands take none) nor shutil (argparse's width lookup)
+    modules = imported_modules(*args)
+    assert not modules & {"shutil", "camelops.settings"}, sorted(
+        modules & {"shutil", "camelops.settings"}
+    )
 
 
 def test_validate_skips_pydantic_plugin_discovery(tmp_path: Path) -> None:
