@@ -64,6 +64,8 @@ class CamelCatalog:
 
     version: str
     yaml_dsl_schema: dict[str, Any]
+    """Rewritten to judge as Camel's loader does (schema/camel/leniency.py); its
+    `items.definitions` loads each definition on first lookup (`materialized` loads them all)."""
     components: Mapping[str, ComponentInfo]
     xsd_path: Path
     kamelets: Mapping[str, KameletInfo]
@@ -119,7 +121,9 @@ class LazyMapping(Mapping[str, _Built], Generic[_Packed, _Built]):
     def __getitem__(self, name: str) -> _Built:
         built = self._built.get(name)
         if built is None:
-            built = self._built[name] = self._build(self._packed[name])
+            # setdefault: two threads building the same entry both get the one kept (callers
+            # key what they derive from a definition by its identity)
+            built = self._built.setdefault(name, self._build(self._packed[name]))
         return built
 
     def __iter__(self) -> Iterator[str]:

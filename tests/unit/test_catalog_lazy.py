@@ -104,3 +104,17 @@ def test_a_project_kamelet_replaces_the_catalog_one_of_its_name() -> None:
     assert check_kamelet(endpoint, own, catalog.kamelets) == []
     unknown = assemble("kamelet:no-such-kamelet", {}, catalog.components["kamelet"])
     assert "unknown Kamelet" in check_kamelet(unknown, own, catalog.kamelets)[0][1]
+
+
+def test_an_entry_built_twice_at_once_is_one_object() -> None:
+    """Two threads may build the same entry; both must get the one kept (an EndpointFinder keys
+    what it derives from a definition by the definition's identity)."""
+    first: dict[str, Any] = {"kept": True}
+
+    def build(packed: str) -> dict[str, Any]:
+        lazy._built.setdefault("x", first)  # the other thread stores its object meanwhile
+        return {"kept": False}
+
+    lazy: LazyMapping[str, dict[str, Any]] = LazyMapping({"x": "packed"}, build)
+    assert lazy["x"] is first
+    assert lazy["x"] is first
