@@ -38,7 +38,7 @@ class Command:
     tearing down what it loaded (see `end_process`)."""
     reads_settings: bool = True
     """Takes CAMELOPS_* settings (args.settings). Those that take none do not import or check
-    them: the settings' module is ~4% of a small `render`."""
+    them: the settings' module is ~3% of a small `render`."""
 
 
 # `camelops --help` lists these without importing any of them: a command's modules (and the

@@ -90,9 +90,11 @@ def terminal_columns() -> int:
     if columns > 0:
         return columns
     stdout = sys.__stdout__
+    if stdout is None:
+        return 80
     try:
-        return os.get_terminal_size(stdout.fileno()).columns or 80 if stdout else 80
-    except (ValueError, OSError):
+        return os.get_terminal_size(stdout.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
         return 80
 
 
